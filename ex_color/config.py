@@ -1,0 +1,76 @@
+"""Composing configs outside Hydra's entry point, and turning Hydra's errors into one-line messages."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from omegaconf import DictConfig
+
+from ex_color.errors import UserError
+
+@contextmanager
+def _hydra_context():
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from ex_color.paths import config_dir
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        yield
+    GlobalHydra.instance().clear()
+
+
+def one_line(error: BaseException) -> str:
+    """Hydra and OmegaConf errors span several lines; keep what names the problem and the key."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    cause = error.__cause__
+    detail = ""
+    if cause is not None and str(cause).strip():
+        detail = str(cause).strip().splitlines()[0].strip()
+    keep = [lines[0]]
+    for line in lines[1:]:
+        if line.startswith(("full_key:", "Key '")) or "not in struct" in line:
+            keep.append(line)
+    if detail and detail not in keep[0]:
+        keep.append(detail)
+    text = "; ".join(line.rstrip(".") for line in dict.fromkeys(keep))
+    return text.replace("To append to your config use", "to add a new key use")
+
+
+def compose(config_name: str, overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
+    """The config Hydra would compose for `excolor <config_name> OVERRIDES` (no run directory)."""
+    from hydra import compose as hydra_compose
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        with _hydra_context():
+            return hydra_compose(config_name=config_name, overrides=list(overrides), return_hydra_config=False)
+    except (HydraException, OmegaConfBaseException) as error:
+        raise UserError(one_line(error)) from None
+
+
+def check_overrides(config_name: str, overrides: list[str]) -> None:
+    """Fail early, in one line, on overrides Hydra would reject (each sweep value is checked too)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    plain = [o for o in overrides if not o.startswith("-")]
+    if any(o in ("--cfg", "-c", "--info", "-i", "--help", "-h") for o in overrides):
+        return
+    try:
+        parsed = OverridesParser.create().parse_overrides(plain)
+    except HydraException as error:
+        raise UserError(one_line(error)) from None
+    choices = [
+        [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] if o.is_sweep_override() else [o.input_line]
+        for o in parsed
+    ]
+    first = [values[0] for values in choices]
+    compose(config_name, first)
+    for index, values in enumerate(choices):
+        for value in values[1:]:
+            compose(config_name, first[:index] + [value] + first[index + 1 :])

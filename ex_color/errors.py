@@ -1,0 +1,23 @@
+"""The one exception type for user mistakes: the CLI prints it as a single line and exits 2."""
+
+
+class UserError(Exception):
+    """A mistake in the user's input (file, config, argument), reported without a traceback."""
+
+
+def located(message: str, *, file=None, row=None, column=None, key=None) -> str:
+    """Prefix a message with where the problem is, e.g. ``sheet.csv, row 3, column 'lr': ...``."""
+    where = []
+    if file is not None:
+        where.append(str(file))
+    if row is not None:
+        where.append(f"row {row}")
+    if column is not None:
+        where.append(f"column {column!r}")
+    if key is not None:
+        where.append(f"key {key!r}")
+    return f"{', '.join(where)}: {message}" if where else message
+
+
+class RunFailed(Exception):
+    """A run that started correctly but could not finish (e.g. a loss went non-finite)."""

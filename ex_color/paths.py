@@ -1,0 +1,29 @@
+"""Where the project's shipped configs and dopesheets live, and how user paths resolve against them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def config_dir() -> Path:
+    """The Hydra config tree: $EXCOLOR_CONFIG_DIR, else the project's `configs/`."""
+    return Path(os.environ.get("EXCOLOR_CONFIG_DIR", PROJECT_ROOT / "configs")).resolve()
+
+
+def dopesheet_dir() -> Path:
+    return PROJECT_ROOT / "dopesheets"
+
+
+def resolve_dopesheet(path: str | os.PathLike) -> Path:
+    """A dopesheet path as given (absolute or relative to the working directory), else relative to the
+    project root (so `dopesheets/ex-2.2.csv` works from anywhere), else a bare name in `dopesheets/`."""
+    given = Path(path).expanduser()
+    if given.is_absolute() or given.exists():
+        return given
+    for candidate in (PROJECT_ROOT / given, dopesheet_dir() / given, dopesheet_dir() / f"{given}.csv"):
+        if candidate.exists():
+            return candidate
+    return given

@@ -1,0 +1,83 @@
+"""The run directory: its layout, atomic writes, `outputs/latest`, and loading a run back.
+
+Layout of a training run (see docs/ARCHITECTURE.md):
+    .hydra/config.yaml   resolved config      dopesheet.csv   the schedule used
+    checkpoints/last.ckpt                     metrics.csv     per-step losses
+    train.log                                 interventions/<kind>/...   figures/...
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ex_color.errors import UserError
+
+LATEST = Path("outputs") / "latest"
+CHECKPOINT = Path("checkpoints") / "last.ckpt"
+CONFIG = Path(".hydra") / "config.yaml"
+DOPESHEET = Path("dopesheet.csv")
+METRICS = Path("metrics.csv")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write to a temporary file beside `path`, then rename: readers never see a truncated file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def update_latest(run_dir: Path, latest: Path = LATEST) -> None:
+    """Point `outputs/latest` at `run_dir` (relative link when the run is under outputs/)."""
+    run_dir = Path(run_dir).resolve()
+    latest = Path(latest).absolute()
+    latest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target = os.path.relpath(run_dir, latest.parent.resolve())
+        if target.startswith(".."):
+            target = str(run_dir)
+    except ValueError:
+        target = str(run_dir)
+    tmp = latest.with_name(f".latest.{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(target, target_is_directory=True)
+    os.replace(tmp, latest)
+
+
+def resolve_run(run: str | os.PathLike | None) -> Path:
+    """The run directory named by `--run`, defaulting to `outputs/latest`; checked to be a training run."""
+    if run is None:
+        path = LATEST
+        if not path.exists():
+            raise UserError("no run given and outputs/latest does not exist: train first, or pass --run DIR")
+    else:
+        path = Path(run).expanduser()
+        if not path.exists():
+            raise UserError(f"--run {run}: no such directory")
+    path = path.resolve()
+    if not path.is_dir():
+        raise UserError(f"--run {run}: not a directory")
+    missing = [str(p) for p in (CONFIG, CHECKPOINT) if not (path / p).exists()]
+    if missing:
+        raise UserError(f"{path}: not a training run (missing {', '.join(missing)})")
+    return path

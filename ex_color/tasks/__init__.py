@@ -1,0 +1,1 @@
+"""Plain task functions of a composed config (`train(cfg)`, ...), called by the CLI and by tests."""

@@ -1,0 +1,146 @@
+"""`train(cfg)`: train a ColorMLP on the dopesheet's curriculum and leave everything in the run directory."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+import warnings
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from ex_color import runs
+from ex_color.builders import build_model, build_regularizers, model_settings, plain
+from ex_color.errors import UserError
+from ex_color.paths import resolve_dopesheet
+
+log = logging.getLogger(__name__)
+
+TRAINER_EXTRAS = ("threads", "log_every", "checkpoint_every", "progress_every")
+
+
+def hydra_run_dir() -> Path | None:
+    from hydra.core.hydra_config import HydraConfig
+
+    return Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else None
+
+
+def load_schedule(cfg: DictConfig, regularizer_names: list[str]):
+    """Parse and validate the dopesheet against the run's regularizers, before anything trains."""
+    from ex_color.schedule import Timeline, load_dopesheet
+
+    path = resolve_dopesheet(cfg.dopesheet)
+    sheet = load_dopesheet(path)
+    missing = sheet.check_names(["lr", *regularizer_names])
+    if "lr" in missing:
+        raise UserError(f"{path}: no 'lr' column; the learning rate must be scheduled")
+    for name in missing:
+        log.warning("dopesheet %s has no column %r: that regularizer runs at weight 1.0", path, name)
+    return path, Timeline.from_dopesheet(sheet)
+
+
+def quiet_lightning() -> None:
+    """Lightning's banner lines (GPU available, tips) go to the log file only, through our handlers."""
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+        logger.setLevel(logging.WARNING)
+
+
+def train(cfg: DictConfig, run_dir: str | Path | None = None, resume: bool = False) -> Path:
+    """Train as `cfg` says; returns the run directory (Hydra's output dir unless `run_dir` is given)."""
+    import lightning as L
+    import torch
+    from hydra.utils import instantiate
+
+    from ex_color.data import BatchSource, ColorCube
+    from ex_color.losses import RegularizerSet
+    from ex_color.training import ColorTrainer, CheckpointSaving, StepIndices, atomic_checkpoint_io
+
+    quiet_lightning()
+    run_dir = Path(run_dir) if run_dir is not None else hydra_run_dir()
+    if run_dir is None:
+        raise ValueError("train(cfg) outside Hydra needs run_dir")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config_file = run_dir / runs.CONFIG
+    if not config_file.exists():
+        runs.atomic_write_text(config_file, OmegaConf.to_yaml(cfg, resolve=True))
+
+    extras = {k: cfg.trainer.get(k) for k in TRAINER_EXTRAS}
+    trainer_args = {k: v for k, v in plain(cfg.trainer).items() if k not in TRAINER_EXTRAS}
+    torch.set_num_threads(int(extras["threads"] or 1))
+    L.seed_everything(int(cfg.seed), verbose=False)
+
+    model = build_model(cfg.model)
+    label_names = tuple(cfg.data.labels)
+    regularizers = build_regularizers(cfg.regularizers, model, label_names)
+    dopesheet_path, timeline = load_schedule(cfg, [r.name for r in regularizers])
+    batches = BatchSource(
+        ColorCube.hsv(**plain(cfg.data.cube)),
+        batch_size=int(cfg.data.batch_size),
+        labels=plain(cfg.data.labels),
+        hard_labels=bool(cfg.data.hard_labels),
+        seed=int(cfg.seed),
+    )
+    module = ColorTrainer(
+        model=model,
+        regularizers=RegularizerSet(regularizers, label_names),
+        timeline=timeline,
+        batches=batches,
+        optimizer=instantiate(cfg.optimizer),
+        log_every=int(extras["log_every"] or 100),
+        model_config=model_settings(cfg.model),
+    )
+    loggers = [instantiate(spec, save_dir=str(run_dir)) for spec in (cfg.get("logger") or {}).values()]
+    callbacks = [CheckpointSaving(run_dir / runs.CHECKPOINT, every=int(extras["checkpoint_every"] or 0))]
+    # A progress bar only helps a person watching a terminal; in logs it is noise.
+    progress_every = int(extras["progress_every"] or 0) if sys.stderr.isatty() else 0
+    if progress_every > 0:
+        from lightning.pytorch.callbacks import TQDMProgressBar
+
+        callbacks.append(TQDMProgressBar(refresh_rate=progress_every))
+    trainer = L.Trainer(
+        **trainer_args,
+        max_steps=timeline.length,
+        logger=loggers or False,
+        callbacks=callbacks,
+        enable_checkpointing=False,
+        enable_progress_bar=progress_every > 0,
+        default_root_dir=str(run_dir),
+        plugins=[atomic_checkpoint_io()],
+    )
+    if dopesheet_path.resolve() != (run_dir / runs.DOPESHEET).resolve():
+        shutil.copyfile(dopesheet_path, run_dir / runs.DOPESHEET)
+    log.info(
+        "training %s: %d steps, regularizers: %s",
+        cfg.name,
+        timeline.length,
+        ", ".join(r.name for r in regularizers) or "none",
+    )
+    ckpt_path = str(run_dir / runs.CHECKPOINT) if resume else None
+    with warnings.catch_warnings():
+        # Expected: the run directory already holds .hydra/ when the CSV logger starts there.
+        warnings.filterwarnings("ignore", message="Experiment logs directory .* exists and is not empty")
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+        trainer.fit(module, train_dataloaders=StepIndices(), ckpt_path=ckpt_path)
+    if trainer.interrupted:
+        raise UserError(f"training interrupted at step {trainer.global_step}; resume with: excolor train --resume {run_dir}")
+    runs.update_latest(run_dir)
+    return run_dir
+
+
+def resume_run(run_dir: str | Path) -> Path:
+    """Continue an interrupted run from its `last.ckpt`, with the config it was started with."""
+    run_dir = runs.resolve_run(run_dir)
+    cfg = OmegaConf.load(run_dir / runs.CONFIG)
+    if (run_dir / runs.DOPESHEET).exists():
+        cfg.dopesheet = str(run_dir / runs.DOPESHEET)
+    handler = logging.FileHandler(run_dir / "train.log")
+    handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] %(message)s"))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.INFO)
+    if not logging.getLogger().handlers[:-1]:
+        logging.getLogger().addHandler(logging.StreamHandler())
+    return train(cfg, run_dir=run_dir, resume=True)
