@@ -44,6 +44,11 @@ def _instantiate(node: Any, key: str) -> Any:
     try:
         return instantiate(node)
     except Exception as error:  # Hydra wraps import and argument errors; report them by key
+        cause = error
+        while cause is not None and not isinstance(cause, UserError):
+            cause = cause.__cause__ or cause.__context__
+        if cause is not None:
+            raise UserError(f"{key}: {cause}") from None
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UserError(f"{key}: cannot build it: {message}") from None
 
@@ -97,3 +102,63 @@ def build_regularizers(cfg_regs: Mapping, model: torch.nn.Module, label_names: t
             term = term.padded_to(widths[layers[0]])
         regularizers.append(Regularizer(name=name, term=term, layers=layers, labels=labels))
     return regularizers
+
+
+INTERVENTION_KEYS = {
+    "none": {"kind"},
+    "suppression": {"kind", "concept", "layers", "falloff"},
+    "repulsion": {"kind", "concept", "layers", "mapper"},
+    "ablation": {"kind", "dims", "producer", "consumer"},
+    "prune": {"kind", "dims", "producer", "consumer"},
+}
+
+
+def build_intervention(cfg_intervention: Mapping, concepts: Mapping, model: torch.nn.Module):
+    """(model to evaluate, hook placements, plain record) for an intervention config.
+
+    Surgery kinds return a modified copy of the model; hook kinds return the model itself.
+    """
+    from ex_color import interventions as iv
+
+    spec = plain(cfg_intervention)
+    kind = spec.get("kind")
+    if kind not in INTERVENTION_KEYS:
+        raise UserError(f"intervention.kind: unknown kind {kind!r}; kinds: {', '.join(INTERVENTION_KEYS)}")
+    unknown = sorted(set(spec) - INTERVENTION_KEYS[kind])
+    if unknown:
+        raise UserError(f"intervention.{unknown[0]}: unknown key for {kind}; known keys: {', '.join(sorted(INTERVENTION_KEYS[kind]))}")
+    if kind == "none":
+        return model, [], {"kind": "none"}
+    if kind in ("ablation", "prune"):
+        surgery = iv.ablate if kind == "ablation" else iv.prune
+        dims = spec.get("dims")
+        if not isinstance(dims, list) or not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
+            raise UserError(f"intervention.dims: a list of latent dimension indices (got {dims!r})")
+        edited = surgery(model, dims, producer=spec["producer"], consumer=spec["consumer"])
+        return edited, [], {"kind": kind, "dims": dims, "producer": spec["producer"], "consumer": spec["consumer"]}
+
+    layers = spec.get("layers") or [model.latent_layer]
+    if isinstance(layers, str):
+        layers = [layers]
+    widths = layer_widths(model)
+    for layer in layers:
+        if layer not in widths:
+            raise UserError(f"intervention.layers: no layer named {layer!r}; layers: {', '.join(widths)}")
+    name = spec.get("concept")
+    if name not in (concepts or {}):
+        raise UserError(f"intervention.concept: unknown concept {name!r}; concepts: {', '.join(concepts or {}) or 'none'}")
+    concept = iv.concept_vector(list(concepts[name]), widths[layers[0]], name)
+    part = "falloff" if kind == "suppression" else "mapper"
+    if not isinstance(spec.get(part), Mapping):
+        raise UserError(f"intervention.{part}: required for {kind}")
+    shaper = _instantiate(cfg_intervention[part], f"intervention.{part}")
+    fn = iv.Suppression(concept, shaper) if kind == "suppression" else iv.Repulsion(concept, shaper)
+    params = {k: v for k, v in spec[part].items() if k != "_target_"}
+    record = {
+        "kind": kind,
+        "concept": name,
+        "concept_vector": concept.tolist(),
+        "layers": list(layers),
+        part: {"type": type(shaper).__name__, **params},
+    }
+    return model, [iv.Placement(fn, layers)], record

@@ -104,6 +104,106 @@ def train(
     run_hydra("train", list(overrides or []), train_task)
 
 
+KindOption = Annotated[
+    Optional[str],
+    typer.Option("--kind", help="Intervention: a config in configs/intervention/ (none, suppression, repulsion, ablation, prune)."),
+]
+RunOption = Annotated[Optional[Path], typer.Option("--run", help="Run directory (default: outputs/latest).")]
+
+
+def intervention_config(kind: str, overrides: list[str]):
+    """The composed `intervene` config for `--kind KIND` plus overrides."""
+    from ex_color.config import compose, known_options
+    from ex_color.errors import UserError
+
+    kinds = known_options("intervention")
+    if kind not in kinds:
+        raise UserError(f"--kind {kind}: unknown intervention; kinds: {', '.join(kinds)}")
+    return compose("intervene", [f"intervention={kind}", *overrides])
+
+
+@app.command(context_settings=HYDRA_ARGS)
+def intervene(
+    kind: KindOption = None,
+    run: RunOption = None,
+    overrides: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="Hydra overrides of the intervention, e.g. intervention.mapper.b=0.7"),
+    ] = None,
+) -> None:
+    """Evaluate a trained run with and without an intervention; write DIR/interventions/KIND/."""
+    from ex_color.tables import intervention_table, print_table
+
+    def task():
+        from ex_color.tasks.intervene import intervene as intervene_task
+
+        if kind is None:
+            from ex_color.errors import UserError
+
+            raise UserError("--kind is required (none, suppression, repulsion, ablation, prune)")
+        cfg = intervention_config(kind, list(overrides or []))
+        return intervene_task(cfg, run)
+
+    out_dir, metrics = guarded(task)
+    print_table(intervention_table(metrics))
+    print(f"results: {out_dir}", flush=True)
+
+
+@app.command()
+def infer(
+    colors: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="Colours: '#ff0000', 'r,g,b' floats in [0, 1], or names like red. Default: 17 named colours."),
+    ] = None,
+    run: RunOption = None,
+    kind: KindOption = None,
+    input_file: Annotated[Optional[Path], typer.Option("--input", help="An .npy or .csv file of N×3 floats in [0, 1].")] = None,
+    output_file: Annotated[Optional[Path], typer.Option("--output", help="Save inputs, outputs, latents as .npz.")] = None,
+    overrides: Annotated[
+        Optional[list[str]], typer.Option("--set", help="Override of the intervention config (repeatable), e.g. intervention.mapper.b=0.7")
+    ] = None,
+) -> None:
+    """Run a trained model (optionally intervened) on colours you give."""
+
+    def task():
+        from ex_color.tasks.infer import infer as infer_task
+
+        cfg = intervention_config(kind, list(overrides or [])) if kind is not None else None
+        return infer_task(run, colors or [], input_file, output_file, cfg)
+
+    inputs, outputs, latents, errors, labels = guarded(task)
+    if len(inputs) <= 64:
+        from ex_color.tables import inference_table, print_table
+
+        print_table(inference_table(inputs, outputs, latents, errors, labels))
+    else:
+        print(f"{len(inputs)} colours: mean MSE {float(errors.mean()):.4g}, max {float(errors.max()):.4g}")
+    if output_file is not None:
+        print(f"saved: {output_file}", flush=True)
+
+
+@app.command()
+def plot(
+    what: Annotated[str, typer.Argument(help="colors, error, latents, training, schedule, intervention, or all")],
+    run: RunOption = None,
+    kind: KindOption = None,
+    theme: Annotated[str, typer.Option("--theme", help="light or dark (for slides).")] = "light",
+    dopesheet: Annotated[
+        Optional[Path], typer.Option("--dopesheet", help="With 'schedule': plot this CSV alone, no run needed.")
+    ] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for the PNGs (default: the run's figures/).")] = None,
+) -> None:
+    """Draw a run's figures as PNG, each with an alt-text .txt beside it."""
+
+    def task():
+        from ex_color.tasks.plot import plot as plot_task
+
+        return plot_task(what, run, kind, theme, dopesheet, out)
+
+    for path in guarded(task):
+        print(path, flush=True)
+
+
 def main() -> None:
     app()
 

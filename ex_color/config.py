@@ -74,3 +74,10 @@ def check_overrides(config_name: str, overrides: list[str]) -> None:
     for index, values in enumerate(choices):
         for value in values[1:]:
             compose(config_name, first[:index] + [value] + first[index + 1 :])
+
+
+def known_options(group: str) -> list[str]:
+    """The shipped options of a config group (file names in configs/<group>/)."""
+    from ex_color.paths import config_dir
+
+    return sorted(p.stem for p in (config_dir() / group).glob("*.yaml"))

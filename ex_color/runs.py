@@ -81,3 +81,35 @@ def resolve_run(run: str | os.PathLike | None) -> Path:
     if missing:
         raise UserError(f"{path}: not a training run (missing {', '.join(missing)})")
     return path
+
+
+def load_config(run_dir: Path):
+    from omegaconf import OmegaConf
+
+    path = Path(run_dir) / CONFIG
+    try:
+        return OmegaConf.load(path)
+    except Exception as error:
+        raise UserError(f"{path}: cannot read the run's config ({type(error).__name__})") from None
+
+
+def load_model(run_dir: Path):
+    """The trained model of a run, in eval mode, loaded without executing pickled code."""
+    import pickle
+
+    import torch
+
+    from ex_color.model import ColorMLP
+
+    path = Path(run_dir) / CHECKPOINT
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        settings = checkpoint["excolor"]["model"]
+        state = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
+        model = ColorMLP(**settings)
+        model.load_state_dict(state)
+    except FileNotFoundError:
+        raise UserError(f"{path}: no checkpoint") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, TypeError, ValueError, OSError) as error:
+        raise UserError(f"{path}: checkpoint is truncated, corrupt or not ours ({type(error).__name__})") from None
+    return model.eval()
