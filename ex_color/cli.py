@@ -66,18 +66,27 @@ def guarded(task, *args, **kwargs):
         fail(str(error), 1)
 
 
-def run_hydra(config_name: str, overrides: list[str], task) -> None:
+def run_hydra(config_name: str, overrides: list[str], task, validate=None) -> None:
     """Compose `configs/<config_name>.yaml` with Hydra's own entry point (run dirs, multirun, launchers)."""
     import hydra
 
     from ex_color.config import check_overrides
     from ex_color.paths import config_dir
 
-    guarded(check_overrides, config_name, overrides)
+    guarded(check_overrides, config_name, overrides, validate)
 
     @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=config_name)
     def main(cfg):
-        result = guarded(task, cfg)
+        from hydra.core.hydra_config import HydraConfig
+
+        try:
+            result = guarded(task, cfg)
+        except SystemExit as stop:
+            if stop.code == 2:  # a user mistake: leave no half-made run directory behind
+                from ex_color.runs import discard_unfinished
+
+                discard_unfinished(Path(HydraConfig.get().runtime.output_dir))
+            raise
         if isinstance(result, Path):
             print(f"run directory: {result}", flush=True)
 
@@ -92,7 +101,10 @@ def train(
         Optional[Path], typer.Option("--resume", help="Continue an interrupted run in this directory.")
     ] = None,
 ) -> None:
-    """Train a model (experiment 2.2 by default). The last line names the run directory."""
+    """Train a model (experiment 2.2 by default).
+
+    The last line printed names the run directory; outputs/latest points at it.
+    """
     if resume is not None:
         from ex_color.tasks.train import resume_run
 
@@ -100,8 +112,9 @@ def train(
         print(f"run directory: {run_dir}", flush=True)
         return
     from ex_color.tasks.train import train as train_task
+    from ex_color.tasks.train import validate
 
-    run_hydra("train", list(overrides or []), train_task)
+    run_hydra("train", list(overrides or []), train_task, validate)
 
 
 KindOption = Annotated[
@@ -131,7 +144,11 @@ def intervene(
         typer.Argument(help="Hydra overrides of the intervention, e.g. intervention.mapper.b=0.7"),
     ] = None,
 ) -> None:
-    """Evaluate a trained run with and without an intervention; write DIR/interventions/KIND/."""
+    """Intervene on a concept and measure what changed.
+
+    Evaluates the run's model with and without the intervention and writes metrics.json,
+    predictions.npz and figures to RUN/interventions/KIND/.
+    """
     from ex_color.tables import intervention_table, print_table
 
     def task():
@@ -163,7 +180,10 @@ def infer(
         Optional[list[str]], typer.Option("--set", help="Override of the intervention config (repeatable), e.g. intervention.mapper.b=0.7")
     ] = None,
 ) -> None:
-    """Run a trained model (optionally intervened) on colours you give."""
+    """Run a trained model on colours you give.
+
+    Optionally with an intervention (--kind); small inputs print a table, --output saves arrays.
+    """
 
     def task():
         from ex_color.tasks.infer import infer as infer_task
@@ -193,7 +213,10 @@ def plot(
     ] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Folder for the PNGs (default: the run's figures/).")] = None,
 ) -> None:
-    """Draw a run's figures as PNG, each with an alt-text .txt beside it."""
+    """Draw a run's figures (PNG, with alt text).
+
+    Figures go to RUN/figures/, or RUN/interventions/KIND/figures/ with --kind.
+    """
 
     def task():
         from ex_color.tasks.plot import plot as plot_task

@@ -53,8 +53,9 @@ def compose(config_name: str, overrides: list[str] | tuple[str, ...] = ()) -> Di
         raise UserError(one_line(error)) from None
 
 
-def check_overrides(config_name: str, overrides: list[str]) -> None:
-    """Fail early, in one line, on overrides Hydra would reject (each sweep value is checked too)."""
+def check_overrides(config_name: str, overrides: list[str], validate=None) -> None:
+    """Fail early, in one line, on overrides Hydra would reject (each sweep value is checked too), and on
+    configs that `validate(cfg)` rejects, before Hydra creates any run directory."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
@@ -70,10 +71,13 @@ def check_overrides(config_name: str, overrides: list[str]) -> None:
         for o in parsed
     ]
     first = [values[0] for values in choices]
-    compose(config_name, first)
-    for index, values in enumerate(choices):
-        for value in values[1:]:
-            compose(config_name, first[:index] + [value] + first[index + 1 :])
+    variants = [first] + [
+        first[:index] + [value] + first[index + 1 :] for index, values in enumerate(choices) for value in values[1:]
+    ]
+    for variant in variants:
+        cfg = compose(config_name, variant)
+        if validate is not None:
+            validate(cfg)
 
 
 def known_options(group: str) -> list[str]:

@@ -64,6 +64,23 @@ def update_latest(run_dir: Path, latest: Path = LATEST) -> None:
     os.replace(tmp, latest)
 
 
+def discard_unfinished(run_dir: Path) -> None:
+    """Remove what a run that never trained left (Hydra's files, the log); keep anything else."""
+    import shutil
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir() or (run_dir / CHECKPOINT).exists():
+        return
+    shutil.rmtree(run_dir / ".hydra", ignore_errors=True)
+    for leftover in (*run_dir.glob("*.log"), run_dir / DOPESHEET, run_dir / METRICS):
+        leftover.unlink(missing_ok=True)
+    for directory in (run_dir / "checkpoints", run_dir):
+        try:
+            directory.rmdir()
+        except OSError:
+            pass
+
+
 def resolve_run(run: str | os.PathLike | None) -> Path:
     """The run directory named by `--run`, defaulting to `outputs/latest`; checked to be a training run."""
     if run is None:

@@ -6,6 +6,7 @@ import logging
 import shutil
 import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -26,7 +27,7 @@ def hydra_run_dir() -> Path | None:
     return Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else None
 
 
-def load_schedule(cfg: DictConfig, regularizer_names: list[str]):
+def load_schedule(cfg: DictConfig, regularizer_names: list[str], warn: bool = True):
     """Parse and validate the dopesheet against the run's regularizers, before anything trains."""
     from ex_color.schedule import Timeline, load_dopesheet
 
@@ -35,9 +36,45 @@ def load_schedule(cfg: DictConfig, regularizer_names: list[str]):
     missing = sheet.check_names(["lr", *regularizer_names])
     if "lr" in missing:
         raise UserError(f"{path}: no 'lr' column; the learning rate must be scheduled")
-    for name in missing:
+    for name in missing if warn else ():
         log.warning("dopesheet %s has no column %r: that regularizer runs at weight 1.0", path, name)
     return path, Timeline.from_dopesheet(sheet)
+
+
+@dataclass
+class TrainingParts:
+    model: object
+    regularizers: list
+    dopesheet_path: Path
+    timeline: object
+    batches: object
+
+
+def build_parts(cfg: DictConfig, warn: bool = True) -> TrainingParts:
+    """Everything a run is made of, built and checked against each other; raises UserError on mistakes."""
+    from ex_color.data import BatchSource, ColorCube
+
+    model = build_model(cfg.model)
+    cube = plain(cfg.data.cube)
+    for key, value in cube.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise UserError(f"data.cube.{key} must be a positive integer (got {value!r})")
+    label_names = tuple(cfg.data.labels)
+    regularizers = build_regularizers(cfg.regularizers, model, label_names)
+    dopesheet_path, timeline = load_schedule(cfg, [r.name for r in regularizers], warn)
+    batches = BatchSource(
+        ColorCube.hsv(**cube),
+        batch_size=int(cfg.data.batch_size),
+        labels=plain(cfg.data.labels),
+        hard_labels=bool(cfg.data.hard_labels),
+        seed=int(cfg.seed),
+    )
+    return TrainingParts(model, regularizers, dopesheet_path, timeline, batches)
+
+
+def validate(cfg: DictConfig) -> None:
+    """Check a composed training config completely, before any run directory exists."""
+    build_parts(cfg, warn=False)
 
 
 def quiet_lightning() -> None:
@@ -55,7 +92,6 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None, resume: bool = Fal
     import torch
     from hydra.utils import instantiate
 
-    from ex_color.data import BatchSource, ColorCube
     from ex_color.losses import RegularizerSet
     from ex_color.training import ColorTrainer, CheckpointSaving, StepIndices, atomic_checkpoint_io
 
@@ -73,20 +109,12 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None, resume: bool = Fal
     torch.set_num_threads(int(extras["threads"] or 1))
     L.seed_everything(int(cfg.seed), verbose=False)
 
-    model = build_model(cfg.model)
-    label_names = tuple(cfg.data.labels)
-    regularizers = build_regularizers(cfg.regularizers, model, label_names)
-    dopesheet_path, timeline = load_schedule(cfg, [r.name for r in regularizers])
-    batches = BatchSource(
-        ColorCube.hsv(**plain(cfg.data.cube)),
-        batch_size=int(cfg.data.batch_size),
-        labels=plain(cfg.data.labels),
-        hard_labels=bool(cfg.data.hard_labels),
-        seed=int(cfg.seed),
-    )
+    parts = build_parts(cfg)
+    model, regularizers, timeline, batches = parts.model, parts.regularizers, parts.timeline, parts.batches
+    dopesheet_path = parts.dopesheet_path
     module = ColorTrainer(
         model=model,
-        regularizers=RegularizerSet(regularizers, label_names),
+        regularizers=RegularizerSet(regularizers, batches.label_names),
         timeline=timeline,
         batches=batches,
         optimizer=instantiate(cfg.optimizer),
