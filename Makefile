@@ -14,10 +14,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)  ## create .venv and install the project (editable, with dev extras)
 
 run: $(STAMP)  ## the main job: experiment 2.2
-	$(BIN)/excolor train
+	$(BIN)/excolor run
 
-test: $(STAMP)  ## the whole test suite, slow end-to-end tests included
-	$(BIN)/python -m pytest
+test: $(STAMP)  ## the whole test suite, slow end-to-end tests included (two workers)
+	$(BIN)/python -m pytest -n 2
 
 test-fast: $(STAMP)  ## unit tests only
 	$(BIN)/python -m pytest -m "not slow"

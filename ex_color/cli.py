@@ -66,12 +66,33 @@ def guarded(task, *args, **kwargs):
         fail(str(error), 1)
 
 
+def sweep_job(task, cfg):
+    """One job of a sweep: a user mistake or a failed run fails this job alone, in one line naming the
+    job (and leaves error.json in its directory); the other jobs go on."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from ex_color.errors import RunFailed, UserError
+    from ex_color.sweeps import record_failure
+
+    try:
+        return task(cfg)
+    except (UserError, RunFailed) as error:
+        code = 2 if isinstance(error, UserError) else 1
+        if code == 2:
+            from ex_color.runs import discard_unfinished
+
+            discard_unfinished(Path(HydraConfig.get().runtime.output_dir))
+        typer.echo(f"excolor: error: {record_failure(str(error), code)}", err=True)
+        return None
+
+
 def run_hydra(config_name: str, overrides: list[str], task, validate=None) -> None:
     """Compose `configs/<config_name>.yaml` with Hydra's own entry point (run dirs, multirun, launchers)."""
     import hydra
 
     from ex_color.config import check_overrides
     from ex_color.paths import config_dir
+    from ex_color.sweeps import last_sweep
 
     guarded(check_overrides, config_name, overrides, validate)
 
@@ -79,6 +100,13 @@ def run_hydra(config_name: str, overrides: list[str], task, validate=None) -> No
     def main(cfg):
         from hydra.core.hydra_config import HydraConfig
 
+        from ex_color.sweeps import in_sweep
+
+        if in_sweep():
+            result = sweep_job(task, cfg)
+            if isinstance(result, Path):
+                print(f"run directory: {result}", flush=True)
+            return
         try:
             result = guarded(task, cfg)
         except SystemExit as stop:
@@ -92,6 +120,9 @@ def run_hydra(config_name: str, overrides: list[str], task, validate=None) -> No
 
     sys.argv = [f"excolor-{config_name}", *overrides]
     main()
+    sweep = last_sweep()
+    if sweep is not None and sweep.failures:
+        fail(sweep.message(), sweep.exit_code)
 
 
 @app.command(context_settings=HYDRA_ARGS)
@@ -115,6 +146,53 @@ def train(
     from ex_color.tasks.train import validate
 
     run_hydra("train", list(overrides or []), train_task, validate)
+
+
+@app.command("run", context_settings=HYDRA_ARGS)
+def run_command(overrides: Overrides = None) -> None:
+    """The main job: train, intervene, draw every figure, write report.md.
+
+    Takes every `train` override, plus `interventions=[none,suppression,repulsion]` and
+    `'intervention_overrides.KIND=["key=value"]'`. The last line printed names the run directory.
+    """
+    from ex_color.tasks.run import run as run_task
+    from ex_color.tasks.run import validate
+
+    run_hydra("run", list(overrides or []), run_task, validate)
+
+
+@app.command()
+def report(
+    paths: Annotated[
+        Optional[list[Path]],
+        typer.Argument(help="Run directories, or folders holding runs (a sweep), searched recursively. Default: outputs/latest."),
+    ] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", help="Also write the summary as Markdown to this file.")] = None,
+    best: Annotated[
+        Optional[str],
+        typer.Option(
+            "--best",
+            help="Metric that picks the best run: selectivity (repulsion's, else suppression's, error_ratio; "
+            "higher is better), or a metric column such as loss, recon, repulsion/mean (lower is better).",
+        ),
+    ] = None,
+    run_reports: Annotated[
+        bool, typer.Option("--run-reports", help="Also (re)write report.md in each run directory from its files.")
+    ] = False,
+) -> None:
+    """Compare runs: final losses and intervention metrics.
+
+    Shows mean ± std, min and max over the runs, a row per run, and the best run.
+    """
+
+    from ex_color.render import print_tables
+    from ex_color.tasks.report import report as report_task
+
+    summary, written = guarded(report_task, list(paths or []), best, output, run_reports)
+
+    print_tables(summary.tables(), summary.lines())
+    for path in written:
+        print(f"written: {path}", flush=True)
 
 
 KindOption = Annotated[

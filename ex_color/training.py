@@ -2,12 +2,19 @@
 
 Batches are a pure function of the optimiser step (see `BatchSource`), so the module draws its own
 batch from the step it is at; that keeps resumed runs on exactly the same random stream.
-Per-step metrics go into a small on-device buffer and reach the loggers every `log_every` steps, so
-the hot loop never waits on the host.
+Per-step metrics stay on the device and reach the loggers every `log_every` steps, so the hot loop
+never waits on the host.
+
+Speed: a step of this tiny model costs what its number of small operations costs, so everything that
+can be computed once is (the schedule, which terms are active, constant tensors), the regularizers run
+fused (see `ex_color.losses`), Adam runs its fused kernel, and the step optimises itself instead of
+going through Lightning's per-step closures and hooks (see `ColorTrainer`); `benchmarks/` measures it
+against a bare PyTorch loop.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +38,29 @@ def schedule_weights(timeline, names: tuple[str, ...]) -> np.ndarray:
     return np.stack(columns, axis=1) if columns else np.zeros((timeline.length, 0))
 
 
+def _needs_lightning_loop(trainer) -> bool:
+    """Whether the Trainer was asked for something only Lightning's own optimisation loop does."""
+    from lightning.pytorch.plugins.precision import Precision
+    from lightning.pytorch.strategies import SingleDeviceStrategy
+
+    return bool(
+        trainer.gradient_clip_val
+        or trainer.accumulate_grad_batches != 1
+        or type(trainer.precision_plugin) is not Precision
+        or not isinstance(trainer.strategy, SingleDeviceStrategy)
+    )
+
+
 class ColorTrainer(L.LightningModule):
+    """Experiment training as a LightningModule.
+
+    The step optimises itself (Lightning's manual optimisation, with the plain torch optimizer): the
+    same zero_grad / backward / step as Lightning's automatic loop, without its per-step hooks and
+    closures, which cost as much as the tiny model's maths. Where the Trainer is asked for something
+    only the automatic loop does (gradient clipping or accumulation, mixed precision, several devices)
+    the module falls back to it, with identical results.
+    """
+
     def __init__(
         self,
         model: nn.Module,
@@ -56,9 +85,63 @@ class ColorTrainer(L.LightningModule):
         self.metric_names = ("train/loss", "train/recon", *(f"train/{n}" for n in regularizers.names))
         self._activations: dict[str, torch.Tensor] = {}
         self._hooks: list = []
-        self._buffer: torch.Tensor | None = None
-        self._buffer_start = 0
+        self._pending: list[tuple] = []  # (loss, recon, values, active) of steps not yet flushed
+        self._buffer_start = 0  # the step of self._pending[0]
+        self._self_optimizing = True
+        self._mode_for: object = None
+        self._automatic = True
+        self._precompute_schedule()
         self._capture_layers()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Lightning sets `_current_fx_name` (a string) around every hook call, about 20 times a step;
+        # `nn.Module.__setattr__` would check it against parameters, buffers and submodules each time.
+        if name == "_current_fx_name":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
+    # -- per-step lookups, computed once -------------------------------------------------------
+    def _precompute_schedule(self) -> None:
+        length = self.timeline.length
+        self._length = length
+        self._lr_at = self.lr.tolist()
+        # Which regularizers are active changes rarely: one pattern id per step, one plan per pattern.
+        if self.active.shape[1]:
+            patterns, pattern_at = np.unique(self.active, axis=0, return_inverse=True)
+        else:
+            patterns, pattern_at = np.zeros((1, 0), dtype=bool), np.zeros(length, dtype=np.int64)
+        self._pattern_at = np.asarray(pattern_at).reshape(-1).tolist()
+        self._patterns = [self.regularizers.active_indices(row) for row in patterns]
+        self._weight_tables: dict[tuple[int, torch.device], torch.Tensor] = {}
+        self._phase_starts: dict[int, list[str]] = {}
+        for phase_step, phase in self.timeline.phases:
+            self._phase_starts.setdefault(phase_step, []).append(phase)
+
+    def _weights(self, pattern: int, device: torch.device) -> torch.Tensor:
+        """[length, n_active] float32 weight table of the regularizers active in `pattern`."""
+        key = (pattern, device)
+        table = self._weight_tables.get(key)
+        if table is None:
+            columns = list(self._patterns[pattern])
+            table = torch.tensor(self.weights[:, columns], dtype=torch.float32, device=device)
+            self._weight_tables[key] = table
+        return table
+
+    # -- optimisation mode ---------------------------------------------------------------------
+    @property
+    def automatic_optimization(self) -> bool:
+        trainer = self._trainer
+        if trainer is not self._mode_for:
+            object.__setattr__(self, "_mode_for", trainer)
+            automatic = not self._self_optimizing or trainer is None or _needs_lightning_loop(trainer)
+            object.__setattr__(self, "_automatic", automatic)
+        return self._automatic
+
+    @automatic_optimization.setter
+    def automatic_optimization(self, value: bool) -> None:
+        object.__setattr__(self, "_self_optimizing", not value)
+        object.__setattr__(self, "_mode_for", None)
 
     # -- activations ---------------------------------------------------------------------------
     def _capture_layers(self) -> None:
@@ -74,67 +157,98 @@ class ColorTrainer(L.LightningModule):
 
     # -- training ------------------------------------------------------------------------------
     def configure_optimizers(self):
-        return self.optimizer_factory(self.model.parameters(), lr=float(self.lr[0]))
+        return make_optimizer(self.optimizer_factory, self.model.parameters(), lr=float(self.lr[0]))
 
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
         return self.model(rgb)
 
+    def on_train_start(self) -> None:
+        self._optimizer = self.trainer.optimizers[0]
+        self._param_groups = self._optimizer.param_groups
+        self._optimized = [p for group in self._param_groups for p in group["params"]]
+        # In manual optimisation Lightning's global step is this counter (see `training_step`).
+        self._step_progress = self.trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
+        self._move_batches = self.device != torch.device("cpu")
+
     def training_step(self, batch, batch_idx):
-        step = self.global_step
-        at = min(step, self.timeline.length - 1)
+        automatic = self.automatic_optimization
+        step = self.global_step if automatic else self._step_progress.total.completed
+        at = step if step < self._length else self._length - 1
+        if step in self._phase_starts:
+            for phase in self._phase_starts[step]:
+                log.info("step %d: starting phase %s", step, phase)
         rgb, labels = self.batches.batch(step)
-        rgb, labels = rgb.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True)
-        for group in self.trainer.optimizers[0].param_groups:
-            group["lr"] = float(self.lr[at])
+        if self._move_batches:
+            rgb, labels = rgb.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True)
+        lr = self._lr_at[at]
+        for group in self._param_groups:
+            group["lr"] = lr
 
         output = self.model(rgb)
         recon = F.mse_loss(output, rgb)
-        active = self.active[at]
-        terms = self.regularizers(self._activations, labels, active)
-        loss = recon
-        for index, name in enumerate(self.regularizers.names):
-            if active[index]:
-                loss = loss + self.weights[at, index] * terms[name]
+        pattern = self._pattern_at[at]
+        active = self._patterns[pattern]
+        if active:
+            values = self.regularizers.evaluate(self._activations, labels, active)
+            loss = recon + values @ self._weights(pattern, values.device)[at]
+        else:
+            values, loss = None, recon
 
-        nan = recon.new_tensor(float("nan"))
-        row = torch.stack([loss.detach(), recon.detach(), *(terms[n].detach() if n in terms else nan for n in self.regularizers.names)])
-        self._record(step, row)
+        if not automatic:
+            # What Lightning's manual loop does around `optimizer.step()`: count the step.
+            progress = self._step_progress
+            progress.increment_ready()
+            for parameter in self._optimized:  # = optimizer.zero_grad(set_to_none=True)
+                parameter.grad = None
+            loss.backward()
+            self._optimizer.step()
+            progress.increment_completed()
+        self._record(step, loss, recon, values, active)
         if step in self.timeline.events:
             log.info("step %d: %s", step, ", ".join(self.timeline.events[step]))
-        return loss
-
-    def on_train_batch_start(self, batch, batch_idx):
-        step = self.global_step
-        for phase_step, phase in self.timeline.phases:
-            if phase_step == step:
-                log.info("step %d: starting phase %s", step, phase)
+        return loss if automatic else None
 
     # -- metrics -------------------------------------------------------------------------------
-    def _record(self, step: int, row: torch.Tensor) -> None:
-        if self._buffer is None or self._buffer.device != row.device:
-            self._buffer = torch.full((self.log_every, row.numel()), float("nan"), device=row.device)
+    def _record(self, step: int, loss: torch.Tensor, recon: torch.Tensor, values, active: tuple[int, ...]) -> None:
+        if not self._pending:
             self._buffer_start = step
-        self._buffer[step - self._buffer_start] = row
-        if step - self._buffer_start + 1 == self.log_every or step + 1 >= self.timeline.length:
+        self._pending.append((loss.detach(), recon.detach(), None if values is None else values.detach(), active))
+        if len(self._pending) == self.log_every or step + 1 >= self._length:
             self.flush_metrics(step)
+
+    def _metrics_table(self, rows: list[tuple]) -> np.ndarray:
+        """[len(rows), n_metrics] on the host; NaN for terms not computed at a step."""
+        losses = torch.stack([row[0] for row in rows])
+        recons = torch.stack([row[1] for row in rows])
+        n_terms = len(self.regularizers.names)
+        if n_terms and all(row[2] is not None and len(row[3]) == n_terms for row in rows):
+            table = torch.cat((losses[:, None], recons[:, None], torch.stack([row[2] for row in rows])), dim=1)
+        else:
+            table = torch.full((len(rows), 2 + n_terms), float("nan"), device=losses.device)
+            table[:, 0], table[:, 1] = losses, recons
+            for index, (_, _, values, active) in enumerate(rows):
+                if values is not None:
+                    table[index, [2 + a for a in active]] = values
+        return table.cpu().numpy()
 
     def flush_metrics(self, last_step: int) -> None:
         """Send buffered rows to the loggers; stop if any computed term went non-finite."""
-        if self._buffer is None or last_step < self._buffer_start:
+        if not self._pending or last_step < self._buffer_start:
             return
         n = last_step - self._buffer_start + 1
-        values = self._buffer[:n].cpu().numpy()
+        rows, self._pending = self._pending[:n], self._pending[n:]
+        values = self._metrics_table(rows)
         first = self._buffer_start
         self._buffer_start = last_step + 1
         self._check_finite(first, values)
-        lr = self.lr
-        for offset, row in enumerate(values):
+        names, lr, last, loggers = self.metric_names, self._lr_at, self._length - 1, self.loggers
+        for offset, row in enumerate(values.tolist()):
             step = first + offset
-            metrics = {name: float(v) for name, v in zip(self.metric_names, row) if not np.isnan(v)}
-            metrics["train/lr"] = float(lr[min(step, len(lr) - 1)])
-            for logger in self.loggers:
+            metrics = {name: v for name, v in zip(names, row) if v == v}  # NaN: not computed
+            metrics["train/lr"] = lr[step if step < last else last]
+            for logger in loggers:
                 logger.log_metrics(metrics, step=step)
-        for logger in self.loggers:
+        for logger in loggers:
             logger.save()
 
     def _check_finite(self, first: int, values: np.ndarray) -> None:
@@ -169,6 +283,34 @@ class ColorTrainer(L.LightningModule):
         for hook in self._hooks:
             hook.remove()
         self._hooks.clear()
+
+
+def make_optimizer(factory: Callable[..., torch.optim.Optimizer], params, lr: float) -> torch.optim.Optimizer:
+    """The configured optimizer; Adam and AdamW run their fused kernel unless the config picks an
+    implementation (`fused`, `foreach`, `differentiable`) or the parameters' device has none.
+
+    The fused kernel does one pass over every parameter instead of about ten small operations per
+    parameter tensor; it is deterministic, and agrees with the default to rounding.
+    """
+    params = list(params)
+    target = getattr(factory, "func", factory)
+    chosen = set(getattr(factory, "keywords", None) or ()) & {"fused", "foreach", "differentiable"}
+    if target in (torch.optim.Adam, torch.optim.AdamW) and not chosen:
+        try:
+            return factory(params, lr=lr, fused=True)
+        except (RuntimeError, TypeError, ValueError):  # no fused kernel for these parameters
+            pass
+    return factory(params, lr=lr)
+
+
+class QuietProfiler(L.pytorch.profilers.PassThroughProfiler):
+    """Lightning's default no-op profiler, minus its cost: the Trainer enters `profile()` about twenty
+    times a step, and the default builds a generator-based context manager each time."""
+
+    _nothing = contextlib.nullcontext()
+
+    def profile(self, action_name: str):
+        return self._nothing
 
 
 class StepIndices:

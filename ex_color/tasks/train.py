@@ -87,13 +87,23 @@ def quiet_lightning() -> None:
 
 
 def train(cfg: DictConfig, run_dir: str | Path | None = None, resume: bool = False) -> Path:
-    """Train as `cfg` says; returns the run directory (Hydra's output dir unless `run_dir` is given)."""
+    """Train as `cfg` says; returns the run directory (Hydra's output dir unless `run_dir` is given).
+
+    A wandb run started by `logger=wandb` is finished when this returns or fails, unless a caller holds
+    a `tracking_scope` of its own (as `excolor run` does, to log its figures into the same run)."""
+    from ex_color.tracking import tracking_scope
+
+    with tracking_scope():
+        return _train(cfg, run_dir, resume)
+
+
+def _train(cfg: DictConfig, run_dir: str | Path | None, resume: bool) -> Path:
     import lightning as L
     import torch
     from hydra.utils import instantiate
 
     from ex_color.losses import RegularizerSet
-    from ex_color.training import ColorTrainer, CheckpointSaving, StepIndices, atomic_checkpoint_io
+    from ex_color.training import ColorTrainer, CheckpointSaving, QuietProfiler, StepIndices, atomic_checkpoint_io
 
     quiet_lightning()
     run_dir = Path(run_dir) if run_dir is not None else hydra_run_dir()
@@ -122,6 +132,8 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None, resume: bool = Fal
         model_config=model_settings(cfg.model),
     )
     loggers = [instantiate(spec, save_dir=str(run_dir)) for spec in (cfg.get("logger") or {}).values()]
+    for logger in loggers:  # the whole resolved config (wandb's run config; the CSV logger ignores it)
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     callbacks = [CheckpointSaving(run_dir / runs.CHECKPOINT, every=int(extras["checkpoint_every"] or 0))]
     # A progress bar only helps a person watching a terminal; in logs it is noise.
     progress_every = int(extras["progress_every"] or 0) if sys.stderr.isatty() else 0
@@ -130,7 +142,7 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None, resume: bool = Fal
 
         callbacks.append(TQDMProgressBar(refresh_rate=progress_every))
     trainer = L.Trainer(
-        **trainer_args,
+        **{"profiler": QuietProfiler(), **trainer_args},  # trainer.profiler=simple etc. still work
         max_steps=timeline.length,
         logger=loggers or False,
         callbacks=callbacks,

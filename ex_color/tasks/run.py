@@ -1,0 +1,120 @@
+"""`run(cfg)`: the main job — train, evaluate each intervention, draw every figure, write report.md.
+
+Everything is checked before training starts (intervention names, their overrides, and that each one can
+be built for the configured model), so a typo fails in a second, not after a minute of training. With
+`logger=wandb`, the figures and intervention metrics go to the training's own wandb run, which stays open
+until the end and is finished (marked failed if anything raised) on the way out.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from ex_color.builders import plain
+from ex_color.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+def intervention_configs(cfg: DictConfig) -> dict[str, DictConfig]:
+    """The composed `intervene` config of each intervention in `cfg.interventions`, with its overrides
+    from `cfg.intervention_overrides.<kind>` (a list of Hydra overrides)."""
+    from ex_color.config import compose, known_options
+
+    kinds = [str(k) for k in plain(cfg.get("interventions") or [])]
+    known = known_options("intervention")
+    for kind in kinds:
+        if kind not in known:
+            raise UserError(f"interventions: unknown intervention {kind!r}; kinds: {', '.join(known)}")
+    if len(set(kinds)) != len(kinds):
+        raise UserError(f"interventions: each intervention at most once (got {', '.join(kinds)})")
+    overrides = plain(cfg.get("intervention_overrides") or {})
+    if not isinstance(overrides, dict):
+        raise UserError("intervention_overrides: expected a mapping kind -> list of overrides")
+    for kind, extra in overrides.items():
+        if extra and kind not in kinds:
+            raise UserError(f"intervention_overrides.{kind}: {kind!r} is not in interventions ({', '.join(kinds) or 'none'})")
+    configs = {}
+    for kind in kinds:
+        extra = overrides.get(kind) or []
+        extra = [extra] if isinstance(extra, str) else [str(o) for o in extra]
+        try:
+            configs[kind] = compose("intervene", [f"intervention={kind}", *extra])
+        except UserError as error:
+            raise UserError(f"intervention_overrides.{kind}: {error}") from None
+    return configs
+
+
+def check_interventions(configs: dict[str, DictConfig], cfg: DictConfig) -> None:
+    """Build each intervention for an untrained model of the configured shape: mistakes (a >= b, a concept
+    of the wrong width, a missing layer) surface now rather than after training."""
+    from ex_color.builders import build_intervention, build_model
+
+    model = build_model(cfg.model)
+    for kind, icfg in configs.items():
+        try:
+            build_intervention(icfg.intervention, icfg.get("concepts") or {}, model)
+        except UserError as error:
+            raise UserError(f"intervention {kind}: {error}") from None
+
+
+def run(cfg: DictConfig, run_dir: str | Path | None = None) -> Path:
+    """Train as `cfg` says, evaluate `cfg.interventions`, draw every figure, write report.md; returns the
+    run directory (Hydra's output directory unless `run_dir` is given)."""
+    from ex_color.tasks.intervene import intervene
+    from ex_color.tasks.plot import plot
+    from ex_color.tasks.report import write_run_report
+    from ex_color.tasks.train import train
+    from ex_color.tracking import tracking_scope
+
+    configs = intervention_configs(cfg)
+    check_interventions(configs, cfg)
+    with tracking_scope():
+        run_dir = train(cfg, run_dir)
+        log.info("drawing the run's figures")
+        plot("all", run_dir)
+        for kind, icfg in configs.items():
+            # `none` draws the run's figures, just drawn above.
+            out_dir, metrics = intervene(icfg, run_dir, draw=kind != "none")
+            sel = metrics["selectivity"]
+            log.info(
+                "%s: per-colour MSE max %.4g mean %.4g, on/off-target error ratio %.3g",
+                kind, metrics["intervened"]["max"], metrics["intervened"]["mean"], sel["error_ratio"],
+            )
+        report = write_run_report(run_dir)
+        log_to_tracker(run_dir)
+    log.info("report: %s", report)
+    return run_dir
+
+
+def log_to_tracker(run_dir: Path) -> bool:
+    """Figures, intervention metrics and named-colour tables into the wandb run in progress, if any."""
+    from ex_color import tracking
+
+    if tracking.active_run() is None:
+        return False
+    from ex_color.tasks.report import INTERVENTION_FIGURES, RUN_FIGURES, figures_in, load_run
+
+    result = load_run(run_dir)
+    scalars = {f"interventions/{key}": value for key, value in result.metrics().items() if "/" in key}
+    images = {f"figures/{name}": (png, alt) for name, png, alt in figures_in(run_dir / "figures", RUN_FIGURES)}
+    tables = {}
+    for kind, metrics in result.interventions.items():
+        folder = run_dir / "interventions" / kind / "figures"
+        images.update({f"interventions/{kind}/figures/{name}": (png, alt) for name, png, alt in figures_in(folder, INTERVENTION_FIGURES)})
+        tables[f"interventions/{kind}/named_colors"] = (
+            ["colour", "baseline", "intervened", "delta"],
+            [[name, row["baseline"], row["intervened"], row["delta"]] for name, row in metrics["named_colors"].items()],
+        )
+    return tracking.log_results(scalars, images, tables)
+
+
+def validate(cfg: DictConfig) -> None:
+    """Check a composed `run` config completely (training and interventions) before any run directory exists."""
+    from ex_color.tasks.train import validate as validate_training
+
+    validate_training(cfg)
+    check_interventions(intervention_configs(cfg), cfg)
