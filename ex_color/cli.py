@@ -56,7 +56,7 @@ def fail(message: str, code: int = 2) -> None:
 
 def guarded(task, *args, **kwargs):
     """Run a task; user mistakes become one line on stderr and exit 2, failed runs exit 1."""
-    from ex_color.errors import RunFailed, UserError
+    from ex_color.errors import Interrupted, RunFailed, UserError
 
     try:
         return task(*args, **kwargs)
@@ -64,6 +64,8 @@ def guarded(task, *args, **kwargs):
         fail(str(error), 2)
     except RunFailed as error:
         fail(str(error), 1)
+    except Interrupted as error:
+        fail(str(error), error.exit_code)
 
 
 def sweep_job(task, cfg):
@@ -71,11 +73,14 @@ def sweep_job(task, cfg):
     job (and leaves error.json in its directory); the other jobs go on."""
     from hydra.core.hydra_config import HydraConfig
 
-    from ex_color.errors import RunFailed, UserError
+    from ex_color.errors import Interrupted, RunFailed, UserError
     from ex_color.sweeps import record_failure
 
     try:
         return task(cfg)
+    except Interrupted as error:  # a signal stops the whole sweep, not just this job
+        typer.echo(f"excolor: error: {error}", err=True)
+        raise SystemExit(error.exit_code) from None
     except (UserError, RunFailed) as error:
         code = 2 if isinstance(error, UserError) else 1
         if code == 2:

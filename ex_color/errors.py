@@ -21,3 +21,11 @@ def located(message: str, *, file=None, row=None, column=None, key=None) -> str:
 
 class RunFailed(Exception):
     """A run that started correctly but could not finish (e.g. a loss went non-finite)."""
+
+
+class Interrupted(Exception):
+    """Training stopped on a signal after saving a resumable checkpoint; `exit_code` is 128 + signal."""
+
+    def __init__(self, message: str, exit_code: int = 130):
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -110,23 +110,35 @@ def load_config(run_dir: Path):
         raise UserError(f"{path}: cannot read the run's config ({type(error).__name__})") from None
 
 
-def load_model(run_dir: Path):
-    """The trained model of a run, in eval mode, loaded without executing pickled code."""
+def load_checkpoint(run_dir: Path) -> dict:
+    """A run's checkpoint as plain data, loaded without executing pickled code (`weights_only`)."""
     import pickle
 
     import torch
 
-    from ex_color.model import ColorMLP
-
     path = Path(run_dir) / CHECKPOINT
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise UserError(f"{path}: no checkpoint") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as error:
+        raise UserError(f"{path}: checkpoint is truncated, corrupt or not ours ({type(error).__name__})") from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "excolor" not in checkpoint:
+        raise UserError(f"{path}: checkpoint is truncated, corrupt or not ours (not an ex-color checkpoint)")
+    return checkpoint
+
+
+def load_model(run_dir: Path):
+    """The trained model of a run, in eval mode."""
+    from ex_color.model import ColorMLP
+
+    path = Path(run_dir) / CHECKPOINT
+    checkpoint = load_checkpoint(run_dir)
+    try:
         settings = checkpoint["excolor"]["model"]
         state = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
         model = ColorMLP(**settings)
         model.load_state_dict(state)
-    except FileNotFoundError:
-        raise UserError(f"{path}: no checkpoint") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, TypeError, ValueError, OSError) as error:
+    except (RuntimeError, KeyError, TypeError, ValueError) as error:
         raise UserError(f"{path}: checkpoint is truncated, corrupt or not ours ({type(error).__name__})") from None
     return model.eval()

@@ -15,6 +15,7 @@ against a bare PyTorch loop.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -38,16 +39,24 @@ def schedule_weights(timeline, names: tuple[str, ...]) -> np.ndarray:
     return np.stack(columns, axis=1) if columns else np.zeros((timeline.length, 0))
 
 
-def _needs_lightning_loop(trainer) -> bool:
+# Hooks Lightning's automatic loop calls around backward and the optimizer step (the step that
+# optimises itself does not): a callback or module that uses one gets the automatic loop.
+_OPTIMIZATION_HOOKS = ("on_before_backward", "on_after_backward", "on_before_optimizer_step", "on_before_zero_grad")
+
+
+def _needs_lightning_loop(trainer, module: L.LightningModule) -> bool:
     """Whether the Trainer was asked for something only Lightning's own optimisation loop does."""
     from lightning.pytorch.plugins.precision import Precision
     from lightning.pytorch.strategies import SingleDeviceStrategy
+    from lightning.pytorch.utilities.model_helpers import is_overridden
 
     return bool(
         trainer.gradient_clip_val
         or trainer.accumulate_grad_batches != 1
         or type(trainer.precision_plugin) is not Precision
         or not isinstance(trainer.strategy, SingleDeviceStrategy)
+        or any(is_overridden(hook, module, L.LightningModule) for hook in _OPTIMIZATION_HOOKS)
+        or any(is_overridden(hook, callback, L.Callback) for callback in trainer.callbacks for hook in _OPTIMIZATION_HOOKS)
     )
 
 
@@ -55,10 +64,11 @@ class ColorTrainer(L.LightningModule):
     """Experiment training as a LightningModule.
 
     The step optimises itself (Lightning's manual optimisation, with the plain torch optimizer): the
-    same zero_grad / backward / step as Lightning's automatic loop, without its per-step hooks and
-    closures, which cost as much as the tiny model's maths. Where the Trainer is asked for something
-    only the automatic loop does (gradient clipping or accumulation, mixed precision, several devices)
-    the module falls back to it, with identical results.
+    same zero_grad / backward / step as Lightning's automatic loop, without its per-step closures and
+    optimisation hooks, which cost as much as the tiny model's maths. Where the run asks for something
+    only the automatic loop does (gradient clipping or accumulation, mixed precision, several devices,
+    a callback on `on_before_backward`, `on_after_backward`, `on_before_optimizer_step` or
+    `on_before_zero_grad`) the module uses that loop instead; both give bit-identical results.
     """
 
     def __init__(
@@ -88,8 +98,9 @@ class ColorTrainer(L.LightningModule):
         self._pending: list[tuple] = []  # (loss, recon, values, active) of steps not yet flushed
         self._buffer_start = 0  # the step of self._pending[0]
         self._self_optimizing = True
-        self._mode_for: object = None
+        self._mode_for: object = None  # the Trainer `_automatic` was decided for
         self._automatic = True
+        self._block_key: tuple | None = None
         self._precompute_schedule()
         self._capture_layers()
 
@@ -113,19 +124,19 @@ class ColorTrainer(L.LightningModule):
             patterns, pattern_at = np.zeros((1, 0), dtype=bool), np.zeros(length, dtype=np.int64)
         self._pattern_at = np.asarray(pattern_at).reshape(-1).tolist()
         self._patterns = [self.regularizers.active_indices(row) for row in patterns]
-        self._weight_tables: dict[tuple[int, torch.device], torch.Tensor] = {}
+        self._schedule_tables: dict[tuple[int, torch.device], torch.Tensor] = {}
         self._phase_starts: dict[int, list[str]] = {}
         for phase_step, phase in self.timeline.phases:
             self._phase_starts.setdefault(phase_step, []).append(phase)
 
-    def _weights(self, pattern: int, device: torch.device) -> torch.Tensor:
-        """[length, n_active] float32 weight table of the regularizers active in `pattern`."""
+    def _schedule_table(self, pattern: int, device: torch.device) -> torch.Tensor:
+        """[length, n_active] float32 schedule weights of the regularizers active in `pattern`."""
         key = (pattern, device)
-        table = self._weight_tables.get(key)
+        table = self._schedule_tables.get(key)
         if table is None:
             columns = list(self._patterns[pattern])
             table = torch.tensor(self.weights[:, columns], dtype=torch.float32, device=device)
-            self._weight_tables[key] = table
+            self._schedule_tables[key] = table
         return table
 
     # -- optimisation mode ---------------------------------------------------------------------
@@ -134,7 +145,7 @@ class ColorTrainer(L.LightningModule):
         trainer = self._trainer
         if trainer is not self._mode_for:
             object.__setattr__(self, "_mode_for", trainer)
-            automatic = not self._self_optimizing or trainer is None or _needs_lightning_loop(trainer)
+            automatic = not self._self_optimizing or trainer is None or _needs_lightning_loop(trainer, self)
             object.__setattr__(self, "_automatic", automatic)
         return self._automatic
 
@@ -168,7 +179,20 @@ class ColorTrainer(L.LightningModule):
         self._optimized = [p for group in self._param_groups for p in group["params"]]
         # In manual optimisation Lightning's global step is this counter (see `training_step`).
         self._step_progress = self.trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
-        self._move_batches = self.device != torch.device("cpu")
+        self._block_key: tuple | None = None
+
+    def _block(self, block_index: int, pattern: int):
+        """This block of batches on the module's device, the regularizers' label weights for it, and the
+        schedule's weight table of the regularizers active in `pattern`."""
+        key = (block_index, pattern)
+        if key != self._block_key:
+            rgb, labels = self.batches.block(block_index)
+            rgb, labels = rgb.to(self.device), labels.to(self.device)
+            active = self._patterns[pattern]
+            weights = self.regularizers.sample_weights(labels, active) if active else None
+            self._block_data = (rgb, labels, weights, self._schedule_table(pattern, self.device))
+            self._block_key = key
+        return self._block_data
 
     def training_step(self, batch, batch_idx):
         automatic = self.automatic_optimization
@@ -177,20 +201,20 @@ class ColorTrainer(L.LightningModule):
         if step in self._phase_starts:
             for phase in self._phase_starts[step]:
                 log.info("step %d: starting phase %s", step, phase)
-        rgb, labels = self.batches.batch(step)
-        if self._move_batches:
-            rgb, labels = rgb.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True)
+        pattern = self._pattern_at[at]
+        active = self._patterns[pattern]
+        block_index, offset = divmod(step, self.batches.block_steps)
+        rgb, labels, weights, schedule = self._block(block_index, pattern)
+        rgb, labels = rgb[offset], labels[offset]
         lr = self._lr_at[at]
         for group in self._param_groups:
             group["lr"] = lr
 
         output = self.model(rgb)
         recon = F.mse_loss(output, rgb)
-        pattern = self._pattern_at[at]
-        active = self._patterns[pattern]
         if active:
-            values = self.regularizers.evaluate(self._activations, labels, active)
-            loss = recon + values @ self._weights(pattern, values.device)[at]
+            values = self.regularizers.evaluate(self._activations, labels, active, weights[offset])
+            loss = recon + values @ schedule[at]
         else:
             values, loss = None, recon
 
@@ -258,8 +282,10 @@ class ColorTrainer(L.LightningModule):
         bad = computed & ~np.isfinite(values)
         if not bad.any():
             return
-        row, col = np.argwhere(bad)[0]
-        step = first + int(row)
+        row = int(np.argmax(bad.any(axis=1)))
+        # Name the most specific culprit: a term before the reconstruction loss before the total.
+        col = max(np.flatnonzero(bad[row]))
+        step = first + row
         if col >= 2:
             reg = self.regularizers.regularizers[col - 2]
             what = f"regularizer {reg.name!r} on layer {', '.join(reg.layers)}"
@@ -283,6 +309,11 @@ class ColorTrainer(L.LightningModule):
         for hook in self._hooks:
             hook.remove()
         self._hooks.clear()
+
+
+# Lightning inspects `training_step`'s signature at every step (to pass `batch_idx`); a stated
+# signature makes that a lookup instead of a parse.
+ColorTrainer.training_step.__signature__ = inspect.signature(ColorTrainer.training_step)  # type: ignore[attr-defined]
 
 
 def make_optimizer(factory: Callable[..., torch.optim.Optimizer], params, lr: float) -> torch.optim.Optimizer:

@@ -72,12 +72,17 @@ class BatchSource:
         shape = (self.block_steps, self.batch_size)
         return rgb.view(*shape, 3), labels.view(*shape, len(self.label_names))
 
-    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        block_index, offset = divmod(step, self.block_steps)
+    def block(self, block_index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batches of steps ``block_index * block_steps ...`` as [block_steps, B, 3] and
+        [block_steps, B, n_labels] (the batch of a step is row ``step % block_steps``)."""
         if block_index != self._block_index:
             self._block = self._make_block(block_index)
             self._block_index = block_index
-        rgb, labels = self._block  # type: ignore[misc]
+        return self._block  # type: ignore[return-value]
+
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        block_index, offset = divmod(step, self.block_steps)
+        rgb, labels = self.block(block_index)
         return rgb[offset], labels[offset]
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

@@ -13,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ex_color import runs
 from ex_color.builders import build_model, build_regularizers, model_settings, plain
-from ex_color.errors import UserError
+from ex_color.errors import Interrupted, UserError
 from ex_color.paths import resolve_dopesheet
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,7 @@ def _train(cfg: DictConfig, run_dir: str | Path | None, resume: bool) -> Path:
     import torch
     from hydra.utils import instantiate
 
+    from ex_color.interruption import GracefulStop
     from ex_color.losses import RegularizerSet
     from ex_color.training import ColorTrainer, CheckpointSaving, QuietProfiler, StepIndices, atomic_checkpoint_io
 
@@ -134,7 +135,8 @@ def _train(cfg: DictConfig, run_dir: str | Path | None, resume: bool) -> Path:
     loggers = [instantiate(spec, save_dir=str(run_dir)) for spec in (cfg.get("logger") or {}).values()]
     for logger in loggers:  # the whole resolved config (wandb's run config; the CSV logger ignores it)
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-    callbacks = [CheckpointSaving(run_dir / runs.CHECKPOINT, every=int(extras["checkpoint_every"] or 0))]
+    graceful = GracefulStop()
+    callbacks = [graceful, CheckpointSaving(run_dir / runs.CHECKPOINT, every=int(extras["checkpoint_every"] or 0))]
     # A progress bar only helps a person watching a terminal; in logs it is noise.
     progress_every = int(extras["progress_every"] or 0) if sys.stderr.isatty() else 0
     if progress_every > 0:
@@ -165,8 +167,12 @@ def _train(cfg: DictConfig, run_dir: str | Path | None, resume: bool) -> Path:
         warnings.filterwarnings("ignore", message="Experiment logs directory .* exists and is not empty")
         warnings.filterwarnings("ignore", message=".*LeafSpec.*")
         trainer.fit(module, train_dataloaders=StepIndices(), ckpt_path=ckpt_path)
-    if trainer.interrupted:
-        raise UserError(f"training interrupted at step {trainer.global_step}; resume with: excolor train --resume {run_dir}")
+    if graceful.received is not None:
+        raise Interrupted(
+            f"{graceful.received.name} at step {trainer.global_step}: checkpoint saved; "
+            f"resume with: excolor train --resume {run_dir}",
+            graceful.exit_code,
+        )
     runs.update_latest(run_dir)
     return run_dir
 
@@ -183,4 +189,9 @@ def resume_run(run_dir: str | Path) -> Path:
     logging.getLogger().setLevel(logging.INFO)
     if not logging.getLogger().handlers[:-1]:
         logging.getLogger().addHandler(logging.StreamHandler())
+    checkpoint = runs.load_checkpoint(run_dir)
+    done, length = checkpoint.get("global_step", 0), checkpoint.get("excolor", {}).get("schedule_length")
+    if length is not None and done >= length:
+        raise UserError(f"{run_dir} already finished ({done} of {length} steps); nothing to resume")
+    log.info("resuming %s at step %d", run_dir, done)
     return train(cfg, run_dir=run_dir, resume=True)
