@@ -166,7 +166,7 @@ def _train(cfg: DictConfig, run_dir: str | Path | None, resume: bool) -> Path:
         # Expected: the run directory already holds .hydra/ when the CSV logger starts there.
         warnings.filterwarnings("ignore", message="Experiment logs directory .* exists and is not empty")
         warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-        trainer.fit(module, train_dataloaders=StepIndices(), ckpt_path=ckpt_path)
+        trainer.fit(module, train_dataloaders=StepIndices(), ckpt_path=ckpt_path, weights_only=True)
     if graceful.received is not None:
         raise Interrupted(
             f"{graceful.received.name} at step {trainer.global_step}: checkpoint saved; "
