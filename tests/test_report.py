@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from ex_color.errors import UserError
-from ex_color.tasks.report import final_losses, find_runs, summarise, write_run_report, write_summary
+from ex_color.results import final_losses
+from ex_color.tasks.report import find_runs, summarise, write_summary
+from ex_color.tasks.run_report import write_run_report
 
 
 def make_run(path: Path, seed: int, loss: float, ratio: float | None = None, steps: int = 200) -> Path:

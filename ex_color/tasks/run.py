@@ -66,7 +66,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> Path:
     run directory (Hydra's output directory unless `run_dir` is given)."""
     from ex_color.tasks.intervene import intervene
     from ex_color.tasks.plot import plot
-    from ex_color.tasks.report import write_run_report
+    from ex_color.tasks.run_report import write_run_report
     from ex_color.tasks.train import train
     from ex_color.tracking import tracking_scope
 
@@ -96,7 +96,8 @@ def log_to_tracker(run_dir: Path) -> bool:
 
     if tracking.active_run() is None:
         return False
-    from ex_color.tasks.report import INTERVENTION_FIGURES, RUN_FIGURES, figures_in, load_run
+    from ex_color.results import load_run
+    from ex_color.tasks.run_report import INTERVENTION_FIGURES, RUN_FIGURES, figures_in
 
     result = load_run(run_dir)
     scalars = {f"interventions/{key}": value for key, value in result.metrics().items() if "/" in key}

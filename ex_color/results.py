@@ -1,0 +1,109 @@
+"""A run directory's results read back from its files (nothing is recomputed): config, final losses,
+the metrics of every intervention evaluated on it, and its figures."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ex_color import runs
+from ex_color.errors import UserError
+
+KIND_ORDER = ("none", "suppression", "repulsion", "ablation", "prune")
+# The share of the last steps averaged into a "final" loss.
+FINAL_SHARE = 0.01
+
+
+def is_run_dir(path: Path) -> bool:
+    """A training run: its config and a checkpoint, and not a sweep job that failed (error.json)."""
+    return (path / runs.CONFIG).is_file() and (path / runs.CHECKPOINT).is_file() and not is_failed_job(path)
+
+
+def is_failed_job(path: Path) -> bool:
+    from ex_color.sweeps import ERROR_FILE
+
+    return (path / ERROR_FILE).is_file()
+
+
+def final_losses(path: Path) -> tuple[int, int, dict[str, tuple[float, float, float]]]:
+    """(steps logged, window, {term: (mean, min, max) over the window}) of a run's metrics.csv, where the
+    window is the last ~1% of the steps (at least one)."""
+    if not path.is_file():
+        return 0, 0, {}
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        return 0, 0, {}
+    window = max(1, round(FINAL_SHARE * len(rows)))
+    tail = rows[-window:]
+    losses = {}
+    for key in rows[0]:
+        if not key.startswith("train/") or key == "train/lr":
+            continue
+        values = np.array([float(r[key]) for r in tail if r.get(key) not in (None, "")], dtype=float)
+        values = values[np.isfinite(values)]
+        if len(values):
+            losses[key.removeprefix("train/")] = (float(values.mean()), float(values.min()), float(values.max()))
+    steps = int(float(rows[-1]["step"])) + 1
+    return steps, window, losses
+
+
+def kind_order(kinds) -> list[str]:
+    return sorted(kinds, key=lambda k: (KIND_ORDER.index(k) if k in KIND_ORDER else len(KIND_ORDER), k))
+
+
+@dataclass
+class RunResult:
+    """What one run directory says about itself."""
+
+    path: Path
+    config: dict
+    overrides: list[str]
+    steps: int
+    window: int
+    losses: dict[str, tuple[float, float, float]]
+    interventions: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.config.get("name", self.path.name))
+
+    def metrics(self) -> dict[str, float]:
+        """Flat metric columns: final losses (`loss`, `recon`, `reg-…`), then per intervention its
+        intervened `max`/`mean` per-colour error and, for a real intervention, its selectivity."""
+        out = {name: mean for name, (mean, _, _) in self.losses.items()}
+        for kind in kind_order(self.interventions):
+            metrics = self.interventions[kind]
+            out[f"{kind}/max"] = float(metrics["intervened"]["max"])
+            out[f"{kind}/mean"] = float(metrics["intervened"]["mean"])
+            if kind != "none":
+                out[f"{kind}/error_ratio"] = float(metrics["selectivity"]["error_ratio"])
+                out[f"{kind}/delta_ratio"] = float(metrics["selectivity"]["delta_ratio"])
+        return out
+
+
+def load_run(path: Path) -> RunResult:
+    from omegaconf import OmegaConf
+
+    cfg = runs.load_config(path)
+    try:
+        config = OmegaConf.to_container(cfg, resolve=True)
+    except Exception:
+        config = OmegaConf.to_container(cfg, resolve=False)
+    overrides_file = path / ".hydra" / "overrides.yaml"
+    overrides = [str(o) for o in (OmegaConf.load(overrides_file) or [])] if overrides_file.is_file() else []
+    steps, window, losses = final_losses(path / runs.METRICS)
+    interventions = {}
+    folder = path / "interventions"
+    if folder.is_dir():
+        for metrics_file in sorted(folder.glob("*/metrics.json")):
+            try:
+                interventions[metrics_file.parent.name] = json.loads(metrics_file.read_text())
+            except (OSError, ValueError) as error:
+                raise UserError(f"{metrics_file}: cannot read ({type(error).__name__})") from None
+    return RunResult(path, config, overrides, steps, window, losses, interventions)
+

@@ -1,0 +1,236 @@
+"""`write_run_report(run_dir)`: report.md of one run — config in brief, final losses, figures, and the
+metrics of every intervention evaluated on it — linked by relative paths, from the run's files alone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from ex_color import runs
+from ex_color.render import TextTable, escape, image, number
+from ex_color.results import RunResult, kind_order, load_run
+
+REPORT = Path("report.md")
+RUN_FIGURES = {
+    "schedule": "Schedule",
+    "training": "Training curves",
+    "colors": "Predicted colours",
+    "error": "Per-colour error",
+    "latents": "Latent space",
+    "intervention": "Intervention response",
+}
+INTERVENTION_FIGURES = ("intervention", "colors", "error", "latents")
+
+
+def figures_in(directory: Path, names) -> list[tuple[str, Path, str]]:
+    """(name, png, alt text) of the light-theme figures present in a folder, in the order given."""
+    found = []
+    for name in names:
+        png = directory / f"{name}.png"
+        if png.is_file():
+            txt = png.with_suffix(".txt")
+            alt = txt.read_text().strip() if txt.is_file() else RUN_FIGURES.get(name, name)
+            found.append((name, png, alt))
+    return found
+
+
+def short_target(target: str) -> str:
+    return str(target).rsplit(".", 1)[-1]
+
+
+def call_text(node: dict) -> str:
+    """`Anchor(point=[1, 0, 0, 0])` from a config node with `_target_` (or a record with `type`)."""
+    name = short_target(node.get("_target_") or node.get("type") or "?")
+    args = ", ".join(f"{k}={v}" for k, v in node.items() if k not in ("_target_", "type", "_partial_"))
+    return f"{name}({args})"
+
+
+def config_table(result: RunResult) -> TextTable:
+    cfg = result.config
+    model = cfg.get("model") or {}
+    data = cfg.get("data") or {}
+    cube = data.get("cube") or {}
+    rows = [
+        ["experiment", escape(result.name)],
+        ["seed", str(cfg.get("seed", "?"))],
+        ["overrides", f"`{' '.join(result.overrides)}`" if result.overrides else "none"],
+        [
+            "model",
+            escape(
+                f"{short_target(model.get('_target_', 'ColorMLP'))}: bottleneck {model.get('bottleneck')}, "
+                f"hidden {model.get('hidden')}, explicit normalisation {'yes' if model.get('normalize') else 'no'}"
+            ),
+        ],
+        [
+            "data",
+            escape(
+                f"HSV cube {cube.get('hues')}×{cube.get('saturations')}×{cube.get('values')}, batch "
+                f"{data.get('batch_size')}, labels "
+                + ", ".join(f"{k} ×{v}" for k, v in (data.get("labels") or {}).items())
+                + f", {'hard' if data.get('hard_labels') else 'soft'} labels"
+            ),
+        ],
+        ["dopesheet", f"[dopesheet.csv](dopesheet.csv) (given as `{cfg.get('dopesheet')}`)"],
+        ["steps", f"{result.steps:,}"],
+        ["optimizer", escape(short_target((cfg.get("optimizer") or {}).get("_target_", "?")))],
+        ["loggers", escape(", ".join(cfg.get("logger") or {}) or "none")],
+    ]
+    if cfg.get("interventions") is not None:
+        rows.append(["interventions", escape(", ".join(cfg["interventions"]))])
+    extra = {k: v for k, v in (cfg.get("intervention_overrides") or {}).items() if v}
+    if extra:
+        rows.append(["intervention overrides", escape("; ".join(f"{k}: {' '.join(v)}" for k, v in extra.items()))])
+    return TextTable("", ["setting", "value"], rows, align=["l", "l"])
+
+
+def regularizer_table(result: RunResult) -> TextTable | None:
+    regs = result.config.get("regularizers") or {}
+    if not regs:
+        return None
+    rows = []
+    for name, reg in regs.items():
+        labels = reg.get("labels") or {}
+        rows.append([
+            f"`{name}`",
+            escape(call_text(reg.get("loss") or {})),
+            escape(", ".join(reg.get("layers") or [])),
+            escape(", ".join(f"{k} ×{v}" for k, v in labels.items()) or "all samples"),
+        ])
+    note = "Weights follow the dopesheet column of the same name (1.0 where a term has no column)."
+    return TextTable("Regularizers", ["term", "loss", "layers", "labels"], rows, align=["l"] * 4, note=note)
+
+
+def losses_table(result: RunResult) -> TextTable:
+    rows = [[f"`{name}`", number(mean), f"{number(lo)} – {number(hi)}"] for name, (mean, lo, hi) in result.losses.items()]
+    title = f"Final losses (mean of the last {result.window} of {result.steps:,} steps)"
+    return TextTable(title, ["term", "final", "range over those steps"], rows)
+
+
+def settings_text(record: dict) -> str:
+    parts = []
+    for key, value in record.items():
+        if key in ("kind", "concept_vector"):
+            continue
+        if isinstance(value, dict):
+            value = call_text(value)
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        parts.append(f"{key}: {value}")
+    if "concept_vector" in record:
+        parts.append("concept vector: [" + ", ".join(f"{v:g}" for v in record["concept_vector"]) + "]")
+    return escape("; ".join(parts)) or "no settings"
+
+
+def interventions_overview(result: RunResult) -> TextTable:
+    rows = []
+    kinds = kind_order(result.interventions)
+    base = result.interventions[kinds[0]]["baseline"]
+    rows.append(["baseline (no intervention)", number(base["max"]), number(base["mean"]), "", ""])
+    base_ratio = None
+    for kind in kinds:
+        m = result.interventions[kind]
+        sel = m["selectivity"]
+        base_ratio = sel.get("baseline_error_ratio", base_ratio)
+        if kind == "none":
+            continue
+        rows.append([
+            f"[{kind}](#{kind})",
+            number(m["intervened"]["max"]),
+            number(m["intervened"]["mean"]),
+            number(sel["error_ratio"]),
+            number(sel["delta_ratio"]),
+        ])
+    if base_ratio is not None:
+        rows[0][3] = number(base_ratio)
+    note = (
+        "Per-colour MSE over the evaluation cube. Error ratio: mean error on-target (hue within 30° of the "
+        "concept, saturation and value above 0.5) over off-target (hue more than 90° away); Δ ratio: the "
+        "error increase of the concept's colour over the largest increase among far colours and grays. "
+        "Higher ratios: damage lands on the concept."
+    )
+    return TextTable("Interventions at a glance", ["model", "max error", "mean error", "error ratio", "Δ ratio"], rows, note=note)
+
+
+def intervention_section(result: RunResult, kind: str) -> str:
+    m = result.interventions[kind]
+    sel = m["selectivity"]
+    cube = m.get("eval_cube") or {}
+    parts = [f"### {kind}\n"]
+    if kind == "none":
+        parts.append("The trained model as it is, evaluated the same way as the interventions (its figures are the run's, above).\n")
+    else:
+        parts.append(f"Settings: {settings_text(m['intervention'])}.\n")
+    if cube:
+        parts.append(f"Evaluated on an HSV cube of {cube.get('hues')}×{cube.get('saturations')}×{cube.get('values')} colours.\n")
+    target = escape(sel.get("target_color", "?"))
+    selectivity_title = f"Selectivity (target: {target}, hue {number(sel.get('target_hue'), 3)}°)"
+    rgb = {name: ", ".join(f"{x:g}" for x in row["rgb"]) for name, row in m["named_colors"].items()}
+    if kind == "none":
+        tables = [
+            TextTable("Per-colour MSE", ["", "baseline"], [[s, number(m["baseline"][s])] for s in ("max", "mean", "median")]),
+            TextTable("Named colours", ["colour", "rgb", "baseline"], [
+                [escape(name), rgb[name], number(row["baseline"])] for name, row in m["named_colors"].items()
+            ], align=["l", "l", "r"]),
+            TextTable(selectivity_title, ["", "baseline"], [
+                ["on/off-target error ratio", number(sel.get("baseline_error_ratio"))],
+            ]),
+        ]
+    else:
+        tables = [
+            TextTable("Per-colour MSE", ["", "baseline", kind], [
+                [s, number(m["baseline"][s]), number(m["intervened"][s])] for s in ("max", "mean", "median")
+            ]),
+            TextTable("Named colours", ["colour", "rgb", "baseline", "intervened", "Δ"], [
+                [escape(name), rgb[name], number(row["baseline"]), number(row["intervened"]), number(row["delta"])]
+                for name, row in m["named_colors"].items()
+            ], align=["l", "l", "r", "r", "r"]),
+            TextTable(selectivity_title, ["", "baseline", kind], [
+                ["on/off-target error ratio", number(sel.get("baseline_error_ratio")), number(sel.get("error_ratio"))],
+                ["on-target mean error", "", number(sel.get("on_target_mean_error"))],
+                ["off-target mean error", "", number(sel.get("off_target_mean_error"))],
+                [f"Δ {target} / largest far Δ ({escape(sel.get('largest_far_delta_color', '?'))})", "",
+                 number(sel.get("delta_ratio"))],
+            ]),
+        ]
+    parts += [table.markdown() for table in tables]
+    if kind != "none":
+        folder = result.path / "interventions" / kind / "figures"
+        for name, png, alt in figures_in(folder, INTERVENTION_FIGURES):
+            parts.append(f"{image(alt, png.relative_to(result.path).as_posix())}\n")
+    return "\n".join(parts)
+
+
+def run_report_markdown(result: RunResult) -> str:
+    seed = result.config.get("seed", "?")
+    parts = [
+        f"# {escape(result.name)} · seed {seed}\n",
+        f"Run directory: `{result.path}`. Written {datetime.now():%Y-%m-%d %H:%M} from the files in this "
+        f"directory; rewrite it with `excolor report {result.path} --run-reports`.\n",
+        "## Configuration\n",
+        config_table(result).markdown(),
+    ]
+    regs = regularizer_table(result)
+    if regs is not None:
+        parts.append(regs.markdown())
+    parts += ["## Training\n", losses_table(result).markdown()]
+    for name, png, alt in figures_in(result.path / "figures", ("schedule", "training")):
+        parts.append(f"{image(alt, png.relative_to(result.path).as_posix())}\n")
+    model_figures = figures_in(result.path / "figures", ("colors", "error", "latents"))
+    if model_figures:
+        parts.append("### The trained model\n")
+        for name, png, alt in model_figures:
+            parts.append(f"{image(alt, png.relative_to(result.path).as_posix())}\n")
+    parts.append("## Interventions\n")
+    if not result.interventions:
+        parts.append("No intervention evaluated yet (`excolor intervene --kind KIND --run DIR`).\n")
+    else:
+        parts.append(interventions_overview(result).markdown())
+        for kind in kind_order(result.interventions):
+            parts.append(intervention_section(result, kind))
+    return "\n".join(parts)
+
+
+def write_run_report(run_dir: str | Path | None) -> Path:
+    """Write `report.md` in a run directory from what it holds; returns its path."""
+    run_dir = runs.resolve_run(run_dir)
+    return runs.atomic_write_text(run_dir / REPORT, run_report_markdown(load_run(run_dir)))
