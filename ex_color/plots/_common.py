@@ -209,3 +209,15 @@ __all__ = [
     "draw_phases",
     "draw_events",
 ]
+
+
+def phases_and_events_text(spans, events: Mapping[int, Sequence[str]] | None) -> str:
+    """Alt-text sentences naming the phases and (up to 12) events of a timeline."""
+    text = ""
+    if spans:
+        text += " Phases: " + ", ".join(f"{name} from step {start:.0f}" for start, _, name in spans) + "."
+    if events:
+        ev = sorted(events.items())
+        text += " Events: " + ", ".join(f"{', '.join(map(str, v))} at step {k}" for k, v in ev[:12])
+        text += f" and {len(ev) - 12} more." if len(ev) > 12 else "."
+    return text

@@ -8,7 +8,16 @@ from typing import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from ._common import draw_events, draw_phases, fmt, new_figure, normalise_phases, style_axes, suptitle
+from ._common import (
+    draw_events,
+    draw_phases,
+    fmt,
+    new_figure,
+    normalise_phases,
+    phases_and_events_text,
+    style_axes,
+    suptitle,
+)
 from .theme import Theme, get_theme
 
 
@@ -108,12 +117,7 @@ def plot_training(
         f"({x0:,.0f} to {x1:,.0f}), one panel per term with a logarithmic y axis, raw values faint and a "
         f"rolling median on top. Smoothed values: " + "; ".join(summary) + "."
     )
-    if spans:
-        alt += " Phases: " + ", ".join(f"{name} from step {start:.0f}" for start, _, name in spans) + "."
-    if events:
-        ev = sorted(events.items())
-        alt += " Events: " + ", ".join(f"{', '.join(map(str, v))} at step {k}" for k, v in ev[:12])
-        alt += (f" and {len(ev) - 12} more." if len(ev) > 12 else ".")
+    alt += phases_and_events_text(spans, events)
     return fig, alt
 
 
