@@ -16,7 +16,7 @@ It does the same work per step as `excolor train experiment=ex-2.2`, written the
 Run as a script it trains once and prints one JSON line: `steps`, `seconds` (the loop alone) and the
 final losses (`--save PATH` also writes the final state dict):
 
-    python benchmarks/bare_training.py [--dopesheet PATH] [--steps N] [--threads T] [--seed S]
+    python benchmarks/bare_training.py [--dopesheet PATH] [--steps N] [--threads T] [--seed S] [--device cuda]
 
 Import `train_bare` to run it in-process, or `bare_regularizers` for the plain objective.
 """
@@ -48,7 +48,7 @@ def bare_regularizers(z, labels):
     """{name: value} of the five regularizers on latents z [B, 4] with labels [B, 2], plainly."""
     import torch
 
-    anchor = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=z.dtype)
+    anchor = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=z.dtype, device=z.device)
     unit = z / (z.norm(dim=-1, keepdim=True) + 1e-8)
     cos = unit @ unit.T
     cos = cos.masked_fill(cos >= 1 - 1e-5, 0.0)  # the diagonal and duplicates are not repelled
@@ -65,13 +65,15 @@ def bare_regularizers(z, labels):
         if affinities is None:
             values[name] = per_sample[name].mean()
         else:
-            weights = torch.tensor([affinities.get(label, 0.0) for label in LABEL_NAMES], dtype=labels.dtype)
+            weights = torch.tensor([affinities.get(label, 0.0) for label in LABEL_NAMES], dtype=labels.dtype, device=labels.device)
             alpha = (labels @ weights).clamp(0.0, 1.0)
             values[name] = (alpha * per_sample[name]).sum() / (alpha.sum() + 1e-8)
     return values
 
 
-def train_bare(dopesheet: str | Path = DEFAULT_SHEET, seed: int = 0, threads: int = 1, steps: int | None = None):
+def train_bare(
+    dopesheet: str | Path = DEFAULT_SHEET, seed: int = 0, threads: int = 1, steps: int | None = None, device: str = "cpu"
+):
     """Train as experiment 2.2 does; returns (model, {'steps', 'seconds', 'loss', 'recon', <terms>})."""
     import torch
     from torch.nn import functional as F
@@ -87,13 +89,14 @@ def train_bare(dopesheet: str | Path = DEFAULT_SHEET, seed: int = 0, threads: in
     weights = {name: timeline.values[name] for name in NAMES}
 
     torch.manual_seed(seed)
-    model = ColorMLP(bottleneck=4, hidden=16)
+    model = ColorMLP(bottleneck=4, hidden=16).to(device)
     batches = BatchSource(ColorCube.hsv(36, 10, 10), batch_size=64, labels={"red": 0.5, "vibrant": 0.5}, seed=seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=float(lr[0]))
 
     start = time.perf_counter()
     for step in range(length):
         rgb, labels = batches.batch(step)
+        rgb, labels = rgb.to(device), labels.to(device)
         for group in optimizer.param_groups:
             group["lr"] = float(lr[step])
 
@@ -108,6 +111,8 @@ def train_bare(dopesheet: str | Path = DEFAULT_SHEET, seed: int = 0, threads: in
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+    if device != "cpu":
+        torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     result = {"steps": length, "seconds": seconds, "loss": loss.item(), "recon": recon.item()}
     result.update({name: value.item() for name, value in terms.items()})
@@ -120,9 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="stop early (default: the sheet's length)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as the trainer's config)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="torch device (default cpu; e.g. cuda)")
     parser.add_argument("--save", default=None, help="write the final state dict here")
     args = parser.parse_args(argv)
-    model, result = train_bare(args.dopesheet, seed=args.seed, threads=args.threads, steps=args.steps)
+    model, result = train_bare(args.dopesheet, seed=args.seed, threads=args.threads, steps=args.steps, device=args.device)
     if args.save:
         import torch
 

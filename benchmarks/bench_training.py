@@ -52,10 +52,15 @@ STARTUP_SHEET = (
 )
 
 
+DEVICE = "cpu"  # --device: where both sides of target 1 train
+
+
 def excolor_train(workdir: Path, sheet: Path | None, name: str):
     """One whole `excolor train` process; returns (timing, last metrics row)."""
     run_dir = fresh(workdir / name)
     overrides = ["experiment=ex-2.2", f"hydra.run.dir={run_dir}"]
+    if DEVICE != "cpu":
+        overrides.append("trainer.accelerator=gpu")
     if sheet is not None:
         overrides.append(f"dopesheet={sheet}")
     timing = run_process([*excolor_command(), "train", *overrides], cwd=workdir)
@@ -91,7 +96,7 @@ def linear_fit(points: list[tuple[float, float]]) -> tuple[float, float, float]:
 
 
 def bare_train(sheet: Path | None):
-    timing = run_process([*BARE, *(["--dopesheet", str(sheet)] if sheet else [])])
+    timing = run_process([*BARE, *(["--dopesheet", str(sheet)] if sheet else []), "--device", DEVICE])
     return timing, json.loads(timing.stdout.strip().splitlines()[-1])
 
 
@@ -141,7 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="~5x fewer steps (checks the benchmark, not the target)")
     parser.add_argument("--reps", type=int, default=None, help="repetitions of target 1 (default 3, quick 2)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where target 1 trains (default cpu)")
+    parser.add_argument("--only-target1", action="store_true", help="skip target 4 and the threads table")
     args = parser.parse_args(argv)
+    global DEVICE
+    DEVICE = args.device
     reps = args.reps or (2 if args.quick else 3)
     scaling_reps = 1 if args.quick else 2
     scale = 5 if args.quick else 1
@@ -149,6 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     row_steps, many_rows = 4000 // scale, 2000 // scale
 
     print(machine_header("bench_training: issue 6 targets 1 and 4 (training)"), flush=True)
+    if DEVICE == "cuda":
+        import torch
+
+        print(f"device: {torch.cuda.get_device_name(0)} (target 1 on cuda: trainer.accelerator=gpu, bare --device cuda)")
     print(check_same_maths(), flush=True)
 
     with tempfile.TemporaryDirectory(prefix="excolor-bench-") as tmp:
@@ -178,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         print(table(["process", "wall s", "CPU s", "final train/recon", "final reg-separate"], rows))
         verdict = "MET" if wall["excolor"] <= wall["bare"] else "NOT MET"
         print(f"\ntarget 1 (excolor wall ≤ bare wall): {verdict}", flush=True)
+        if args.only_target1:
+            return 0
 
         # -- target 4: steps -----------------------------------------------------------------
         sheets = {10: write(workdir / "steps-10.csv", STARTUP_SHEET)}

@@ -29,6 +29,12 @@ Overrides = Annotated[
 ]
 
 
+SEEDS_HELP = (
+    "Train these seeds together in one process (e.g. 0-7 or 0,3,9), each into seed-<k>/ of one directory, "
+    "with the weights a single run of that seed gets; much faster than a seed sweep."
+)
+
+
 def version_callback(value: bool) -> None:
     if value:
         from ex_color import __version__
@@ -136,11 +142,19 @@ def train(
     resume: Annotated[
         Optional[Path], typer.Option("--resume", help="Continue an interrupted run in this directory.")
     ] = None,
+    seeds: Annotated[Optional[str], typer.Option("--seeds", help=SEEDS_HELP)] = None,
 ) -> None:
     """Train a model (experiment 2.2 by default).
 
     The last line printed names the run directory; outputs/latest points at it.
     """
+    if seeds is not None:
+        if resume is not None:
+            fail("--seeds and --resume: seeds trained together cannot resume; train them again")
+        from ex_color.tasks.train_seeds import train_seeds, validate
+
+        seeds_together("train", seeds, list(overrides or []), train_seeds, validate)
+        return
     if resume is not None:
         from ex_color.tasks.train import resume_run
 
@@ -153,13 +167,37 @@ def train(
     run_hydra("train", list(overrides or []), train_task, validate)
 
 
+def seeds_together(config_name: str, seeds: str, overrides: list[str], task, validate) -> None:
+    """`excolor <config_name> --seeds ...`: compose once, then `task(cfg, seeds=[...])`."""
+    from functools import partial
+
+    from ex_color.tasks.train_seeds import parse_seeds
+
+    if any(o in ("-m", "--multirun") for o in overrides):
+        fail("--seeds and -m: --seeds already trains several seeds; sweep the other settings without it")
+    if any(o.split("=", 1)[0].lstrip("+~") == "seed" for o in overrides):
+        fail("--seeds and seed=...: give the seeds with --seeds alone")
+    chosen = guarded(parse_seeds, seeds)
+    run_hydra(config_name, overrides, partial(task, seeds=chosen), validate)
+
+
 @app.command("run", context_settings=HYDRA_ARGS)
-def run_command(overrides: Overrides = None) -> None:
+def run_command(
+    overrides: Overrides = None,
+    seeds: Annotated[
+        Optional[str], typer.Option("--seeds", help=SEEDS_HELP + " Each seed is then evaluated; summary.md compares them.")
+    ] = None,
+) -> None:
     """The main job: train, intervene, draw every figure, write report.md.
 
     Takes every `train` override, plus `interventions=[none,suppression,repulsion]` and
     `'intervention_overrides.KIND=["key=value"]'`. The last line printed names the run directory.
     """
+    if seeds is not None:
+        from ex_color.tasks.run import run_seeds, validate_seeds
+
+        seeds_together("run", seeds, list(overrides or []), run_seeds, validate_seeds)
+        return
     from ex_color.tasks.run import run as run_task
     from ex_color.tasks.run import validate
 

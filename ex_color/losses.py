@@ -2,6 +2,8 @@
 
 Each term maps the activations `z` [B, n] of one layer to a per-sample loss [B]. Terms are frozen
 dataclasses so that two regularizers with the same term on the same layer share one computation.
+Everything here also takes a stack of independent batches, `z` [S, B, n] (a batched seed ensemble, see
+`ex_color.ensemble`): each batch's values and gradients are the same numbers as computing it alone.
 
 Speed: the model is tiny, so a training step costs what its number of tensor operations costs, not
 their size. `RegularizerSet` therefore evaluates all active terms together (`_Plan`): the label
@@ -128,7 +130,7 @@ class Separate:
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         unit = z / (_row_norms(z, keepdim=True) + 1e-8)
-        cos = unit @ unit.T
+        cos = unit @ unit.mT
         # The diagonal, and duplicates drawn by sampling with replacement, are not repelled.
         cos = cos.masked_fill(cos >= 1 - 1e-5, 0.0)
         if self.shift:
@@ -143,7 +145,7 @@ class Separate:
     def _fused(self, z: torch.Tensor, shared: _Shared, grad: bool) -> Fused:
         scale = shared.norm + 1e-8
         unit = z / scale
-        cos = unit @ unit.T
+        cos = unit @ unit.mT
         repelled = cos >= 1 - 1e-5
         cos.masked_fill_(repelled, 0.0)
         if self.shift:
@@ -161,7 +163,7 @@ class Separate:
             grad_cos = powers(power - 1) * g.unsqueeze(-1)
             if self.shift or power <= 1:  # otherwise C_ij = 0 where masked, and so is its gradient
                 grad_cos.masked_fill_(repelled, 0.0)
-            grad_unit = (grad_cos + grad_cos.T) @ unit
+            grad_unit = (grad_cos + grad_cos.mT) @ unit
             # Through U = z / (‖z‖ + ε): ∂/∂z = (grad_U − U (grad_U·U) (‖z‖ + ε)/‖z‖) / (‖z‖ + ε).
             radial = (grad_unit * unit).sum(-1, keepdim=True) * shared.inverse
             return grad_unit / scale - unit * radial
@@ -174,7 +176,7 @@ class Planarity:
     """Pulls activations onto the plane of the first two dimensions: ``Σ_{k≥2} z_k²``."""
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
-        return z[:, 2:].square().sum(-1)
+        return z[..., 2:].square().sum(-1)
 
     _per_sample = True
 
@@ -182,7 +184,7 @@ class Planarity:
         return 2.0
 
     def _fused(self, z: torch.Tensor, shared: _Shared, grad: bool) -> Fused:
-        value = z[:, 2:].square().sum(-1)
+        value = z[..., 2:].square().sum(-1)
         if not grad:
             return value, None
         off_plane = _constant((0.0, 0.0) + (1.0,) * (z.shape[-1] - 2), z.dtype, z.device)[: z.shape[-1]]
@@ -330,24 +332,25 @@ class _Plan:
             return alpha / (alpha.sum(-2, keepdim=True) + constants["epsilon"])
 
     def sum_layers(self, values: torch.Tensor, constants: dict[str, torch.Tensor]) -> torch.Tensor:
-        """[C] column values -> [n_active] regularizer values (a regularizer sums its layers' columns)."""
+        """[..., C] column values -> [..., n_active] regularizer values (a regularizer sums its layers' columns)."""
         if not self.several_layers:
             return values
-        return values.new_zeros(len(self.active)).index_add_(0, constants["column_reg"], values)
+        return values.new_zeros(*values.shape[:-1], len(self.active)).index_add_(-1, constants["column_reg"], values)
 
     def __call__(self, activations: Mapping[str, torch.Tensor], labels: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
         if not self.unique:
-            return labels.new_zeros(0, dtype=torch.get_default_dtype())
+            return labels.new_zeros(*labels.shape[:-2], 0, dtype=torch.get_default_dtype())
         zs = [activations[layer] for layer in self.layers]
         if weights is None:
             weights = self.sample_weights(labels, zs[0].dtype)
         if self.fused:
             return _FusedTerms.apply(self, weights, *zs)
-        per_sample = torch.stack([term(zs[i]) for (_, term), i in zip(self.unique, self.unique_layer)], dim=1)  # type: ignore[operator]
+        per_sample = torch.stack([term(zs[i]) for (_, term), i in zip(self.unique, self.unique_layer)], dim=-1)  # type: ignore[operator]
         constants = self.tensors(per_sample.dtype, per_sample.device)
-        values = (per_sample.T @ weights).take(constants["take"])
+        values = (per_sample.mT @ weights).flatten(-2)[..., constants["take"]]
         if self.several_layers:  # with autograd: index_add_ would be in place on a leaf-less zeros
-            values = torch.zeros(len(self.active), dtype=values.dtype, device=values.device).index_add(0, constants["column_reg"], values)
+            zeros = torch.zeros(*values.shape[:-1], len(self.active), dtype=values.dtype, device=values.device)
+            values = zeros.index_add(-1, constants["column_reg"], values)
         return values
 
 
@@ -363,19 +366,19 @@ class _FusedTerms(torch.autograd.Function):
             value, gradient = term._fused(zs[layer], shared[layer], needs_grad[layer])  # type: ignore[attr-defined]
             values.append(value)
             gradients.append(gradient)
-        per_sample = torch.stack(values, dim=1)  # [B, U]
+        per_sample = torch.stack(values, dim=-1)  # [..., B, U]
         constants = plan.tensors(per_sample.dtype, per_sample.device)
-        # Per layer: the (scaled) rows ∂value_i/∂z_i of its per-sample terms as one [B, S, n] block.
+        # Per layer: the (scaled) rows ∂value_i/∂z_i of its per-sample terms as one [..., B, k, n] block.
         blocks = []
         for layer, (start, stop, _) in enumerate(plan.blocks):
             if not needs_grad[layer] or stop == start:
                 blocks.append(None)
             elif stop == start + 1:
-                blocks.append(gradients[start].unsqueeze(1))
+                blocks.append(gradients[start].unsqueeze(-2))
             else:
-                blocks.append(torch.stack(gradients[start:stop], dim=1))
+                blocks.append(torch.stack(gradients[start:stop], dim=-2))
         ctx.plan, ctx.gradients, ctx.blocks, ctx.weights, ctx.constants = plan, gradients, blocks, weights, constants
-        return plan.sum_layers((per_sample.T @ weights).take(constants["take"]), constants)
+        return plan.sum_layers((per_sample.mT @ weights).flatten(-2)[..., constants["take"]], constants)
 
     @staticmethod
     @once_differentiable
@@ -383,18 +386,18 @@ class _FusedTerms(torch.autograd.Function):
         plan: _Plan = ctx.plan
         constants = ctx.constants
         if plan.several_layers:
-            grad_values = grad_values.index_select(0, constants["column_reg"])
-        # ∂loss/∂per_sample [B, U], each term's column times its gradient scale.
-        grad_per_sample = (ctx.weights * grad_values) @ constants["spread"].T
+            grad_values = grad_values.index_select(-1, constants["column_reg"])
+        # ∂loss/∂per_sample [..., B, U], each term's column times its gradient scale.
+        grad_per_sample = (ctx.weights * grad_values.unsqueeze(-2)) @ constants["spread"].T
         grads: list[torch.Tensor | None] = []
         for (start, stop, coupled), block in zip(plan.blocks, ctx.blocks):
             grad = None
             if block is not None:  # Σ_s g_is ∂value_is/∂z_i
-                grad = torch.bmm(grad_per_sample[:, None, start:stop], block).squeeze(1)
+                grad = (grad_per_sample[..., None, start:stop] @ block).squeeze(-2)
             for u in coupled:
                 vjp = ctx.gradients[u]
                 if vjp is not None:
-                    part = vjp(grad_per_sample[:, u])
+                    part = vjp(grad_per_sample[..., u])
                     grad = part if grad is None else grad + part
             grads.append(grad)
         return (None, None, *grads)

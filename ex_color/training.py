@@ -214,7 +214,8 @@ class ColorTrainer(L.LightningModule):
         recon = F.mse_loss(output, rgb)
         if active:
             values = self.regularizers.evaluate(self._activations, labels, active, weights[offset])
-            loss = recon + values @ schedule[at]
+            # Not `values @ schedule[at]`: a stack of these rows (`ex_color.ensemble`) sums the same way.
+            loss = recon + (values * schedule[at]).sum(-1)
         else:
             values, loss = None, recon
 
@@ -264,36 +265,10 @@ class ColorTrainer(L.LightningModule):
         values = self._metrics_table(rows)
         first = self._buffer_start
         self._buffer_start = last_step + 1
-        self._check_finite(first, values)
-        names, lr, last, loggers = self.metric_names, self._lr_at, self._length - 1, self.loggers
-        for offset, row in enumerate(values.tolist()):
-            step = first + offset
-            metrics = {name: v for name, v in zip(names, row) if v == v}  # NaN: not computed
-            metrics["train/lr"] = lr[step if step < last else last]
-            for logger in loggers:
-                logger.log_metrics(metrics, step=step)
-        for logger in loggers:
-            logger.save()
-
-    def _check_finite(self, first: int, values: np.ndarray) -> None:
-        computed = np.ones_like(values, dtype=bool)
-        steps = np.minimum(np.arange(first, first + len(values)), self.timeline.length - 1)
-        computed[:, 2:] = self.active[steps]
-        bad = computed & ~np.isfinite(values)
-        if not bad.any():
-            return
-        row = int(np.argmax(bad.any(axis=1)))
-        # Name the most specific culprit: a term before the reconstruction loss before the total.
-        col = max(np.flatnonzero(bad[row]))
-        step = first + row
-        if col >= 2:
-            reg = self.regularizers.regularizers[col - 2]
-            what = f"regularizer {reg.name!r} on layer {', '.join(reg.layers)}"
-        elif col == 1:
-            what = "the reconstruction loss"
-        else:
-            what = "the total loss"
-        raise RunFailed(f"{what} became non-finite at step {step}; stopped (the last good checkpoint is kept)")
+        problem = non_finite_problem(values, first, self.active, self.regularizers)
+        if problem is not None:
+            raise RunFailed(f"{problem[1]}; stopped (the last good checkpoint is kept)")
+        log_metric_rows(self.loggers, self.metric_names, first, values, self._lr_at)
 
     # -- checkpoints ---------------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -309,6 +284,43 @@ class ColorTrainer(L.LightningModule):
         for hook in self._hooks:
             hook.remove()
         self._hooks.clear()
+
+
+def log_metric_rows(loggers, names, first: int, values: np.ndarray, lr_at: list[float]) -> None:
+    """Rows of metrics (steps `first`…, NaN: not computed), with each step's learning rate, to `loggers`."""
+    last = len(lr_at) - 1
+    for offset, row in enumerate(values.tolist()):
+        step = first + offset
+        metrics = {name: v for name, v in zip(names, row) if v == v}
+        metrics["train/lr"] = lr_at[step if step < last else last]
+        for logger in loggers:
+            logger.log_metrics(metrics, step=step)
+    for logger in loggers:
+        logger.save()
+
+
+def non_finite_problem(
+    values: np.ndarray, first: int, active: np.ndarray, regularizers: RegularizerSet
+) -> tuple[int, str] | None:
+    """(step, what) of the first non-finite value in metric rows [steps, 2 + n_terms] (loss, recon, terms)
+    from step `first`, among the terms computed there (`active`: the [length, n_terms] schedule mask)."""
+    computed = np.ones_like(values, dtype=bool)
+    steps = np.minimum(np.arange(first, first + len(values)), len(active) - 1)
+    computed[:, 2:] = active[steps]
+    bad = computed & ~np.isfinite(values)
+    if not bad.any():
+        return None
+    row = int(np.argmax(bad.any(axis=1)))
+    # Name the most specific culprit: a term before the reconstruction loss before the total.
+    col = max(np.flatnonzero(bad[row]))
+    if col >= 2:
+        reg = regularizers.regularizers[col - 2]
+        what = f"regularizer {reg.name!r} on layer {', '.join(reg.layers)}"
+    elif col == 1:
+        what = "the reconstruction loss"
+    else:
+        what = "the total loss"
+    return first + row, f"{what} became non-finite at step {first + row}"
 
 
 # Lightning inspects `training_step`'s signature at every step (to pass `batch_idx`); a stated

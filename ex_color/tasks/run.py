@@ -64,9 +64,6 @@ def check_interventions(configs: dict[str, DictConfig], cfg: DictConfig) -> None
 def run(cfg: DictConfig, run_dir: str | Path | None = None) -> Path:
     """Train as `cfg` says, evaluate `cfg.interventions`, draw every figure, write report.md; returns the
     run directory (Hydra's output directory unless `run_dir` is given)."""
-    from ex_color.tasks.intervene import intervene
-    from ex_color.tasks.plot import plot
-    from ex_color.tasks.run_report import write_run_report
     from ex_color.tasks.train import train
     from ex_color.tracking import tracking_scope
 
@@ -74,20 +71,49 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> Path:
     check_interventions(configs, cfg)
     with tracking_scope():
         run_dir = train(cfg, run_dir)
-        log.info("drawing the run's figures")
-        plot("all", run_dir)
-        for kind, icfg in configs.items():
-            # `none` draws the run's figures, just drawn above.
-            out_dir, metrics = intervene(icfg, run_dir, draw=kind != "none")
-            sel = metrics["selectivity"]
-            log.info(
-                "%s: per-colour MSE max %.4g mean %.4g, on/off-target error ratio %.3g",
-                kind, metrics["intervened"]["max"], metrics["intervened"]["mean"], sel["error_ratio"],
-            )
-        report = write_run_report(run_dir)
+        report = evaluate_run(run_dir, configs)
         log_to_tracker(run_dir)
     log.info("report: %s", report)
     return run_dir
+
+
+def evaluate_run(run_dir: Path, configs: dict[str, DictConfig]) -> Path:
+    """Figures, each intervention's evaluation and report.md of a trained run; returns the report's path."""
+    from ex_color.tasks.intervene import intervene
+    from ex_color.tasks.plot import plot
+    from ex_color.tasks.run_report import write_run_report
+
+    log.info("drawing the figures of %s", run_dir)
+    plot("all", run_dir)
+    for kind, icfg in configs.items():
+        # `none` draws the run's figures, just drawn above.
+        out_dir, metrics = intervene(icfg, run_dir, draw=kind != "none")
+        sel = metrics["selectivity"]
+        log.info(
+            "%s: per-colour MSE max %.4g mean %.4g, on/off-target error ratio %.3g",
+            kind, metrics["intervened"]["max"], metrics["intervened"]["mean"], sel["error_ratio"],
+        )
+    return write_run_report(run_dir)
+
+
+def run_seeds(cfg: DictConfig, seeds: list[int], run_dir: str | Path | None = None) -> Path:
+    """`run` for several seeds: trained together (`train_seeds`), then each seed's figures, interventions
+    and report.md, and summary.md across the seeds; returns the directory holding `seed-<k>/`."""
+    from ex_color import runs
+    from ex_color.tasks.report import report
+    from ex_color.tasks.train_seeds import seed_dir, train_seeds_outcome
+
+    configs = intervention_configs(cfg)
+    check_interventions(configs, cfg)
+    outcome = train_seeds_outcome(cfg, seeds, run_dir)
+    for seed in outcome.finished:
+        evaluate_run(seed_dir(outcome.directory, seed), configs)
+    if outcome.finished:
+        report([outcome.directory], output=outcome.directory / "summary.md")
+        log.info("summary across seeds: %s", outcome.directory / "summary.md")
+    outcome.check()
+    runs.update_latest(outcome.directory)
+    return outcome.directory
 
 
 def log_to_tracker(run_dir: Path) -> bool:
@@ -119,3 +145,10 @@ def validate(cfg: DictConfig) -> None:
 
     validate_training(cfg)
     check_interventions(intervention_configs(cfg), cfg)
+
+
+def validate_seeds(cfg: DictConfig) -> None:
+    from ex_color.tasks.train_seeds import check_ensemble_config
+
+    validate(cfg)
+    check_ensemble_config(cfg)

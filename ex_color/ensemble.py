@@ -1,0 +1,257 @@
+"""A batched seed ensemble: S models of one shape trained together, one tensor operation for all of them.
+
+Seed sweeps repeat one tiny training S times; each step is a few dozen small operations, so S runs one
+after another cost S times the per-operation overhead. Stacking the S models' parameters ([S, ...]) and
+their batches ([S, B, ...]) runs every operation once for all seeds.
+
+Each seed keeps what a single run would have: its own initial weights (`torch.manual_seed(seed)` before
+building the model, as `L.seed_everything` does), its own batches (`BatchSource(seed=seed)`), and every
+operation is one whose slices compute the same numbers as the single run's operation (checked bit for bit
+by tests/test_ensemble.py against `excolor train`):
+
+* linear layers run as `baddbmm`, with the weight gradient taken as ``gradᵀ · input`` (what `F.linear`'s
+  backward computes), not autograd's default for a batched product, which rounds differently;
+* the regularizers are `ex_color.losses`, which take stacked batches;
+* the optimizer must be elementwise (Adam and friends; `ELEMENTWISE_OPTIMIZERS`), so stacking cannot
+  mix seeds; parameters whose size is not a multiple of 64 are stepped per member (see `_optimized`).
+
+Bit for bit holds on CPU for experiment 2.2's shapes (batch 64, hidden 16, bottleneck 4) and others
+whose per-member tensors fill whole SIMD vectors. Otherwise a CPU kernel may compute a single run's last
+few elements in scalar code that rounds differently from its vector code, and on CUDA batched and single
+matrix products use different kernels: there each seed agrees with its single run to rounding (about
+1e-6 in the weights after a few hundred steps), not bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ex_color.errors import UserError
+from ex_color.losses import RegularizerSet
+from ex_color.model import ColorMLP
+
+# Optimizers whose update of each parameter element depends on that element's history alone.
+ELEMENTWISE_OPTIMIZERS = ("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "SGD", "RMSprop", "Adagrad", "Adadelta")
+
+
+class _StackedLinear(torch.autograd.Function):
+    """``x W_sᵀ + b_s`` for each of S stacked layers: x [S, B, in], W [S, out, in], b [S, out]."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x, weight)
+        return torch.baddbmm(bias.unsqueeze(1), x, weight.mT)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        x, weight = ctx.saved_tensors
+        grad_x = torch.bmm(grad, weight) if ctx.needs_input_grad[0] else None
+        # gradᵀ x, as F.linear's backward computes it (autograd would form xᵀ grad and transpose it).
+        grad_weight = torch.bmm(grad.mT, x) if ctx.needs_input_grad[1] else None
+        grad_bias = grad.sum(1) if ctx.needs_input_grad[2] else None
+        return grad_x, grad_weight, grad_bias
+
+
+class StackedColorMLP:
+    """S ColorMLPs of one shape as stacked parameters; `forward` also returns the requested layers' outputs.
+
+    The layers are the template's named modules (``encoder``, ``encoder.0`` … ``bottleneck``, ``decoder``),
+    the names regularizers use.
+    """
+
+    def __init__(self, models: Sequence[ColorMLP]):
+        if not models:
+            raise ValueError("an ensemble needs at least one model")
+        self.template = models[0]
+        self.settings = {
+            "bottleneck": self.template.bottleneck_dim,
+            "hidden": self.template.hidden,
+            "normalize": self.template.normalize,
+        }
+        self.names = [name for name, _ in self.template.named_parameters()]
+        self.parameters = {
+            name: torch.stack([dict(m.named_parameters())[name].detach() for m in models]).requires_grad_()
+            for name in self.names
+        }
+        self.size = len(models)
+        self._stages = [name for name in ("encoder", "bottleneck", "decoder") if hasattr(self.template, name)]
+
+    def to(self, device: torch.device) -> StackedColorMLP:
+        with torch.no_grad():
+            for name in self.names:
+                self.parameters[name] = self.parameters[name].to(device).requires_grad_()
+        return self
+
+    def forward(self, rgb: torch.Tensor, capture: Sequence[str] = ()) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Outputs [S, B, 3] of rgb [S, B, 3] (training mode), and {layer: output} for `capture`."""
+        captured: dict[str, torch.Tensor] = {}
+        x = rgb
+        for stage in self._stages:
+            module = getattr(self.template, stage)
+            children = list(module.named_children()) if isinstance(module, nn.Sequential) else [("", module)]
+            for child_name, child in children:
+                name = f"{stage}.{child_name}" if child_name else stage
+                if isinstance(child, nn.Linear):
+                    x = _StackedLinear.apply(x, self.parameters[f"{name}.weight"], self.parameters[f"{name}.bias"])
+                elif isinstance(child, nn.GELU):
+                    x = F.gelu(x, approximate=child.approximate)
+                elif next(child.parameters(), None) is None:
+                    x = child(x)  # parameter-free and rowwise (Sigmoid, L2Normalize)
+                else:
+                    raise TypeError(f"{name}: {type(child).__name__} has parameters and no stacked form")
+                if name in capture:
+                    captured[name] = x
+            if stage in capture:
+                captured[stage] = x
+        return x, captured
+
+    def state_dict(self, index: int) -> dict[str, torch.Tensor]:
+        """Member `index`'s weights as a ColorMLP state dict (on the CPU)."""
+        return {name: self.parameters[name][index].detach().cpu().clone() for name in self.names}
+
+    def model(self, index: int) -> ColorMLP:
+        model = ColorMLP(**self.settings)
+        model.load_state_dict(self.state_dict(index))
+        return model
+
+
+def check_elementwise(factory: Callable) -> None:
+    target = getattr(factory, "func", factory)
+    name = getattr(target, "__name__", repr(target))
+    if not (isinstance(target, type) and issubclass(target, torch.optim.Optimizer) and name in ELEMENTWISE_OPTIMIZERS):
+        raise UserError(
+            f"optimizer._target_: {name} cannot train seeds together (its update may mix parameters); "
+            f"elementwise optimizers: {', '.join(ELEMENTWISE_OPTIMIZERS)}"
+        )
+
+
+@dataclass
+class StepRecord:
+    """A stretch of steps' metrics, [steps, S, 2 + n_terms] (loss, recon, each term; NaN: not computed)."""
+
+    first_step: int
+    table: np.ndarray
+
+
+class EnsembleLoop:
+    """The training loop of `ColorTrainer`, for stacked models: same schedule, same batches, same maths.
+
+    `batch_sources` are one `BatchSource` per member (its own seed); `run(on_record)` trains every step of
+    the timeline and hands `on_record` the metrics every `log_every` steps (and at the end).
+    """
+
+    def __init__(
+        self,
+        model: StackedColorMLP,
+        regularizers: RegularizerSet,
+        timeline,
+        batch_sources: Sequence,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        device: torch.device,
+        log_every: int = 100,
+    ):
+        from ex_color.training import make_optimizer, schedule_weights
+
+        if len(batch_sources) != model.size:
+            raise ValueError("one batch source per ensemble member")
+        check_elementwise(optimizer)
+        self.model = model.to(device)
+        self.regularizers = regularizers
+        self.timeline = timeline
+        self.sources = list(batch_sources)
+        self.device = device
+        self.log_every = max(1, int(log_every))
+        self.length = timeline.length
+        self.lr = [float(v) for v in np.asarray(timeline.values["lr"], dtype=np.float64)]
+        self.weights = schedule_weights(timeline, regularizers.names)
+        self.active = self.weights != 0
+        self.optimizer = make_optimizer(optimizer, self._optimized(), lr=self.lr[0])
+        self.block_steps = self.sources[0].block_steps
+        if self.active.shape[1]:
+            patterns, pattern_at = np.unique(self.active, axis=0, return_inverse=True)
+        else:
+            patterns, pattern_at = np.zeros((1, 0), dtype=bool), np.zeros(self.length, dtype=np.int64)
+        self.pattern_at = np.asarray(pattern_at).reshape(-1).tolist()
+        self.patterns = [regularizers.active_indices(row) for row in patterns]
+        self.tables = [
+            torch.tensor(self.weights[:, list(active)], dtype=torch.float32, device=device) for active in self.patterns
+        ]
+        self.stop_requested: Callable[[], bool] = lambda: False
+
+    def _optimized(self) -> list[torch.Tensor]:
+        """The tensors the optimizer steps, with persistent gradients (zeroed each step, not freed).
+
+        A CPU optimizer kernel may treat a tensor's last `numel % vector width` elements in scalar code that
+        rounds differently; a stacked parameter would move a member's elements out of (or into) that tail.
+        So a parameter whose size is not a multiple of 64 (every vector width's multiple) is stepped as one
+        view per member, with its gradient a view of the stacked gradient.
+        """
+        optimized = []
+        for stacked in self.model.parameters.values():
+            stacked.grad = torch.zeros_like(stacked)
+            if stacked[0].numel() % 64 == 0:
+                optimized.append(stacked)
+                continue
+            for member, grad in zip(stacked.detach().unbind(0), stacked.grad.unbind(0)):
+                member.grad = grad
+                optimized.append(member)
+        return optimized
+
+    def _block(self, block_index: int, pattern: int):
+        """[block_steps, S, B, ...] batches of every member, and their label weights for `pattern`."""
+        rgb = torch.stack([source.block(block_index)[0] for source in self.sources], dim=1).to(self.device)
+        labels = torch.stack([source.block(block_index)[1] for source in self.sources], dim=1).to(self.device)
+        active = self.patterns[pattern]
+        weights = self.regularizers.sample_weights(labels, active) if active else None
+        return rgb, labels, weights
+
+    def run(self, on_record: Callable[[StepRecord], None]) -> int:
+        """Train from step 0; returns the number of steps done (fewer if `stop_requested` said so)."""
+        n_terms = len(self.regularizers.names)
+        layers = self.regularizers.layers
+        gradients = [parameter.grad for parameter in self.model.parameters.values()]
+        groups = self.optimizer.param_groups
+        pending: list[torch.Tensor] = []
+        first = 0
+        key = None
+        block = None
+        step = 0
+        for step in range(self.length):
+            pattern = self.pattern_at[step]
+            active = self.patterns[pattern]
+            block_index, offset = divmod(step, self.block_steps)
+            if key != (block_index, pattern):
+                block, key = self._block(block_index, pattern), (block_index, pattern)
+            rgb, labels, weights = block[0][offset], block[1][offset], block[2]
+            for group in groups:
+                group["lr"] = self.lr[step]
+
+            output, activations = self.model.forward(rgb, layers)
+            recon = (output - rgb).square().mean((-2, -1))  # [S]; F.mse_loss's numbers per member
+            row = torch.full((self.model.size, 2 + n_terms), float("nan"), device=self.device)
+            if active:
+                values = self.regularizers.evaluate(activations, labels, active, weights[offset])
+                loss = recon + (values * self.tables[pattern][step]).sum(-1)
+                row[:, [2 + a for a in active]] = values.detach()
+            else:
+                loss = recon
+            row[:, 0], row[:, 1] = loss.detach(), recon.detach()
+            torch._foreach_zero_(gradients)
+            loss.sum().backward()
+            self.optimizer.step()
+
+            pending.append(row)
+            if len(pending) == self.log_every or step + 1 == self.length:
+                on_record(StepRecord(first, torch.stack(pending).cpu().numpy()))
+                pending, first = [], step + 1
+            if self.stop_requested():
+                if pending:
+                    on_record(StepRecord(first, torch.stack(pending).cpu().numpy()))
+                return step + 1
+        return self.length
