@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import threading
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -216,8 +217,14 @@ def train_seeds_outcome(cfg: DictConfig, seeds: Sequence[int], run_dir: str | Pa
 
     names = ("train/loss", "train/recon", *(f"train/{n}" for n in regularizers.names))
     failed: dict[int, str] = {}  # member index -> what went non-finite
+    # A progress line only helps a person watching a terminal; in logs it is noise.
+    show_progress = sys.stderr.isatty() and int(cfg.trainer.get("progress_every") or 0) > 0
 
     def record(chunk) -> None:
+        if show_progress:
+            done = chunk.first_step + len(chunk.table)
+            end = "\n" if done >= loop.length else ""
+            print(f"\r{len(seeds)} seeds: step {done:,}/{loop.length:,}", end=end, file=sys.stderr, flush=True)
         for index, logger in enumerate(loggers):
             if index in failed:
                 continue
