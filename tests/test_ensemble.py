@@ -16,6 +16,7 @@ from ex_color.ensemble import StackedColorMLP
 from ex_color.errors import RunFailed, UserError
 from ex_color.losses import RegularizerSet
 from ex_color.model import ColorMLP
+from ex_color.tasks.report import summarise
 from ex_color.tasks.train import build_parts, train
 from ex_color.tasks.train_seeds import parse_seeds, train_seeds
 
@@ -127,6 +128,9 @@ def test_a_seed_that_goes_non_finite_fails_alone(tmp_path, monkeypatch):
     for seed in (4, 6):
         assert all(torch.isfinite(w).all() for w in weights(tmp_path / "together" / f"seed-{seed}").values())
         assert len((tmp_path / "together" / f"seed-{seed}" / "metrics.csv").read_text().splitlines()) == 302
+    summary = summarise([tmp_path / "together"])
+    assert [r.path.name for r in summary.runs] == ["seed-4", "seed-6"]
+    assert [p.name for p in summary.failed] == ["seed-5"]
 
 
 @pytest.mark.slow

@@ -26,11 +26,11 @@ from omegaconf import DictConfig, OmegaConf
 from ex_color import runs
 from ex_color.builders import model_settings, plain
 from ex_color.errors import Interrupted, RunFailed, UserError
+from ex_color.sweeps import ERROR_FILE
 from ex_color.tasks.train import TRAINER_EXTRAS, build_parts, hydra_run_dir
 
 log = logging.getLogger(__name__)
 
-ERROR_FILE = "error.json"
 MAX_SEEDS = 4096
 
 
