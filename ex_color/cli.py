@@ -173,8 +173,6 @@ def seeds_together(config_name: str, seeds: str, overrides: list[str], task, val
 
     from ex_color.tasks.train_seeds import parse_seeds
 
-    if any(o in ("-m", "--multirun") for o in overrides):
-        fail("--seeds and -m: --seeds already trains several seeds; sweep the other settings without it")
     if any(o.split("=", 1)[0].lstrip("+~") == "seed" for o in overrides):
         fail("--seeds and seed=...: give the seeds with --seeds alone")
     chosen = guarded(parse_seeds, seeds)

@@ -152,7 +152,6 @@ def test_cli_trains_seeds_into_run_directories_that_report_and_intervene_read(tm
 @pytest.mark.parametrize(
     "args,words",
     [
-        (["--seeds", "0-1", "-m", "experiment=smoke"], "--seeds and -m"),
         (["--seeds", "0-1", "seed=3"], "--seeds and seed=..."),
         (["--seeds", "2-1"], "runs backwards"),
         (["--seeds", "0-1", "logger=wandb"], "logger.wandb: --seeds writes metrics.csv only"),
@@ -190,6 +189,16 @@ def test_interrupted_ensemble_leaves_nothing_behind(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_sweep_trains_each_job_s_seeds_together(tmp_path):
+    excolor("train", "-m", "--seeds", "0-1", "experiment=smoke", "model.bottleneck=4,5", "hydra.sweep.dir=sweep", cwd=tmp_path)
+    members = sorted(p.relative_to(tmp_path / "sweep").as_posix() for p in (tmp_path / "sweep").glob("*/seed-*"))
+    assert members == ["0/seed-0", "0/seed-1", "1/seed-0", "1/seed-1"]
+    assert runs.load_config(tmp_path / "sweep" / "1" / "seed-1").model.bottleneck == 5
+    report = excolor("report", "sweep", cwd=tmp_path).stdout
+    assert "model.bottleneck=5 seed=1" in report
+
+
+@pytest.mark.slow
 def test_run_with_seeds_evaluates_each_seed_and_summarises_them(tmp_path):
     result = excolor("run", "--seeds", "0-1", "experiment=smoke", "interventions=[none,suppression]", cwd=tmp_path)
     root = Path(result.stdout.strip().splitlines()[-1].removeprefix("run directory: "))
@@ -208,3 +217,18 @@ def test_seeds_on_gpu_without_cuda_is_a_one_line_error(tmp_path):
     result = excolor("train", "--seeds", "0-1", "experiment=smoke", "trainer.accelerator=gpu", cwd=tmp_path, check=False)
     assert result.returncode == 2
     assert result.stderr.strip() == "excolor: error: trainer.accelerator=gpu: no CUDA device is available"
+
+
+def test_report_finds_the_finished_seeds_of_a_failed_sweep_job(tmp_path, smoke_run):
+    # A sweep job of `excolor train -m --seeds ...` where one seed failed: error.json for the job and
+    # for the seed, and the other seeds' runs.
+    import shutil
+
+    job = tmp_path / "sweep" / "0"
+    (job / "seed-1").mkdir(parents=True)
+    shutil.copytree(smoke_run, job / "seed-0", ignore=shutil.ignore_patterns("interventions", "figures"))
+    (job / "error.json").write_text('{"job": 0, "message": "1 of 2 seeds failed", "exit_code": 1}')
+    (job / "seed-1" / "error.json").write_text('{"seed": 1, "message": "non-finite", "exit_code": 1}')
+    summary = summarise([tmp_path / "sweep"])
+    assert [r.path for r in summary.runs] == [(job / "seed-0").resolve()]
+    assert [p.relative_to(tmp_path.resolve()).as_posix() for p in summary.failed] == ["sweep/0", "sweep/0/seed-1"]

@@ -48,10 +48,10 @@ def find_runs(paths) -> tuple[list[Path], list[Path]]:
                 if is_run_dir(Path(root)):
                     here.append(Path(root).resolve())
                     dirs[:] = []
-                elif is_failed_job(Path(root)):
-                    failed[Path(root).resolve()] = None
-                    dirs[:] = []
                 else:
+                    if is_failed_job(Path(root)):
+                        # still searched: a failed `--seeds` job holds the seeds that finished
+                        failed[Path(root).resolve()] = None
                     dirs[:] = [d for d in dirs if d not in NOT_RUNS]
         if not here:
             also = f"; {len(failed)} failed sweep job(s) with error.json" if failed else ""
