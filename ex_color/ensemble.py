@@ -13,7 +13,8 @@ by tests/test_ensemble.py against `excolor train`):
   backward computes), not autograd's default for a batched product, which rounds differently;
 * the regularizers are `ex_color.losses`, which take stacked batches;
 * the optimizer must be elementwise (Adam and friends; `ELEMENTWISE_OPTIMIZERS`), so stacking cannot
-  mix seeds; parameters whose size is not a multiple of 64 are stepped per member (see `_optimized`).
+  mix seeds; on CPU, parameters whose size is not a multiple of 16 are stepped per member (see
+  `_optimized`).
 
 Bit for bit holds on CPU for experiment 2.2's shapes (batch 64, hidden 16, bottleneck 4) and others
 whose per-member tensors fill whole SIMD vectors. Otherwise a CPU kernel may compute a single run's last
@@ -188,14 +189,15 @@ class EnsembleLoop:
         """The tensors the optimizer steps, with persistent gradients (zeroed each step, not freed).
 
         A CPU optimizer kernel may treat a tensor's last `numel % vector width` elements in scalar code that
-        rounds differently; a stacked parameter would move a member's elements out of (or into) that tail.
-        So a parameter whose size is not a multiple of 64 (every vector width's multiple) is stepped as one
-        view per member, with its gradient a view of the stacked gradient.
+        rounds differently (fused Adam does); a stacked parameter would move a member's elements out of that
+        tail. So on CPU a parameter whose size is not a multiple of 16 (the widest float vector, AVX-512's,
+        so a multiple of every width) is stepped as one view per member, with its gradient a view of the
+        stacked gradient. Each tensor costs the optimizer a few microseconds a step, hence not all of them.
         """
         optimized = []
         for stacked in self.model.parameters.values():
             stacked.grad = torch.zeros_like(stacked)
-            if stacked[0].numel() % 64 == 0:
+            if stacked[0].numel() % 16 == 0 or stacked.device.type != "cpu":
                 optimized.append(stacked)
                 continue
             for member, grad in zip(stacked.detach().unbind(0), stacked.grad.unbind(0)):
