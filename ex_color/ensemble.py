@@ -9,16 +9,18 @@ building the model, as `L.seed_everything` does), its own batches (`BatchSource(
 operation is one whose slices compute the same numbers as the single run's operation (checked bit for bit
 by tests/test_ensemble.py against `excolor train`):
 
-* linear layers run as `baddbmm`, with the weight gradient taken as ``gradᵀ · input`` (what `F.linear`'s
-  backward computes), not autograd's default for a batched product, which rounds differently;
+* linear layers run as batched products (`baddbmm`, `bmm`), with the weight gradient taken as
+  ``gradᵀ · input`` (what `F.linear`'s backward computes; autograd's default for a batched product
+  rounds differently); where the CPU BLAS picks another kernel for a batched product than for a single
+  one (it depends on the shapes, so it is checked once per shape), that product runs once per member;
 * the regularizers are `ex_color.losses`, which take stacked batches;
 * the optimizer must be elementwise (Adam and friends; `ELEMENTWISE_OPTIMIZERS`), so stacking cannot
   mix seeds; on CPU, parameters whose size is not a multiple of 16 are stepped per member (see
   `_optimized`).
 
-Bit for bit holds on CPU for experiment 2.2's shapes (batch 64, hidden 16, bottleneck 4) and others
-whose per-member tensors fill whole SIMD vectors. Otherwise a CPU kernel may compute a single run's last
-few elements in scalar code that rounds differently from its vector code, and on CUDA batched and single
+Bit for bit holds on CPU whenever the batch size is a multiple of 32 (experiment 2.2: 64), for any
+layer widths. Otherwise an elementwise CPU kernel (GELU, sigmoid) computes a single run's last few
+elements in scalar code that rounds differently from its vector code, and on CUDA batched and single
 matrix products use different kernels: there each seed agrees with its single run to rounding (about
 1e-6 in the weights after a few hundred steps), not bit for bit.
 """
@@ -41,22 +43,85 @@ from ex_color.model import ColorMLP
 ELEMENTWISE_OPTIMIZERS = ("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "SGD", "RMSprop", "Adagrad", "Adadelta")
 
 
+@dataclass(frozen=True)
+class _Batched:
+    """Which products of a stacked linear layer run batched; the others run once per member."""
+
+    forward: bool = True
+    grad_x: bool = True
+    grad_weight: bool = True
+    grad_bias: bool = True
+
+
+_batched_by_shape: dict[tuple, _Batched] = {}
+
+
+def _batched_products(x: torch.Tensor, weight: torch.Tensor) -> _Batched:
+    """For x [S, B, in] and weight [S, out, in] on the CPU: which batched products compute, for every
+    member, the numbers of a single run's `F.linear` and its backward pass. A CPU BLAS may pick another
+    kernel (another summation order) for a batched product than for a single one, depending on the
+    shapes; this is found out once per shape, on random numbers, against the single run's autograd."""
+    if x.device.type != "cpu":
+        return _Batched()
+    key = (tuple(x.shape), tuple(weight.shape), x.dtype, torch.get_num_threads())
+    found = _batched_by_shape.get(key)
+    if found is not None:
+        return found
+    generator = torch.Generator().manual_seed(0)
+    size, batch, width = x.shape
+    out = weight.shape[1]
+    options = {"generator": generator, "dtype": x.dtype}
+    xs, ws = torch.randn(size, batch, width, **options), torch.randn(size, out, width, **options)
+    bs, grads = torch.randn(size, out, **options), torch.randn(size, batch, out, **options)
+    single = []
+    with torch.enable_grad():  # called from inside an autograd Function's forward
+        for member in range(size):
+            xm, wm, bm = (t[member].clone().requires_grad_() for t in (xs, ws, bs))
+            output = F.linear(xm, wm, bm)
+            output.backward(grads[member])
+            single.append((output.detach(), xm.grad, wm.grad, bm.grad))
+    reference = [torch.stack(column) for column in zip(*single)]
+    with torch.no_grad():
+        found = _Batched(
+            forward=torch.equal(torch.baddbmm(bs.unsqueeze(1), xs, ws.mT), reference[0]),
+            grad_x=torch.equal(torch.bmm(grads, ws), reference[1]),
+            grad_weight=torch.equal(torch.bmm(grads.mT, xs), reference[2]),
+            grad_bias=torch.equal(grads.sum(1), reference[3]),
+        )
+    _batched_by_shape[key] = found
+    return found
+
+
 class _StackedLinear(torch.autograd.Function):
-    """``x W_sᵀ + b_s`` for each of S stacked layers: x [S, B, in], W [S, out, in], b [S, out]."""
+    """``x W_sᵀ + b_s`` for each of S stacked layers: x [S, B, in], W [S, out, in], b [S, out].
+
+    Each product runs batched where that gives a single run's numbers (`_batched_products`), else once
+    per member with the single run's operation."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, batched: _Batched) -> torch.Tensor:
         ctx.save_for_backward(x, weight)
-        return torch.baddbmm(bias.unsqueeze(1), x, weight.mT)
+        ctx.batched = batched
+        if batched.forward:
+            return torch.baddbmm(bias.unsqueeze(1), x, weight.mT)
+        return torch.stack([torch.addmm(b, xm, w.t()) for xm, w, b in zip(x, weight, bias)])
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         x, weight = ctx.saved_tensors
-        grad_x = torch.bmm(grad, weight) if ctx.needs_input_grad[0] else None
-        # gradᵀ x, as F.linear's backward computes it (autograd would form xᵀ grad and transpose it).
-        grad_weight = torch.bmm(grad.mT, x) if ctx.needs_input_grad[1] else None
-        grad_bias = grad.sum(1) if ctx.needs_input_grad[2] else None
-        return grad_x, grad_weight, grad_bias
+        batched: _Batched = ctx.batched
+        grad_x = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            grad_x = torch.bmm(grad, weight) if batched.grad_x else torch.stack([g.mm(w) for g, w in zip(grad, weight)])
+        if ctx.needs_input_grad[1]:
+            # gradᵀ x, as F.linear's backward computes it (autograd would form xᵀ grad and transpose it).
+            if batched.grad_weight:
+                grad_weight = torch.bmm(grad.mT, x)
+            else:
+                grad_weight = torch.stack([g.t().mm(xm) for g, xm in zip(grad, x)])
+        if ctx.needs_input_grad[2]:
+            grad_bias = grad.sum(1) if batched.grad_bias else torch.stack([g.sum(0) for g in grad])
+        return grad_x, grad_weight, grad_bias, None
 
 
 class StackedColorMLP:
@@ -81,6 +146,7 @@ class StackedColorMLP:
             for name in self.names
         }
         self.size = len(models)
+        self._batched: dict[tuple, _Batched] = {}  # (layer, input shape) -> its products' form
         self._stages = [name for name in ("encoder", "bottleneck", "decoder") if hasattr(self.template, name)]
 
     def to(self, device: torch.device) -> StackedColorMLP:
@@ -99,7 +165,12 @@ class StackedColorMLP:
             for child_name, child in children:
                 name = f"{stage}.{child_name}" if child_name else stage
                 if isinstance(child, nn.Linear):
-                    x = _StackedLinear.apply(x, self.parameters[f"{name}.weight"], self.parameters[f"{name}.bias"])
+                    weight = self.parameters[f"{name}.weight"]
+                    key = (name, x.shape)
+                    batched = self._batched.get(key)
+                    if batched is None:
+                        batched = self._batched[key] = _batched_products(x, weight)
+                    x = _StackedLinear.apply(x, weight, self.parameters[f"{name}.bias"], batched)
                 elif isinstance(child, nn.GELU):
                     x = F.gelu(x, approximate=child.approximate)
                 elif next(child.parameters(), None) is None:

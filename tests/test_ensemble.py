@@ -83,9 +83,11 @@ def without_unit_columns(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("variant", ["ex-2.2", "normalized"])
+@pytest.mark.parametrize("variant", ["ex-2.2", "normalized", "odd widths"])
 def test_each_seed_gets_exactly_the_weights_and_metrics_of_its_single_run(tmp_path, variant):
     overrides = ["experiment=smoke"]
+    if variant == "odd widths":  # shapes for which the CPU BLAS's batched products round differently
+        overrides += ["model.hidden=7", "model.bottleneck=5"]
     if variant == "normalized":
         overrides += ["model=color-mlp-norm", "regularizers=ex-2.4", f"dopesheet={without_unit_columns(tmp_path)}"]
     seeds = [0, 1, 7]
@@ -101,10 +103,11 @@ def test_each_seed_gets_exactly_the_weights_and_metrics_of_its_single_run(tmp_pa
 
 
 @pytest.mark.slow
-def test_other_shapes_agree_with_single_runs_to_rounding(tmp_path):
+def test_batch_sizes_off_multiples_of_32_agree_with_single_runs_to_rounding(tmp_path, caplog):
     # Batch 50 puts some of a member's elements where a single run's CPU kernels use scalar code.
-    overrides = ["experiment=smoke", "data.batch_size=50", "model.hidden=7", "model.bottleneck=5"]
+    overrides = ["experiment=smoke", "data.batch_size=50"]
     together = train_seeds(compose("train", overrides), [0, 1], tmp_path / "together")
+    assert "data.batch_size=50 is not a multiple of 32: the seeds agree with their single runs to rounding" in caplog.text
     for seed in (0, 1):
         a = weights(train(compose("train", [*overrides, f"seed={seed}"]), tmp_path / f"single-{seed}"))
         b = weights(together / f"seed-{seed}")

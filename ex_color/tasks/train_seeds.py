@@ -235,6 +235,15 @@ def train_seeds_outcome(cfg: DictConfig, seeds: Sequence[int], run_dir: str | Pa
                 values = values[: step - chunk.first_step]
             log_metric_rows([logger], names, chunk.first_step, values, loop.lr)
 
+    batch_size = first.batches.batch_size
+    if device.type != "cpu":
+        log.info("on %s the seeds agree with their single runs to rounding, not bit for bit", device.type)
+    elif batch_size % 32:
+        log.warning(
+            "data.batch_size=%d is not a multiple of 32: the seeds agree with their single runs to rounding, "
+            "not bit for bit (some CPU kernels round a batch's last elements differently)",
+            batch_size,
+        )
     log.info(
         "training %s over %d seeds (%s) together on %s: %d steps, regularizers: %s",
         cfg.name,
