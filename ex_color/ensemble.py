@@ -254,6 +254,8 @@ class EnsembleLoop:
         self.tables = [
             torch.tensor(self.weights[:, list(active)], dtype=torch.float32, device=device) for active in self.patterns
         ]
+        # Each pattern's columns in a metrics row (loss, recon, then every term).
+        self.columns = [torch.tensor([2 + a for a in active], dtype=torch.long, device=device) for active in self.patterns]
         self.stop_requested: Callable[[], bool] = lambda: False
 
     def _optimized(self) -> list[torch.Tensor]:
@@ -311,7 +313,7 @@ class EnsembleLoop:
             if active:
                 values = self.regularizers.evaluate(activations, labels, active, weights[offset])
                 loss = recon + (values * self.tables[pattern][step]).sum(-1)
-                row[:, [2 + a for a in active]] = values.detach()
+                row[:, self.columns[pattern]] = values.detach()
             else:
                 loss = recon
             row[:, 0], row[:, 1] = loss.detach(), recon.detach()
