@@ -48,31 +48,17 @@ def loop_timings(sizes: list[int], steps: int, device: str) -> None:
     import time
 
     import torch
-    from hydra.utils import instantiate
 
     from ex_color.config import compose
-    from ex_color.ensemble import EnsembleLoop, StackedColorMLP
-    from ex_color.losses import RegularizerSet
-    from ex_color.tasks.train import build_parts
+    from ex_color.tasks.train_seeds import build_ensemble
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory(prefix="excolor-ensemble-") as tmp:
         sheet = write(Path(tmp) / "sheet.csv", ex22_like_sheet(steps))
+        cfg = compose("train", ["experiment=ex-2.2", f"dopesheet={sheet}"])
         rows, single = [], None
         for size in sizes:
-            cfg, parts = compose("train", ["experiment=ex-2.2", f"dopesheet={sheet}"]), []
-            for seed in range(size):
-                cfg.seed = seed
-                torch.manual_seed(seed)
-                parts.append(build_parts(cfg, warn=False))
-            loop = EnsembleLoop(
-                StackedColorMLP([p.model for p in parts]),
-                RegularizerSet(parts[0].regularizers, parts[0].batches.label_names),
-                parts[0].timeline,
-                [p.batches for p in parts],
-                instantiate(cfg.optimizer),
-                torch.device(device),
-            )
+            loop, _ = build_ensemble(cfg, list(range(size)), torch.device(device), warn=False)
             start = time.perf_counter()
             loop.run(lambda record: None)
             if device == "cuda":

@@ -53,20 +53,14 @@ class _Batched:
     grad_bias: bool = True
 
 
-_batched_by_shape: dict[tuple, _Batched] = {}
-
-
 def _batched_products(x: torch.Tensor, weight: torch.Tensor) -> _Batched:
     """For x [S, B, in] and weight [S, out, in] on the CPU: which batched products compute, for every
     member, the numbers of a single run's `F.linear` and its backward pass. A CPU BLAS may pick another
     kernel (another summation order) for a batched product than for a single one, depending on the
-    shapes; this is found out once per shape, on random numbers, against the single run's autograd."""
+    shapes; this is found out on random numbers, against the single run's autograd (`StackedColorMLP`
+    asks once per layer and input shape)."""
     if x.device.type != "cpu":
         return _Batched()
-    key = (tuple(x.shape), tuple(weight.shape), x.dtype, torch.get_num_threads())
-    found = _batched_by_shape.get(key)
-    if found is not None:
-        return found
     generator = torch.Generator().manual_seed(0)
     size, batch, width = x.shape
     out = weight.shape[1]
@@ -82,14 +76,12 @@ def _batched_products(x: torch.Tensor, weight: torch.Tensor) -> _Batched:
             single.append((output.detach(), xm.grad, wm.grad, bm.grad))
     reference = [torch.stack(column) for column in zip(*single)]
     with torch.no_grad():
-        found = _Batched(
+        return _Batched(
             forward=torch.equal(torch.baddbmm(bs.unsqueeze(1), xs, ws.mT), reference[0]),
             grad_x=torch.equal(torch.bmm(grads, ws), reference[1]),
             grad_weight=torch.equal(torch.bmm(grads.mT, xs), reference[2]),
             grad_bias=torch.equal(grads.sum(1), reference[3]),
         )
-    _batched_by_shape[key] = found
-    return found
 
 
 class _StackedLinear(torch.autograd.Function):
@@ -228,7 +220,7 @@ class EnsembleLoop:
         device: torch.device,
         log_every: int = 100,
     ):
-        from ex_color.training import make_optimizer, schedule_weights
+        from ex_color.training import active_patterns, make_optimizer, schedule_weights
 
         if len(batch_sources) != model.size:
             raise ValueError("one batch source per ensemble member")
@@ -245,12 +237,7 @@ class EnsembleLoop:
         self.active = self.weights != 0
         self.optimizer = make_optimizer(optimizer, self._optimized(), lr=self.lr[0])
         self.block_steps = self.sources[0].block_steps
-        if self.active.shape[1]:
-            patterns, pattern_at = np.unique(self.active, axis=0, return_inverse=True)
-        else:
-            patterns, pattern_at = np.zeros((1, 0), dtype=bool), np.zeros(self.length, dtype=np.int64)
-        self.pattern_at = np.asarray(pattern_at).reshape(-1).tolist()
-        self.patterns = [regularizers.active_indices(row) for row in patterns]
+        self.pattern_at, self.patterns = active_patterns(self.active, regularizers)
         self.tables = [
             torch.tensor(self.weights[:, list(active)], dtype=torch.float32, device=device) for active in self.patterns
         ]
@@ -280,8 +267,9 @@ class EnsembleLoop:
 
     def _block(self, block_index: int, pattern: int):
         """[block_steps, S, B, ...] batches of every member, and their label weights for `pattern`."""
-        rgb = torch.stack([source.block(block_index)[0] for source in self.sources], dim=1).to(self.device)
-        labels = torch.stack([source.block(block_index)[1] for source in self.sources], dim=1).to(self.device)
+        blocks = [source.block(block_index) for source in self.sources]
+        rgb = torch.stack([rgb for rgb, _ in blocks], dim=1).to(self.device)
+        labels = torch.stack([labels for _, labels in blocks], dim=1).to(self.device)
         active = self.patterns[pattern]
         weights = self.regularizers.sample_weights(labels, active) if active else None
         return rgb, labels, weights

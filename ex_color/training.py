@@ -39,6 +39,16 @@ def schedule_weights(timeline, names: tuple[str, ...]) -> np.ndarray:
     return np.stack(columns, axis=1) if columns else np.zeros((timeline.length, 0))
 
 
+def active_patterns(active: np.ndarray, regularizers: RegularizerSet) -> tuple[list[int], list[tuple[int, ...]]]:
+    """Which regularizers are active changes rarely: (the pattern id of each step, the active indices of
+    each pattern) for the [length, n_terms] schedule mask `active`, so a step looks up one plan per pattern."""
+    if active.shape[1]:
+        patterns, pattern_at = np.unique(active, axis=0, return_inverse=True)
+    else:
+        patterns, pattern_at = np.zeros((1, 0), dtype=bool), np.zeros(len(active), dtype=np.int64)
+    return np.asarray(pattern_at).reshape(-1).tolist(), [regularizers.active_indices(row) for row in patterns]
+
+
 # Hooks Lightning's automatic loop calls around backward and the optimizer step (the step that
 # optimises itself does not): a callback or module that uses one gets the automatic loop.
 _OPTIMIZATION_HOOKS = ("on_before_backward", "on_after_backward", "on_before_optimizer_step", "on_before_zero_grad")
@@ -114,16 +124,9 @@ class ColorTrainer(L.LightningModule):
 
     # -- per-step lookups, computed once -------------------------------------------------------
     def _precompute_schedule(self) -> None:
-        length = self.timeline.length
-        self._length = length
+        self._length = self.timeline.length
         self._lr_at = self.lr.tolist()
-        # Which regularizers are active changes rarely: one pattern id per step, one plan per pattern.
-        if self.active.shape[1]:
-            patterns, pattern_at = np.unique(self.active, axis=0, return_inverse=True)
-        else:
-            patterns, pattern_at = np.zeros((1, 0), dtype=bool), np.zeros(length, dtype=np.int64)
-        self._pattern_at = np.asarray(pattern_at).reshape(-1).tolist()
-        self._patterns = [self.regularizers.active_indices(row) for row in patterns]
+        self._pattern_at, self._patterns = active_patterns(self.active, self.regularizers)
         self._schedule_tables: dict[tuple[int, torch.device], torch.Tensor] = {}
         self._phase_starts: dict[int, list[str]] = {}
         for phase_step, phase in self.timeline.phases:

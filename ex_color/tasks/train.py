@@ -52,24 +52,27 @@ class TrainingParts:
 
 def build_parts(cfg: DictConfig, warn: bool = True) -> TrainingParts:
     """Everything a run is made of, built and checked against each other; raises UserError on mistakes."""
-    from ex_color.data import BatchSource, ColorCube
-
     model = build_model(cfg.model)
-    cube = plain(cfg.data.cube)
-    for key, value in cube.items():
+    for key, value in plain(cfg.data.cube).items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise UserError(f"data.cube.{key} must be a positive integer (got {value!r})")
     label_names = tuple(cfg.data.labels)
     regularizers = build_regularizers(cfg.regularizers, model, label_names)
     dopesheet_path, timeline = load_schedule(cfg, [r.name for r in regularizers], warn)
-    batches = BatchSource(
-        ColorCube.hsv(**cube),
+    return TrainingParts(model, regularizers, dopesheet_path, timeline, build_batches(cfg, int(cfg.seed)))
+
+
+def build_batches(cfg: DictConfig, seed: int):
+    """The run's batch stream for `seed` (`cfg.data`, already checked by `build_parts`)."""
+    from ex_color.data import BatchSource, ColorCube
+
+    return BatchSource(
+        ColorCube.hsv(**plain(cfg.data.cube)),
         batch_size=int(cfg.data.batch_size),
         labels=plain(cfg.data.labels),
         hard_labels=bool(cfg.data.hard_labels),
-        seed=int(cfg.seed),
+        seed=seed,
     )
-    return TrainingParts(model, regularizers, dopesheet_path, timeline, batches)
 
 
 def validate(cfg: DictConfig) -> None:

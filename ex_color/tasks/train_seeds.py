@@ -158,13 +158,43 @@ def train_seeds(cfg: DictConfig, seeds: Sequence[int], run_dir: str | Path | Non
     return outcome.directory
 
 
-def train_seeds_outcome(cfg: DictConfig, seeds: Sequence[int], run_dir: str | Path | None = None) -> SeedsOutcome:
-    """`train_seeds` without raising for failed seeds nor touching outputs/latest."""
+def build_ensemble(cfg: DictConfig, seeds: Sequence[int], device, warn: bool = True):
+    """(EnsembleLoop, the first seed's TrainingParts) for `seeds`: the schedule and regularizers are built
+    and checked once; each seed gets what `train` would build for it, its initial weights
+    (`torch.manual_seed(seed)` before the model, as `L.seed_everything(seed)` does) and its batch stream."""
     import torch
     from hydra.utils import instantiate
 
+    from ex_color.builders import build_model
     from ex_color.ensemble import EnsembleLoop, StackedColorMLP
     from ex_color.losses import RegularizerSet
+    from ex_color.tasks.train import build_batches
+
+    first_cfg = cfg.copy()
+    first_cfg.seed = seeds[0]
+    torch.manual_seed(seeds[0])
+    first = build_parts(first_cfg, warn)
+    models, sources = [first.model], [first.batches]
+    for seed in seeds[1:]:
+        torch.manual_seed(seed)
+        models.append(build_model(cfg.model))
+        sources.append(build_batches(cfg, seed))
+    loop = EnsembleLoop(
+        StackedColorMLP(models),
+        RegularizerSet(first.regularizers, first.batches.label_names),
+        first.timeline,
+        sources,
+        optimizer=instantiate(cfg.optimizer),
+        device=device,
+        log_every=int(cfg.trainer.get("log_every") or 100),
+    )
+    return loop, first
+
+
+def train_seeds_outcome(cfg: DictConfig, seeds: Sequence[int], run_dir: str | Path | None = None) -> SeedsOutcome:
+    """`train_seeds` without raising for failed seeds nor touching outputs/latest."""
+    import torch
+
     from ex_color.metrics_log import MetricsCSV
     from ex_color.training import log_metric_rows, non_finite_problem
 
@@ -181,24 +211,13 @@ def train_seeds_outcome(cfg: DictConfig, seeds: Sequence[int], run_dir: str | Pa
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True)
 
-    configs, parts = [], []
+    configs = []
     for seed in seeds:
         seed_cfg = cfg.copy()
         seed_cfg.seed = seed
-        torch.manual_seed(seed)  # what L.seed_everything(seed) does for the model's initial weights
         configs.append(seed_cfg)
-        parts.append(build_parts(seed_cfg, warn=seed == seeds[0]))
-    first = parts[0]
-    regularizers = RegularizerSet(first.regularizers, first.batches.label_names)
-    loop = EnsembleLoop(
-        StackedColorMLP([p.model for p in parts]),
-        regularizers,
-        first.timeline,
-        [p.batches for p in parts],
-        optimizer=instantiate(cfg.optimizer),
-        device=device,
-        log_every=int(cfg.trainer.get("log_every") or 100),
-    )
+    loop, first = build_ensemble(cfg, seeds, device)
+    regularizers = loop.regularizers
 
     directories = [seed_dir(run_dir, seed) for seed in seeds]
     existing = [d for d in directories if d.exists()]
