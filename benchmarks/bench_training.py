@@ -9,7 +9,7 @@ Target 4: training cost is linear in steps (ex-2.2-shaped sheets of 10 / 2,000 /
   per-step cost) and flat in the number of dopesheet rows (8 rows vs 2,000 rows over the same 4,000
   steps). The loop is timed inside the real CLI process by `benchmarks/timed_excolor.py`.
 
-Before timing it checks that the fused regularizers (`ex_color.losses`, the shipped ex-2.2 config)
+Before timing it checks that the regularizers (`ex_color.losses`, the shipped ex-2.2 config)
 compute the same values and gradients as the bare loop's plain ones, in float64.
 
     python benchmarks/bench_training.py [--quick] [--reps N]
@@ -101,7 +101,7 @@ def bare_train(sheet: Path | None):
 
 
 def check_same_maths() -> str:
-    """Fused regularizers (as configured for ex-2.2) vs the bare loop's plain ones, float64."""
+    """The regularizers (as configured for ex-2.2) vs the bare loop's plain ones, float64."""
     import torch
 
     from bare_training import NAMES, bare_regularizers
@@ -127,7 +127,7 @@ def check_same_maths() -> str:
     grad_error = ((results[0][1] - results[1][1]).abs().max() / results[1][1].abs().max()).item()
     ok = value_error < 1e-12 and grad_error < 1e-12
     return (
-        f"same maths (float64, ex-2.2 regularizers, fused vs plain): max relative difference of values "
+        f"same maths (float64, ex-2.2 regularizers, ours vs plain): max relative difference of values "
         f"{value_error:.1e}, of gradients {grad_error:.1e} -> {'OK' if ok else 'DIFFERENT'}"
     )
 

@@ -2,7 +2,7 @@
 
     python benchmarks/timed_excolor.py train [OVERRIDES...]
 
-prints, at exit, `BENCH loop_seconds=<seconds from on_train_start to on_train_end> steps=<n>` — the
+prints, at exit, `BENCH loop_seconds=<seconds in TrainLoop.run> steps=<n>` — the
 cost of the steps alone (with the final checkpoint), without the process's start-up.
 """
 
@@ -12,21 +12,19 @@ import atexit
 import sys
 import time
 
-from ex_color import training
+from ex_color.loop import TrainLoop
 
 _marks: dict[str, float] = {}
-_start, _end = training.ColorTrainer.on_train_start, training.ColorTrainer.on_train_end
+_run = TrainLoop.run
 
 
-def _on_train_start(self):
+def _timed_run(self, *args, **kwargs):
     _marks["start"] = time.perf_counter()
-    _start(self)
-
-
-def _on_train_end(self):
-    _end(self)
-    _marks["end"] = time.perf_counter()
-    _marks["steps"] = self.trainer.global_step
+    try:
+        return _run(self, *args, **kwargs)
+    finally:
+        _marks["end"] = time.perf_counter()
+        _marks["steps"] = self.step
 
 
 @atexit.register
@@ -35,8 +33,7 @@ def _report() -> None:
         print(f"BENCH loop_seconds={_marks['end'] - _marks['start']:.6f} steps={_marks['steps']}", flush=True)
 
 
-training.ColorTrainer.on_train_start = _on_train_start
-training.ColorTrainer.on_train_end = _on_train_end
+TrainLoop.run = _timed_run
 
 if __name__ == "__main__":
     from ex_color.cli import main

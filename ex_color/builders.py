@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 from omegaconf import OmegaConf
 
 from ex_color.errors import UserError
-from ex_color.losses import Anchor, Regularizer
+from ex_color.losses import Regularizer
 from ex_color.model import ColorMLP
+from ex_color.paths import resolve_dopesheet
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +90,6 @@ def build_regularizers(cfg_regs: Mapping, model: torch.nn.Module, label_names: t
         for layer in layers:
             if layer not in widths:
                 raise UserError(f"{key}.layers: no layer named {layer!r}; layers: {', '.join(widths)}")
-            if isinstance(term, Anchor) and len(term.point) > widths[layer]:
-                raise UserError(
-                    f"{key}.loss.point has {len(term.point)} values but layer {layer!r} has width {widths[layer]}"
-                )
         labels = plain(spec.get("labels"))
         if labels is not None:
             for label, affinity in labels.items():
@@ -98,10 +97,79 @@ def build_regularizers(cfg_regs: Mapping, model: torch.nn.Module, label_names: t
                     raise UserError(f"{key}.labels: unknown label {label!r}; labels: {', '.join(label_names)}")
                 if not isinstance(affinity, int | float):
                     raise UserError(f"{key}.labels.{label}: affinity must be a number (got {affinity!r})")
-        if isinstance(term, Anchor):
-            term = term.padded_to(widths[layers[0]])
+        term = adapted_term(term, key, {layer: widths[layer] for layer in layers})
         regularizers.append(Regularizer(name=name, term=term, layers=layers, labels=labels))
     return regularizers
+
+
+def adapted_term(term: Any, key: str, widths: Mapping[str, int]) -> Any:
+    """A regularizer's term checked to be one (callable, hashable) and, if it carries a point or basis
+    (`for_width`), adapted to the width of its layers."""
+    name = type(term).__name__
+    if not callable(term):
+        raise UserError(f"{key}.loss: {name} is not a loss term (it has no __call__)")
+    try:
+        hash(term)
+    except TypeError:
+        raise UserError(f"{key}.loss: {name} must be hashable (make it a frozen dataclass)") from None
+    if not hasattr(term, "for_width"):
+        return term
+    if len(set(widths.values())) > 1:
+        raise UserError(f"{key}.layers: one {name} cannot serve layers of different widths ({', '.join(widths)})")
+    layer, width = next(iter(widths.items()))
+    try:
+        return term.for_width(width)
+    except ValueError as error:
+        raise UserError(f"{key}.loss: {error} (layer {layer!r})") from None
+
+
+@dataclass
+class TrainingParts:
+    """What a run is made of besides its model and batches, built once for any number of seeds."""
+
+    regularizers: list[Regularizer]
+    label_names: tuple[str, ...]
+    dopesheet_path: Path
+    timeline: Any  # ex_color.schedule.Timeline
+
+
+def load_schedule(cfg, regularizer_names: list[str], warn: bool = True):
+    """(path, Timeline) of the run's dopesheet, validated against its regularizers."""
+    from ex_color.schedule import Timeline, load_dopesheet
+
+    path = resolve_dopesheet(cfg.dopesheet)
+    sheet = load_dopesheet(path)
+    missing = sheet.check_names(["lr", *regularizer_names])
+    if "lr" in missing:
+        raise UserError(f"{path}: no 'lr' column; the learning rate must be scheduled")
+    for name in missing if warn else ():
+        log.warning("dopesheet %s has no column %r: that regularizer runs at weight 1.0", path, name)
+    return path, Timeline.from_dopesheet(sheet)
+
+
+def build_parts(cfg, warn: bool = True) -> TrainingParts:
+    """The regularizers and schedule of a training config, checked against each other and against the
+    model's layers; raises UserError naming the key of any mistake."""
+    for key, value in plain(cfg.data.cube).items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise UserError(f"data.cube.{key} must be a positive integer (got {value!r})")
+    label_names = tuple(cfg.data.labels)
+    regularizers = build_regularizers(cfg.regularizers, build_model(cfg.model), label_names)
+    dopesheet_path, timeline = load_schedule(cfg, [r.name for r in regularizers], warn)
+    return TrainingParts(regularizers, label_names, dopesheet_path, timeline)
+
+
+def build_batches(cfg, seed: int):
+    """The batch stream of `seed` (`cfg.data`)."""
+    from ex_color.data import BatchSource, ColorCube
+
+    return BatchSource(
+        ColorCube.hsv(**plain(cfg.data.cube)),
+        batch_size=int(cfg.data.batch_size),
+        labels=plain(cfg.data.labels),
+        hard_labels=bool(cfg.data.hard_labels),
+        seed=seed,
+    )
 
 
 INTERVENTION_KEYS = {

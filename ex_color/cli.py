@@ -30,8 +30,8 @@ Overrides = Annotated[
 
 
 SEEDS_HELP = (
-    "Train these seeds together in one process (e.g. 0-7 or 0,3,9), each into seed-<k>/ of one directory, "
-    "with the weights a single run of that seed gets; much faster than a seed sweep."
+    "Train these seeds together in one process (e.g. 0-7 or 0,3,9), each into seed-<k>/ of one directory "
+    "(an ordinary run; resumable with --resume DIR); much faster than a seed sweep."
 )
 
 
@@ -148,18 +148,19 @@ def train(
 
     The last line printed names the run directory; outputs/latest points at it.
     """
-    if seeds is not None:
-        if resume is not None:
-            fail("--seeds and --resume: seeds trained together cannot resume; train them again")
-        from ex_color.tasks.train_seeds import train_seeds, validate
-
-        seeds_together("train", seeds, list(overrides or []), train_seeds, validate)
-        return
     if resume is not None:
+        if seeds is not None or overrides:
+            fail("--resume continues a run with the config and seeds it was started with; give it alone")
         from ex_color.tasks.train import resume_run
 
         run_dir = guarded(resume_run, resume)
         print(f"run directory: {run_dir}", flush=True)
+        return
+    if seeds is not None:
+        from ex_color.tasks.train import train as train_task
+        from ex_color.tasks.train import validate_seeds
+
+        seeds_together("train", seeds, list(overrides or []), train_task, validate_seeds)
         return
     from ex_color.tasks.train import train as train_task
     from ex_color.tasks.train import validate
@@ -167,11 +168,36 @@ def train(
     run_hydra("train", list(overrides or []), train_task, validate)
 
 
+MAX_SEEDS = 4096
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0-7' -> [0, …, 7]; '0,3,9' and '0-3,10-11' too. Raises UserError naming the bad part."""
+    import re
+
+    from ex_color.errors import UserError
+
+    seeds: list[int] = []
+    for part in str(text).replace(" ", "").split(","):
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not match:
+            raise UserError(f"--seeds {text}: {part!r} is not a seed or a range like 0-7")
+        low = int(match.group(1))
+        high = int(match.group(2)) if match.group(2) is not None else low
+        if high < low:
+            raise UserError(f"--seeds {text}: range {part!r} runs backwards")
+        seeds.extend(range(low, high + 1))
+        if len(seeds) > MAX_SEEDS:
+            raise UserError(f"--seeds {text}: more than {MAX_SEEDS} seeds")
+    if len(seeds) != len(set(seeds)):
+        repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+        raise UserError(f"--seeds {text}: seed {repeated[0]} appears twice")
+    return seeds
+
+
 def seeds_together(config_name: str, seeds: str, overrides: list[str], task, validate) -> None:
     """`excolor <config_name> --seeds ...`: compose once, then `task(cfg, seeds=[...])`."""
     from functools import partial
-
-    from ex_color.tasks.train_seeds import parse_seeds
 
     if any(o.split("=", 1)[0].lstrip("+~") == "seed" for o in overrides):
         fail("--seeds and seed=...: give the seeds with --seeds alone")

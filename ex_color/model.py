@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
+
 import torch
 from torch import nn
+from torch.nn import functional as F
+
+
+class Linear(nn.Linear):
+    """`nn.Linear` that also runs S stacked layers at once: weight [S, out, in] and bias [S, out] applied to
+    inputs [S, B, in], one product for all (seeds trained together, see `stack_models`)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.weight.dim() == 2:
+            return F.linear(x, self.weight, self.bias)
+        return torch.baddbmm(self.bias.unsqueeze(-2), x, self.weight.mT)
 
 
 class L2Normalize(nn.Module):
@@ -32,12 +46,12 @@ class ColorMLP(nn.Module):
         self.bottleneck_dim = bottleneck
         self.hidden = hidden
         self.normalize = normalize
-        self.encoder = nn.Sequential(nn.Linear(3, hidden), nn.GELU(), nn.Linear(hidden, bottleneck))
+        self.encoder = nn.Sequential(Linear(3, hidden), nn.GELU(), Linear(hidden, bottleneck))
         if normalize:
             self.bottleneck = L2Normalize()
-            self.decoder = nn.Sequential(nn.Linear(bottleneck, hidden), nn.GELU(), nn.Linear(hidden, 3))
+            self.decoder = nn.Sequential(Linear(bottleneck, hidden), nn.GELU(), Linear(hidden, 3))
         else:
-            self.decoder = nn.Sequential(nn.Linear(bottleneck, hidden), nn.GELU(), nn.Linear(hidden, 3), nn.Sigmoid())
+            self.decoder = nn.Sequential(Linear(bottleneck, hidden), nn.GELU(), Linear(hidden, 3), nn.Sigmoid())
 
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
         z = self.encoder(rgb)
@@ -52,3 +66,24 @@ class ColorMLP(nn.Module):
     def latent_layer(self) -> str:
         """The module whose output is the latent space the concepts live in."""
         return "bottleneck" if self.normalize else "encoder"
+
+
+def stack_models(models: Sequence[nn.Module]) -> nn.Module:
+    """S models of one shape as one module whose parameters are stacked [S, ...] (`torch.func.stack_module_state`);
+    its own forward then maps inputs [S, B, 3] to outputs [S, B, 3], member by member. One model is returned as it is."""
+    if len(models) == 1:
+        return models[0]
+    stacked = copy.deepcopy(models[0])
+    parameters, _ = torch.func.stack_module_state(list(models))
+    for name, value in parameters.items():
+        owner, _, attribute = name.rpartition(".")
+        setattr(stacked.get_submodule(owner), attribute, nn.Parameter(value.detach().clone()))
+    return stacked
+
+
+def member_state(model: nn.Module, index: int, members: int) -> dict[str, torch.Tensor]:
+    """Member `index`'s parameters (as a plain model's state dict, on the CPU) of a model from `stack_models`."""
+    return {
+        name: (value[index] if members > 1 else value).detach().cpu().clone()
+        for name, value in model.state_dict().items()
+    }

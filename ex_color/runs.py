@@ -43,6 +43,22 @@ def _umask() -> int:
     return mask
 
 
+def seed_dir(run_dir: Path, seed: int) -> Path:
+    """Where seed `seed` of seeds trained together lives."""
+    return Path(run_dir) / f"seed-{seed}"
+
+
+def save_checkpoint(checkpoint: dict, path: Path) -> None:
+    """`torch.save` through a temporary file and a rename: an interrupted write leaves the old checkpoint."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
 def atomic_write_text(path: Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 

@@ -27,24 +27,45 @@ def wandb_mode(mode: str = "auto") -> str:
     return os.environ.get("WANDB_MODE") or ("online" if wandb_is_set_up() else "offline")
 
 
-def wandb_logger(save_dir: str | Path, project: str = "ex-color", name: str | None = None, mode: str = "auto", **kwargs):
-    from lightning.pytorch.loggers import WandbLogger
+class WandbMetrics:
+    """Per-step metrics and the run's config to a wandb run (offline unless set up; see `wandb_mode`).
 
-    resolved = wandb_mode(mode)
-    os.environ.setdefault("WANDB_SILENT", "true")
-    logger = WandbLogger(
-        project=project,
-        name=name,
-        save_dir=str(save_dir),
-        offline=resolved == "offline",
-        mode=resolved,
-        **kwargs,
-    )
-    # Lightning passes anonymous=None, which wandb >= 0.19 warns about on every run; leaving it out is the same.
-    init_args = getattr(logger, "_wandb_init", None)
-    if isinstance(init_args, dict) and init_args.get("anonymous") is None:
-        init_args.pop("anonymous", None)
-    return logger
+    A single run is wandb's current run, so `excolor run` can log its figures into it and the outermost
+    `tracking_scope` finishes it. Seeds trained together (`group` given) get one wandb run each, grouped by
+    their directory, and each finishes its own."""
+
+    def __init__(self, save_dir: str | Path, project: str = "ex-color", name: str | None = None, mode: str = "auto",
+                 group: str | None = None, **kwargs):
+        import wandb
+
+        os.environ.setdefault("WANDB_SILENT", "true")
+        self.owned = group is not None
+        self.run = wandb.init(project=project, name=name, group=group, dir=str(save_dir), mode=wandb_mode(mode),
+                              reinit="create_new" if self.owned else "default", **kwargs)
+
+    def log_hyperparams(self, params: Mapping) -> None:
+        self.run.config.update(dict(params), allow_val_change=True)
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
+        self.run.log(dict(metrics), step=step)
+
+    def save(self) -> None:
+        pass
+
+    def finalize(self, status: str) -> None:
+        if self.owned:
+            self.run.finish(exit_code=0 if status == "success" else 1)
+
+
+def wandb_logger(save_dir: str | Path, project: str = "ex-color", name: str | None = None, mode: str = "auto", **kwargs):
+    return WandbMetrics(save_dir, project=project, name=name, mode=mode, **kwargs)
+
+
+def tensorboard_logger(save_dir: str | Path, name: str = "tensorboard"):
+    """TensorBoard event files in `<run dir>/<name>/` (Lightning Fabric's logger; `tensorboard --logdir`)."""
+    from lightning.fabric.loggers import TensorBoardLogger
+
+    return TensorBoardLogger(root_dir=str(save_dir), name=name, version="")
 
 
 _scope_depth = 0

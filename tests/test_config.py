@@ -56,7 +56,7 @@ def test_overrides_reach_the_built_objects():
         (["model.bottleneck=0"], "model.bottleneck must be a positive integer"),
         (["regularizers.reg-anchor.layers=[decoder.9]"], "no layer named 'decoder.9'"),
         (["+regularizers.reg-anchor.labels.blue=1.0"], "unknown label 'blue'"),
-        (["regularizers.reg-anchor.loss.point=[1,0,0,0,0,0]"], "has 6 values but layer 'encoder' has width 4"),
+        (["regularizers.reg-anchor.loss.point=[1,0,0,0,0,0]"], "point has 6 values, more than the layer's width 4 (layer 'encoder')"),
     ],
 )
 def test_config_mistakes_are_one_line_user_errors(overrides, message):

@@ -1,4 +1,4 @@
-"""Seeds trained together (`excolor train --seeds`): the same weights and metrics as one run per seed."""
+"""Seeds trained together (`excolor train --seeds`): one loop for one seed or many, ordinary run directories."""
 
 import json
 import os
@@ -11,22 +11,33 @@ import pytest
 import torch
 
 from ex_color import runs
+from ex_color.cli import parse_seeds
 from ex_color.config import compose
-from ex_color.ensemble import StackedColorMLP
 from ex_color.errors import RunFailed, UserError
-from ex_color.losses import RegularizerSet
-from ex_color.model import ColorMLP
+from ex_color.model import ColorMLP, member_state, stack_models
 from ex_color.tasks.report import summarise
-from ex_color.tasks.train import build_parts, train
-from ex_color.tasks.train_seeds import parse_seeds, train_seeds
+from ex_color.tasks.train import train
 
 from conftest import EXCOLOR, excolor
 
 LONG_SHEET = "STEP,PHASE,ACTION,lr,reg-separate,reg-anchor,reg-unit,reg-unit-v,reg-planar\n0,Train,,0.01,0.01,0.05,0.1,0.02,1\n6000,,,0.005,,,,,\n"
 
+# How far a member of an ensemble may drift from its single run after the smoke experiment's 301 steps:
+# the same maths, rounded differently by batched kernels (README: "Seeds trained together").
+MEMBER_TOLERANCE = 1e-4
+
 
 def weights(run_dir: Path) -> dict[str, torch.Tensor]:
     return runs.load_checkpoint(run_dir)["state_dict"]
+
+
+def assert_same_bits(a: Path, b: Path) -> None:
+    ca, cb = (torch.load(d / runs.CHECKPOINT, weights_only=True) for d in (a, b))
+    assert ca["global_step"] == cb["global_step"]
+    assert all(torch.equal(ca["state_dict"][k], cb["state_dict"][k]) for k in ca["state_dict"])
+    adam_a, adam_b = ca["optimizer_states"][0]["state"], cb["optimizer_states"][0]["state"]
+    assert all(torch.equal(adam_a[i][k], adam_b[i][k]) for i in adam_a for k in adam_a[i])
+    assert (a / "metrics.csv").read_text() == (b / "metrics.csv").read_text()
 
 
 def test_parse_seeds():
@@ -39,92 +50,68 @@ def test_parse_seeds():
             parse_seeds(bad)
 
 
-def test_stacked_model_computes_what_each_model_computes():
+@pytest.mark.parametrize("normalize", [False, True])
+def test_stacked_models_run_the_model_s_own_forward_member_by_member(normalize):
     models = []
     for seed in range(3):
         torch.manual_seed(seed)
-        models.append(ColorMLP(bottleneck=4, hidden=16))
-    stacked = StackedColorMLP(models)
+        models.append(ColorMLP(bottleneck=5, hidden=7, normalize=normalize))
+    stacked = stack_models(models)
+    assert stack_models(models[:1]) is models[0]
     rgb = torch.rand(3, 64, 3)
-    output, captured = stacked.forward(rgb, capture=("encoder", "encoder.1"))
+    captured = {}
+    stacked.encoder.register_forward_hook(lambda module, inputs, output: captured.__setitem__("encoder", output))
+    output = stacked(rgb)
     for index, model in enumerate(models):
-        assert torch.equal(output[index], model(rgb[index]))
-        assert torch.equal(captured["encoder"][index], model.encoder(rgb[index]))
-        assert torch.equal(captured["encoder.1"][index], model.encoder[1](model.encoder[0](rgb[index])))
-        restored = stacked.model(index)
-        assert all(torch.equal(a, b) for a, b in zip(restored.state_dict().values(), model.state_dict().values()))
+        torch.testing.assert_close(output[index], model(rgb[index]), rtol=1e-6, atol=1e-6)
+        torch.testing.assert_close(captured["encoder"][index], model.encoder(rgb[index]), rtol=1e-6, atol=1e-6)
+        state = member_state(stacked, index, 3)
+        assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
 
 
-def test_regularizers_of_a_stack_are_each_batch_alone():
-    cfg = compose("train", ["experiment=smoke"])
-    parts = build_parts(cfg, warn=False)
-    regularizers = RegularizerSet(parts.regularizers, parts.batches.label_names)
-    active = tuple(range(len(regularizers.names)))
-    z = torch.randn(4, 64, 4, requires_grad=True)
-    labels = (torch.rand(4, 64, 2) < 0.3).float()
-    values = regularizers.evaluate({"encoder": z}, labels, active)
-    values.sum().backward()
-    for index in range(4):
-        alone = z[index].detach().clone().requires_grad_()
-        value = regularizers.evaluate({"encoder": alone}, labels[index], active)
-        value.sum().backward()
-        assert torch.equal(value, values[index].detach())
-        assert torch.equal(alone.grad, z.grad[index])
-
-
-def without_unit_columns(tmp_path: Path) -> Path:
-    from ex_color.paths import resolve_dopesheet
-
-    rows = [line.split(",") for line in resolve_dopesheet("dopesheets/smoke.csv").read_text().splitlines()]
-    keep = [i for i, name in enumerate(rows[0]) if name not in ("reg-unit", "reg-unit-v")]
-    path = tmp_path / "smoke-2.4.csv"
-    path.write_text("\n".join(",".join(row[i] for i in keep) for row in rows) + "\n")
-    return path
+def test_one_seed_together_is_the_single_run_bit_for_bit(tmp_path):
+    single = train(compose("train", ["experiment=smoke", "seed=3"]), tmp_path / "single")
+    together = train(compose("train", ["experiment=smoke"]), tmp_path / "together", seeds=[3])
+    assert_same_bits(single, together / "seed-3")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", ["ex-2.2", "normalized", "odd widths"])
-def test_each_seed_gets_exactly_the_weights_and_metrics_of_its_single_run(tmp_path, variant):
+def test_each_seed_agrees_with_its_single_run_and_the_ensemble_is_deterministic(tmp_path, variant):
     overrides = ["experiment=smoke"]
-    if variant == "odd widths":  # shapes for which the CPU BLAS's batched products round differently
-        overrides += ["model.hidden=7", "model.bottleneck=5"]
+    if variant == "odd widths":
+        overrides += ["model.hidden=7", "model.bottleneck=5", "data.batch_size=50"]
     if variant == "normalized":
-        overrides += ["model=color-mlp-norm", "regularizers=ex-2.4", f"dopesheet={without_unit_columns(tmp_path)}"]
+        overrides += ["model=color-mlp-norm"]
     seeds = [0, 1, 7]
-    together = train_seeds(compose("train", overrides), seeds, tmp_path / "together")
+    together = train(compose("train", overrides), tmp_path / "together", seeds=seeds)
+    again = train(compose("train", overrides), tmp_path / "again", seeds=seeds)
     for seed in seeds:
+        assert_same_bits(together / f"seed-{seed}", again / f"seed-{seed}")
         single = train(compose("train", [*overrides, f"seed={seed}"]), tmp_path / f"single-{seed}")
         member = together / f"seed-{seed}"
         a, b = weights(single), weights(member)
-        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), f"seed {seed}"
-        assert (single / "metrics.csv").read_text() == (member / "metrics.csv").read_text()
+        assert a.keys() == b.keys()
+        assert max(float((a[k] - b[k]).abs().max()) for k in a) < MEMBER_TOLERANCE, f"seed {seed}"
         assert runs.load_config(member).seed == seed
         assert (member / "dopesheet.csv").read_text() == (single / "dopesheet.csv").read_text()
 
 
-@pytest.mark.slow
-def test_batch_sizes_off_multiples_of_32_agree_with_single_runs_to_rounding(tmp_path, caplog):
-    # Batch 50 puts some of a member's elements where a single run's CPU kernels use scalar code.
-    overrides = ["experiment=smoke", "data.batch_size=50"]
-    together = train_seeds(compose("train", overrides), [0, 1], tmp_path / "together")
-    assert "data.batch_size=50 is not a multiple of 32: the seeds agree with their single runs to rounding" in caplog.text
-    for seed in (0, 1):
-        a = weights(train(compose("train", [*overrides, f"seed={seed}"]), tmp_path / f"single-{seed}"))
-        b = weights(together / f"seed-{seed}")
-        assert all(torch.allclose(a[k], b[k], rtol=0, atol=1e-4) for k in a)
-
-
 def test_a_seed_that_goes_non_finite_fails_alone(tmp_path, monkeypatch):
-    original = StackedColorMLP.__init__
+    from ex_color import model as model_module
 
-    def poisoned(self, models):
-        original(self, models)
-        with torch.no_grad():
-            self.parameters["encoder.0.bias"][1] = float("nan")  # member 1: seed 5
+    original = model_module.stack_models
 
-    monkeypatch.setattr(StackedColorMLP, "__init__", poisoned)
-    with pytest.raises(RunFailed, match=r"1 of 3 seeds failed \(seed 5: regularizer .* became non-finite at step 0\); the others finished"):
-        train_seeds(compose("train", ["experiment=smoke"]), [4, 5, 6], tmp_path / "together")
+    def poisoned(models):
+        stacked = original(models)
+        if len(models) > 1:
+            with torch.no_grad():
+                stacked.encoder[0].bias[1] = float("nan")  # member 1: seed 5
+        return stacked
+
+    monkeypatch.setattr(model_module, "stack_models", poisoned)
+    with pytest.raises(RunFailed, match=r"1 of 3 seeds failed \(seed 5: .* became non-finite at step 0\); the others finished"):
+        train(compose("train", ["experiment=smoke"]), tmp_path / "together", seeds=[4, 5, 6])
     failed = json.loads((tmp_path / "together" / "seed-5" / "error.json").read_text())
     assert failed["seed"] == 5 and failed["exit_code"] == 1
     assert not (tmp_path / "together" / "seed-5" / runs.CHECKPOINT).exists()
@@ -157,10 +144,9 @@ def test_cli_trains_seeds_into_run_directories_that_report_and_intervene_read(tm
     [
         (["--seeds", "0-1", "seed=3"], "--seeds and seed=..."),
         (["--seeds", "2-1"], "runs backwards"),
-        (["--seeds", "0-1", "logger=wandb"], "logger.wandb: --seeds writes metrics.csv only"),
         (["--seeds", "0-1", "optimizer._target_=torch.optim.LBFGS"], "LBFGS cannot train seeds together"),
-        (["--seeds", "0-1", "+trainer.gradient_clip_val=1.0"], "trainer.gradient_clip_val"),
-        (["--seeds", "0-1", "--resume", "somewhere"], "cannot resume"),
+        (["--seeds", "0-1", "+trainer.gradient_clip_val=1.0"], "trainer.gradient_clip_val: unknown setting"),
+        (["--seeds", "0-1", "--resume", "somewhere"], "--resume continues a run with the config and seeds it was started with"),
     ],
 )
 def test_cli_refuses_what_seeds_together_cannot_do_in_one_line(tmp_path, args, words):
@@ -172,23 +158,94 @@ def test_cli_refuses_what_seeds_together_cannot_do_in_one_line(tmp_path, args, w
 
 
 @pytest.mark.slow
-def test_interrupted_ensemble_leaves_nothing_behind(tmp_path):
+def test_an_interrupted_ensemble_resumes_bit_for_bit(tmp_path):
     (tmp_path / "long.csv").write_text(LONG_SHEET)
+    args = ["train", "--seeds", "0-2", "experiment=smoke", "dopesheet=long.csv", "trainer.checkpoint_every=500"]
     process = subprocess.Popen(
-        [*EXCOLOR, "train", "--seeds", "0-1", "experiment=smoke", "dopesheet=long.csv", "hydra.run.dir=together"],
+        [*EXCOLOR, *args, "hydra.run.dir=interrupted"],
         cwd=tmp_path, env={**os.environ, "PYTHONWARNINGS": "ignore"},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    first_rows = tmp_path / "together" / "seed-1" / "metrics.csv"
+    first_checkpoint = tmp_path / "interrupted" / "seed-2" / runs.CHECKPOINT
     deadline = time.monotonic() + 120
-    while not first_rows.exists() and time.monotonic() < deadline and process.poll() is None:
+    while not first_checkpoint.exists() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
-    assert "SIGINT at step" in stderr.strip().splitlines()[-1] and "nothing was kept" in stderr
-    assert not (tmp_path / "together").exists()
+    last = stderr.strip().splitlines()[-1]
+    assert "SIGINT at step" in last and f"excolor train --resume {tmp_path / 'interrupted'}" in last
+    stopped = {torch.load(tmp_path / "interrupted" / f"seed-{k}" / runs.CHECKPOINT, weights_only=True)["global_step"] for k in range(3)}
+    assert len(stopped) == 1 and 0 < stopped.pop() < 6001
     assert not (tmp_path / "outputs" / "latest").exists()
+
+    resumed = excolor("train", "--resume", "interrupted", cwd=tmp_path)
+    assert "resuming from step" in resumed.stderr
+    assert resumed.stdout.strip().endswith(f"run directory: {tmp_path / 'interrupted'}")
+    excolor(*args, "hydra.run.dir=straight", cwd=tmp_path)
+    for seed in range(3):
+        assert_same_bits(tmp_path / "interrupted" / f"seed-{seed}", tmp_path / "straight" / f"seed-{seed}")
+    assert len((tmp_path / "interrupted" / "seed-1" / "metrics.csv").read_text().splitlines()) == 6002
+    again = excolor("train", "--resume", "interrupted", cwd=tmp_path, check=False)
+    assert again.returncode == 2 and "already finished" in again.stderr
+
+
+USER_TERM = """
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class GramSpread:
+    \"\"\"Written for one batch [B, n]: pushes the batch's latents apart through z @ z.T.\"\"\"
+
+    scale: float = 1.0
+
+    def __call__(self, z):
+        return self.scale * (z @ z.T).square().mean(-1)
+"""
+
+
+@pytest.mark.slow
+def test_a_user_s_own_term_trains_alone_and_with_seeds_through_an_override(tmp_path):
+    (tmp_path / "my_terms.py").write_text(USER_TERM)
+    term = ["+regularizers.reg-x.loss._target_=my_terms.GramSpread", "+regularizers.reg-x.layers=[encoder]"]
+    single = excolor("train", "experiment=smoke", *term, "hydra.run.dir=single", cwd=tmp_path)
+    assert "reg-x" in single.stderr and "Traceback" not in single.stderr
+    together = excolor("train", "--seeds", "0-3", "experiment=smoke", *term, "hydra.run.dir=together", cwd=tmp_path)
+    assert "cannot run under torch.vmap" not in together.stderr
+    for run_dir in [tmp_path / "single", *(tmp_path / "together" / f"seed-{k}" for k in range(4))]:
+        header = (run_dir / "metrics.csv").read_text().splitlines()[0].split(",")
+        assert "train/reg-x" in header
+        values = [float(row.split(",")[header.index("train/reg-x")]) for row in (run_dir / "metrics.csv").read_text().splitlines()[1:]]
+        assert len(values) == 301 and all(v == v and v >= 0 for v in values)
+    a, b = weights(tmp_path / "single"), weights(tmp_path / "together" / "seed-0")
+    assert max(float((a[k] - b[k]).abs().max()) for k in a) < MEMBER_TOLERANCE
+
+
+@pytest.mark.slow
+def test_seeds_with_wandb_make_one_wandb_run_per_seed_grouped_by_their_directory(tmp_path):
+    from test_tracking import logged
+
+    result = excolor("train", "--seeds", "0-1", "experiment=smoke", "logger=wandb", "hydra.run.dir=together", cwd=tmp_path,
+                     env={"WANDB_MODE": "offline"})
+    assert "wandb: WARNING" not in result.stderr
+    for seed in (0, 1):
+        member = tmp_path / "together" / f"seed-{seed}"
+        history, config, exit_code, _ = logged(member)
+        assert exit_code == 0 and "seed" in config and "train/reg-anchor" in history
+        (run_folder,) = (member / "wandb").glob("offline-run-*")
+        settings = next(run_folder.glob("run-*.wandb")).read_bytes()
+        assert b"together" in settings  # the group: the seeds' directory
+
+
+@pytest.mark.slow
+def test_tensorboard_writes_one_event_directory_per_run(tmp_path):
+    excolor("train", "experiment=smoke", "logger=tensorboard", "hydra.run.dir=single", cwd=tmp_path)
+    excolor("train", "--seeds", "0-1", "experiment=smoke", "logger=tensorboard", "hydra.run.dir=together", cwd=tmp_path)
+    for run_dir in (tmp_path / "single", tmp_path / "together" / "seed-0", tmp_path / "together" / "seed-1"):
+        (events,) = (run_dir / "tensorboard").glob("events.out.tfevents.*")
+        assert events.stat().st_size > 1000
+        assert (run_dir / "metrics.csv").is_file()
 
 
 @pytest.mark.slow

@@ -3,16 +3,9 @@ import math
 import pytest
 import torch
 
-from ex_color.losses import (
-    Anchor,
-    Planarity,
-    Regularizer,
-    RegularizerSet,
-    Separate,
-    Unitarity,
-    label_affinity,
-    label_weighted_mean,
-)
+from dataclasses import dataclass
+
+from ex_color.losses import Anchor, Planarity, Regularizer, RegularizerSet, Separate, Unitarity, power
 
 
 def test_anchor_by_hand():
@@ -21,7 +14,26 @@ def test_anchor_by_hand():
 
 
 def test_anchor_pads_a_short_point_with_zeros():
-    assert Anchor((1, 0, 0, 0)).padded_to(5).point == (1.0, 0.0, 0.0, 0.0, 0.0)
+    assert Anchor((1, 0, 0, 0)).for_width(5).point == (1.0, 0.0, 0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="point has 4 values, more than the layer's width 3"):
+        Anchor((1, 0, 0, 0)).for_width(3)
+
+
+@dataclass(frozen=True)
+class AntiAnchor(Anchor):
+    def __call__(self, z):
+        return -super().__call__(z)
+
+
+def test_a_subclass_keeps_its_class_when_fitted_to_a_width():
+    fitted = AntiAnchor((1, 0)).for_width(4)
+    assert type(fitted) is AntiAnchor and fitted.point == (1.0, 0.0, 0.0, 0.0)
+
+
+def test_whole_powers_by_squaring_equal_pow():
+    x = torch.rand(50, dtype=torch.float64)
+    for p in (1, 2, 3, 10, 13, 64, 0.5, 2.5, 100):
+        torch.testing.assert_close(power(x, p), x.pow(p))
 
 
 def test_planarity_and_unitarity_by_hand():
@@ -51,19 +63,25 @@ def test_separate_power_10_of_opposite_vectors():
 
 def test_label_weighting_by_hand():
     labels = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
-    alpha = label_affinity(labels, ("red", "vibrant"), {"red": 0.7, "vibrant": 0.6})
-    torch.testing.assert_close(alpha, torch.tensor([0.7, 0.6, 1.0, 0.0]))  # clamped to 1
-    losses = torch.tensor([1.0, 2.0, 3.0, 4.0])
-    expected = (0.7 * 1 + 0.6 * 2 + 1.0 * 3) / (0.7 + 0.6 + 1.0 + 1e-8)
-    assert label_weighted_mean(losses, alpha).item() == pytest.approx(expected)
-    assert label_weighted_mean(losses, None).item() == pytest.approx(2.5)
+    z = torch.tensor([[2.0, 0, 0, 0], [3.0, 0, 0, 0], [4.0, 0, 0, 0], [5.0, 0, 0, 0]])  # Unitarity: 1, 4, 9, 16
+    regs = RegularizerSet(
+        [
+            Regularizer("weighted", Unitarity(), ("encoder",), {"red": 0.7, "vibrant": 0.6}),
+            Regularizer("mean", Unitarity(), ("encoder",)),
+        ],
+        ("red", "vibrant"),
+    )
+    values = regs({"encoder": z}, labels)
+    # α = clamp(0.7 red + 0.6 vibrant, 0, 1) = 0.7, 0.6, 1, 0
+    expected = (0.7 * 1 + 0.6 * 4 + 1.0 * 9) / (0.7 + 0.6 + 1.0 + 1e-8)
+    assert values["weighted"].item() == pytest.approx(expected)
+    assert values["mean"].item() == pytest.approx(7.5)
 
 
 def test_term_without_its_labels_in_the_batch_contributes_nothing():
     z = torch.randn(4, 4, requires_grad=True)
-    labels = torch.zeros(4, 2)
-    alpha = label_affinity(labels, ("red", "vibrant"), {"red": 1.0})
-    value = label_weighted_mean(Anchor((1, 0, 0, 0))(z), alpha)
+    regs = RegularizerSet([Regularizer("reg-anchor", Anchor((1, 0, 0, 0)), ("encoder",), {"red": 1.0})], ("red", "vibrant"))
+    value = regs({"encoder": z}, torch.zeros(4, 2))["reg-anchor"]
     value.backward()
     assert value.item() == 0.0 and torch.count_nonzero(z.grad) == 0
 
@@ -132,32 +150,84 @@ def spec_regularizers() -> RegularizerSet:
     )
 
 
-def test_fused_terms_match_plain_autograd_values_and_gradients():
+def test_terms_match_the_spec_written_out_plainly():
     torch.manual_seed(0)
     z = torch.randn(32, 4, dtype=torch.float64)
     z[5] = z[3]  # a duplicate draw, not repelled
     labels = (torch.rand(32, 2, dtype=torch.float64) < 0.4).double()
     regs = spec_regularizers()
     for name in regs.names:
-        z_fused = z.clone().requires_grad_(True)
+        z_ours = z.clone().requires_grad_(True)
         z_plain = z.clone().requires_grad_(True)
-        fused = regs({"encoder": z_fused}, labels)[name]
+        ours = regs({"encoder": z_ours}, labels)[name]
         plain = plain_reference(z_plain, labels)[name]
-        torch.testing.assert_close(fused, plain, rtol=1e-12, atol=1e-12)
-        fused.backward()
+        torch.testing.assert_close(ours, plain, rtol=1e-12, atol=1e-12)
+        ours.backward()
         plain.backward()
-        torch.testing.assert_close(z_fused.grad, z_plain.grad, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(z_ours.grad, z_plain.grad, rtol=1e-10, atol=1e-12)
 
 
-def test_fused_terms_pass_gradcheck():
+@pytest.mark.parametrize("separate", [Separate(10.0), Separate(100.0, shift=True), Separate(2.5, shift=True), Separate(1.0)])
+def test_gradients_pass_gradcheck_with_soft_labels_and_several_layers(separate):
     torch.manual_seed(1)
     z = torch.randn(8, 4, dtype=torch.float64, requires_grad=True)
-    labels = torch.tensor([[1.0, 1.0], [0, 1], [1, 0], [0, 0]] * 2, dtype=torch.float64)
-    regs = spec_regularizers()
-    weights = torch.tensor([0.3, 0.01, 1.0, 0.2, 0.1], dtype=torch.float64)
+    hidden = torch.randn(8, 6, dtype=torch.float64, requires_grad=True)
+    labels = torch.rand(8, 2, dtype=torch.float64)  # soft labels
+    regs = RegularizerSet(
+        [
+            Regularizer("reg-anchor", Anchor((1, 0, 0, 0)), ("encoder",), {"red": 1.0}),
+            Regularizer("reg-separate", separate, ("encoder",)),
+            Regularizer("reg-unit", Unitarity(), ("encoder", "hidden"), {"vibrant": 0.5}),
+            Regularizer("reg-planar", Planarity(), ("hidden",)),
+        ],
+        ("red", "vibrant"),
+    )
+    weights = torch.tensor([0.3, 0.01, 1.0, 0.2], dtype=torch.float64)
 
-    def total(z):
-        values = regs({"encoder": z}, labels)
+    def total(z, hidden):
+        values = regs({"encoder": z, "hidden": hidden}, labels)
         return sum(w * values[name] for w, name in zip(weights, regs.names))
 
-    assert torch.autograd.gradcheck(total, (z,))
+    assert torch.autograd.gradcheck(total, (z, hidden))
+
+
+def test_a_regularizer_on_two_layers_sums_them():
+    z, hidden = torch.randn(5, 4), torch.randn(5, 6)
+    regs = RegularizerSet([Regularizer("reg-unit", Unitarity(), ("encoder", "hidden"))], ())
+    value = regs({"encoder": z, "hidden": hidden}, torch.zeros(5, 0))["reg-unit"]
+    torch.testing.assert_close(value, Unitarity()(z).mean() + Unitarity()(hidden).mean())
+
+
+@dataclass(frozen=True)
+class GramSpread:
+    """A user's term written for one batch only: it needs `z @ z.T` of [B, n] activations."""
+
+    def __call__(self, z):
+        return (z @ z.T).square().mean(-1)
+
+
+class NoVmap(Unitarity):
+    def __call__(self, z):
+        if z.sum().item() > 1e9:  # data-dependent control flow: vmap cannot trace it
+            return z.sum(-1)
+        return super().__call__(z)
+
+
+@pytest.mark.parametrize("term", [Separate(10.0, shift=True), GramSpread(), NoVmap()])
+def test_a_stack_of_batches_gives_each_batch_s_own_values_and_gradients(term):
+    regs = RegularizerSet(
+        [Regularizer("reg-x", term, ("encoder",)), Regularizer("reg-anchor", Anchor((1, 0, 0, 0)), ("encoder",), {"red": 1.0})],
+        ("red",),
+    )
+    active = (0, 1)
+    z = torch.randn(3, 16, 4, dtype=torch.float64, requires_grad=True)
+    labels = (torch.rand(3, 16, 1) < 0.5).double()
+    values = regs.evaluate({"encoder": z}, labels, active, stacked=True)
+    assert values.shape == (3, 2)
+    values.sum().backward()
+    for member in range(3):
+        alone = z[member].detach().clone().requires_grad_()
+        value = regs.evaluate({"encoder": alone}, labels[member], active)
+        value.sum().backward()
+        torch.testing.assert_close(value, values[member].detach())
+        torch.testing.assert_close(alone.grad, z.grad[member])

@@ -97,17 +97,17 @@ def evaluate_run(run_dir: Path, configs: dict[str, DictConfig]) -> Path:
 
 
 def run_seeds(cfg: DictConfig, seeds: list[int], run_dir: str | Path | None = None) -> Path:
-    """`run` for several seeds: trained together (`train_seeds`), then each seed's figures, interventions
+    """`run` for several seeds: trained together (`tasks.train.train_outcome`), then each seed's figures, interventions
     and report.md, and summary.md across the seeds; returns the directory holding `seed-<k>/`."""
     from ex_color import runs
     from ex_color.tasks.report import report
-    from ex_color.tasks.train_seeds import seed_dir, train_seeds_outcome
+    from ex_color.tasks.train import train_outcome
 
     configs = intervention_configs(cfg)
     check_interventions(configs, cfg)
-    outcome = train_seeds_outcome(cfg, seeds, run_dir)
+    outcome = train_outcome(cfg, run_dir, seeds=seeds)
     for seed in outcome.finished:
-        evaluate_run(seed_dir(outcome.directory, seed), configs)
+        evaluate_run(outcome.member_dir(seed), configs)
     if outcome.finished:
         report([outcome.directory], output=outcome.directory / "summary.md")
         log.info("summary across seeds: %s", outcome.directory / "summary.md")
@@ -148,7 +148,7 @@ def validate(cfg: DictConfig) -> None:
 
 
 def validate_seeds(cfg: DictConfig) -> None:
-    from ex_color.tasks.train_seeds import check_ensemble_config
+    from ex_color.tasks.train import validate_seeds as validate_training_seeds
 
     validate(cfg)
-    check_ensemble_config(cfg)
+    validate_training_seeds(cfg)

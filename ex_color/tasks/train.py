@@ -1,24 +1,96 @@
-"""`train(cfg)`: train a ColorMLP on the dopesheet's curriculum and leave everything in the run directory."""
+"""`train(cfg)`: train one run, or several seeds together, and leave everything in run directories.
+
+One seed trains into the run directory itself; `seeds=[...]` (`excolor train --seeds 0-7`) trains them
+together through the same loop into `seed-<k>/` directories, each an ordinary run: its resolved config,
+dopesheet, metrics.csv and a checkpoint that `intervene`, `plot`, `report` and `--resume` read.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
 import sys
-import warnings
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from ex_color import runs
-from ex_color.builders import build_model, build_regularizers, model_settings, plain
-from ex_color.errors import Interrupted, UserError
-from ex_color.paths import resolve_dopesheet
+from ex_color.builders import build_batches, build_model, build_parts, model_settings, plain
+from ex_color.errors import Interrupted, RunFailed, UserError
+from ex_color.sweeps import ERROR_FILE
 
 log = logging.getLogger(__name__)
 
-TRAINER_EXTRAS = ("threads", "log_every", "checkpoint_every", "progress_every")
+
+@dataclass(frozen=True)
+class TrainerSettings:
+    """`cfg.trainer`: how training runs (Lightning Fabric's device and precision, and the loop's cadences)."""
+
+    accelerator: str = "cpu"
+    precision: str = "32-true"
+    deterministic: bool = True
+    threads: int = 1
+    log_every: int = 100
+    checkpoint_every: int = 1000
+    progress_every: int = 200
+
+
+def trainer_settings(cfg: DictConfig) -> TrainerSettings:
+    settings = plain(cfg.get("trainer") or {})
+    known = TrainerSettings.__dataclass_fields__
+    for key, value in settings.items():
+        if key not in known:
+            raise UserError(f"trainer.{key}: unknown setting; known: {', '.join(known)}")
+        expected = known[key].type
+        if expected == "int" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise UserError(f"trainer.{key} must be a whole number ≥ 0 (got {value!r})")
+        if expected == "bool" and not isinstance(value, bool):
+            raise UserError(f"trainer.{key} must be true or false (got {value!r})")
+    trainer = TrainerSettings(**{k: (str(v) if known[k].type == "str" else v) for k, v in settings.items()})
+    device_for(trainer)
+    return trainer
+
+
+def device_for(trainer: TrainerSettings):
+    import torch
+
+    accelerator = trainer.accelerator.lower()
+    if accelerator == "cpu":
+        return torch.device("cpu")
+    if accelerator in ("gpu", "cuda", "auto"):
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if accelerator == "auto":
+            return torch.device("cpu")
+        raise UserError(f"trainer.accelerator={accelerator}: no CUDA device is available")
+    raise UserError(f"trainer.accelerator={accelerator}: training runs on cpu, gpu or auto")
+
+
+def validate(cfg: DictConfig, seeds: Sequence[int] | None = None) -> None:
+    """Check a composed training config completely, before any run directory exists."""
+    build_parts(cfg, warn=False)
+    build_batches(cfg, int(cfg.seed))
+    trainer_settings(cfg)
+    if seeds is not None and len(seeds) > 1:
+        from hydra.utils import get_class
+
+        from ex_color.loop import check_elementwise
+
+        try:
+            target = get_class(str(cfg.optimizer._target_))
+        except Exception:
+            raise UserError(f"optimizer._target_: cannot import {cfg.optimizer._target_!r}") from None
+        check_elementwise(target)
+
+
+def validate_seeds(cfg: DictConfig) -> None:
+    """`validate` for `--seeds` (several seeds together)."""
+    validate(cfg, seeds=[0, 1])
 
 
 def hydra_run_dir() -> Path | None:
@@ -27,174 +99,271 @@ def hydra_run_dir() -> Path | None:
     return Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else None
 
 
-def load_schedule(cfg: DictConfig, regularizer_names: list[str], warn: bool = True):
-    """Parse and validate the dopesheet against the run's regularizers, before anything trains."""
-    from ex_color.schedule import Timeline, load_dopesheet
+def job_overrides() -> list[str]:
+    """The command line's overrides, when Hydra composed this config."""
+    from hydra.core.hydra_config import HydraConfig
 
-    path = resolve_dopesheet(cfg.dopesheet)
-    sheet = load_dopesheet(path)
-    missing = sheet.check_names(["lr", *regularizer_names])
-    if "lr" in missing:
-        raise UserError(f"{path}: no 'lr' column; the learning rate must be scheduled")
-    for name in missing if warn else ():
-        log.warning("dopesheet %s has no column %r: that regularizer runs at weight 1.0", path, name)
-    return path, Timeline.from_dopesheet(sheet)
+    return [str(o) for o in HydraConfig.get().overrides.task] if HydraConfig.initialized() else []
 
 
 @dataclass
-class TrainingParts:
-    model: object
-    regularizers: list
-    dopesheet_path: Path
-    timeline: object
-    batches: object
+class TrainOutcome:
+    directory: Path  # the run directory, or the one holding seed-<k>/ for seeds trained together
+    seeds: list[int]
+    together: bool
+    failures: dict[int, str] = field(default_factory=dict)  # seed -> what went non-finite
+
+    @property
+    def finished(self) -> list[int]:
+        return [seed for seed in self.seeds if seed not in self.failures]
+
+    def member_dir(self, seed: int) -> Path:
+        return runs.seed_dir(self.directory, seed) if self.together else self.directory
+
+    def check(self) -> None:
+        """RunFailed naming what failed, if anything did."""
+        if not self.failures:
+            return
+        if not self.together:
+            raise RunFailed(f"{next(iter(self.failures.values()))}; stopped (the last good checkpoint is kept)")
+        lines = "; ".join(f"seed {seed}: {message}" for seed, message in self.failures.items())
+        raise RunFailed(
+            f"{len(self.failures)} of {len(self.seeds)} seeds failed ({lines}); the others finished in {self.directory}"
+        )
 
 
-def build_parts(cfg: DictConfig, warn: bool = True) -> TrainingParts:
-    """Everything a run is made of, built and checked against each other; raises UserError on mistakes."""
-    model = build_model(cfg.model)
-    for key, value in plain(cfg.data.cube).items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise UserError(f"data.cube.{key} must be a positive integer (got {value!r})")
-    label_names = tuple(cfg.data.labels)
-    regularizers = build_regularizers(cfg.regularizers, model, label_names)
-    dopesheet_path, timeline = load_schedule(cfg, [r.name for r in regularizers], warn)
-    return TrainingParts(model, regularizers, dopesheet_path, timeline, build_batches(cfg, int(cfg.seed)))
-
-
-def build_batches(cfg: DictConfig, seed: int):
-    """The run's batch stream for `seed` (`cfg.data`, already checked by `build_parts`)."""
-    from ex_color.data import BatchSource, ColorCube
-
-    return BatchSource(
-        ColorCube.hsv(**plain(cfg.data.cube)),
-        batch_size=int(cfg.data.batch_size),
-        labels=plain(cfg.data.labels),
-        hard_labels=bool(cfg.data.hard_labels),
-        seed=seed,
-    )
-
-
-def validate(cfg: DictConfig) -> None:
-    """Check a composed training config completely, before any run directory exists."""
-    build_parts(cfg, warn=False)
-
-
-def quiet_lightning() -> None:
-    """Lightning's banner lines (GPU available, tips) go to the log file only, through our handlers."""
-    for name in ("lightning.pytorch", "lightning.fabric"):
-        logger = logging.getLogger(name)
-        logger.handlers.clear()
-        logger.propagate = True
-        logger.setLevel(logging.WARNING)
-
-
-def train(cfg: DictConfig, run_dir: str | Path | None = None, resume: bool = False) -> Path:
-    """Train as `cfg` says; returns the run directory (Hydra's output dir unless `run_dir` is given).
+def train(cfg: DictConfig, run_dir: str | Path | None = None, resume: bool = False, seeds: Sequence[int] | None = None) -> Path:
+    """Train as `cfg` says (the seeds `seeds` together, if given); returns the run directory (Hydra's
+    output directory unless `run_dir` is given). Raises RunFailed if a loss went non-finite (for seeds,
+    after the others finished), Interrupted on SIGINT/SIGTERM after saving a resumable checkpoint.
 
     A wandb run started by `logger=wandb` is finished when this returns or fails, unless a caller holds
     a `tracking_scope` of its own (as `excolor run` does, to log its figures into the same run)."""
     from ex_color.tracking import tracking_scope
 
     with tracking_scope():
-        return _train(cfg, run_dir, resume)
+        outcome = train_outcome(cfg, run_dir, resume, seeds)
+        outcome.check()
+    runs.update_latest(outcome.directory)
+    return outcome.directory
 
 
-def _train(cfg: DictConfig, run_dir: str | Path | None, resume: bool) -> Path:
-    import lightning as L
+def train_outcome(
+    cfg: DictConfig, run_dir: str | Path | None = None, resume: bool = False, seeds: Sequence[int] | None = None
+) -> TrainOutcome:
+    """`train` without raising for failed seeds nor touching outputs/latest."""
+    import torch
+
+    from ex_color.loop import stop_on_signals
+
+    root = Path(run_dir) if run_dir is not None else hydra_run_dir()
+    if root is None:
+        raise ValueError("train(cfg) outside Hydra needs run_dir")
+    together = seeds is not None
+    seeds = list(seeds) if together else [int(cfg.seed)]
+    if not seeds:
+        raise UserError("--seeds: no seeds given")
+    outcome = TrainOutcome(root, seeds, together)
+    trainer = trainer_settings(cfg)
+    torch.set_num_threads(trainer.threads or 1)
+    if trainer.deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+    members = {seed: outcome.member_dir(seed) for seed in seeds}
+    if resume:
+        failed = [seed for seed, directory in members.items() if (directory / ERROR_FILE).exists()]
+        for seed in failed:  # a seed that went non-finite stays failed; the others continue
+            outcome.failures[seed] = json.loads((members.pop(seed) / ERROR_FILE).read_text()).get("message", "failed")
+    loop, parts = build_loop(cfg, list(members), trainer, warn=not resume)
+    if resume:
+        loop.load_members([runs.load_checkpoint(directory) for directory in members.values()])
+        log.info("resuming from step %d", loop.step)
+    else:
+        prepare_directories(cfg, root, members, together, parts.dopesheet_path)
+    regularizers = loop.regularizers
+    loggers = [member_loggers(cfg, directory, seed, root if together else None) for seed, directory in members.items()]
+    metadata = {
+        "model": model_settings(cfg.model),
+        "schedule_length": loop.length,
+        "regularizers": list(regularizers.names),
+        **({"seeds": seeds} if together else {}),
+    }
+    indices = list(members)  # member index -> seed
+    failed: set[int] = set()
+    show_progress = sys.stderr.isatty() and trainer.progress_every > 0
+
+    def on_rows(first: int, rows) -> None:
+        from ex_color.loop import non_finite_problem
+
+        for index, seed in enumerate(indices):
+            if index in failed:
+                continue
+            values = rows[:, index]
+            problem = non_finite_problem(values, first, loop.active, regularizers)
+            if problem is not None:
+                step, outcome.failures[seed] = problem
+                failed.add(index)
+                values = values[: step - first]
+            log_metric_rows(loggers[index], loop.metric_names, first, values, loop.lr)
+            if problem is None:
+                continue
+            if not together:
+                raise RunFailed(f"{outcome.failures[seed]}; stopped (the last good checkpoint is kept)")
+            record = {"seed": seed, "message": outcome.failures[seed], "exit_code": 1}
+            runs.atomic_write_text(members[seed] / ERROR_FILE, json.dumps(record, indent=2) + "\n")
+        if show_progress:
+            done = first + len(rows)
+            label = f"{len(indices)} seeds: " if together else ""
+            print(f"\r{label}step {done:,}/{loop.length:,}", end="\n" if done >= loop.length else "", file=sys.stderr, flush=True)
+
+    def on_checkpoint() -> None:
+        for index, (seed, directory) in enumerate(members.items()):
+            if index not in failed:
+                checkpoint = loop.member_checkpoint(index)
+                checkpoint["excolor"] = {**metadata, "schedule_step": loop.step, **({"seed": seed} if together else {})}
+                runs.save_checkpoint(checkpoint, directory / runs.CHECKPOINT)
+
+    log.info(
+        "training %s%s: %d steps, regularizers: %s",
+        cfg.name,
+        f" over {len(seeds)} seeds ({', '.join(map(str, seeds))}) together on {loop.device.type}" if together else "",
+        loop.length,
+        ", ".join(regularizers.names) or "none",
+    )
+    status = "failed"
+    try:
+        with stop_on_signals() as received:
+            finished = loop.run(on_rows, on_checkpoint, trainer.checkpoint_every, lambda: received() is not None)
+            signal_received = received()
+        status = "success"
+    finally:
+        loop.close()
+        for member in loggers:
+            for logger in member:
+                logger.finalize(status)
+    if not finished:
+        raise Interrupted(
+            f"{signal_received.name} at step {loop.step}: checkpoint saved; resume with: excolor train --resume {root}",
+            128 + int(signal_received),
+        )
+    return outcome
+
+
+def build_loop(cfg: DictConfig, seeds: Sequence[int], trainer: TrainerSettings, warn: bool = True):
+    """(TrainLoop over `seeds`, the run's TrainingParts): one member per seed, each with the initial
+    weights and batches a run of that seed alone gets."""
     import torch
     from hydra.utils import instantiate
+    from lightning.fabric import Fabric
+    from lightning.fabric.plugins.environments import LightningEnvironment
 
-    from ex_color.interruption import GracefulStop
+    from ex_color.loop import TrainLoop
     from ex_color.losses import RegularizerSet
-    from ex_color.training import ColorTrainer, CheckpointSaving, QuietProfiler, StepIndices, atomic_checkpoint_io
+    from ex_color.model import stack_models
 
-    quiet_lightning()
-    run_dir = Path(run_dir) if run_dir is not None else hydra_run_dir()
-    if run_dir is None:
-        raise ValueError("train(cfg) outside Hydra needs run_dir")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config_file = run_dir / runs.CONFIG
-    if not config_file.exists():
-        runs.atomic_write_text(config_file, OmegaConf.to_yaml(cfg, resolve=True))
-
-    extras = {k: cfg.trainer.get(k) for k in TRAINER_EXTRAS}
-    trainer_args = {k: v for k, v in plain(cfg.trainer).items() if k not in TRAINER_EXTRAS}
-    torch.set_num_threads(int(extras["threads"] or 1))
-    L.seed_everything(int(cfg.seed), verbose=False)
-
-    parts = build_parts(cfg)
-    model, regularizers, timeline, batches = parts.model, parts.regularizers, parts.timeline, parts.batches
-    dopesheet_path = parts.dopesheet_path
-    module = ColorTrainer(
-        model=model,
-        regularizers=RegularizerSet(regularizers, batches.label_names),
-        timeline=timeline,
-        batches=batches,
-        optimizer=instantiate(cfg.optimizer),
-        log_every=int(extras["log_every"] or 100),
-        model_config=model_settings(cfg.model),
+    # One process, one device: Lightning's own environment, so that a SLURM job is not taken for a
+    # multi-process launch (sweeps on a cluster run one job per training).
+    fabric = Fabric(
+        accelerator=str(device_for(trainer).type), devices=1, precision=trainer.precision, plugins=[LightningEnvironment()]
     )
-    loggers = [instantiate(spec, save_dir=str(run_dir)) for spec in (cfg.get("logger") or {}).values()]
-    for logger in loggers:  # the whole resolved config (wandb's run config; the CSV logger ignores it)
-        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-    graceful = GracefulStop()
-    callbacks = [graceful, CheckpointSaving(run_dir / runs.CHECKPOINT, every=int(extras["checkpoint_every"] or 0))]
-    # A progress bar only helps a person watching a terminal; in logs it is noise.
-    progress_every = int(extras["progress_every"] or 0) if sys.stderr.isatty() else 0
-    if progress_every > 0:
-        from lightning.pytorch.callbacks import TQDMProgressBar
+    parts = build_parts(cfg, warn=warn)
+    models, sources = [], []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        models.append(build_model(cfg.model))
+        sources.append(build_batches(cfg, seed))
+    regularizers = RegularizerSet(parts.regularizers, parts.label_names)
+    loop = TrainLoop(
+        stack_models(models), regularizers, parts.timeline, sources, instantiate(cfg.optimizer), fabric, trainer.log_every
+    )
+    return loop, parts
 
-        callbacks.append(TQDMProgressBar(refresh_rate=progress_every))
-    trainer = L.Trainer(
-        **{"profiler": QuietProfiler(), **trainer_args},  # trainer.profiler=simple etc. still work
-        max_steps=timeline.length,
-        logger=loggers or False,
-        callbacks=callbacks,
-        enable_checkpointing=False,
-        enable_progress_bar=progress_every > 0,
-        default_root_dir=str(run_dir),
-        plugins=[atomic_checkpoint_io()],
-    )
-    if dopesheet_path.resolve() != (run_dir / runs.DOPESHEET).resolve():
-        shutil.copyfile(dopesheet_path, run_dir / runs.DOPESHEET)
-    log.info(
-        "training %s: %d steps, regularizers: %s",
-        cfg.name,
-        timeline.length,
-        ", ".join(r.name for r in regularizers) or "none",
-    )
-    ckpt_path = str(run_dir / runs.CHECKPOINT) if resume else None
-    with warnings.catch_warnings():
-        # Expected: the run directory already holds .hydra/ when the CSV logger starts there.
-        warnings.filterwarnings("ignore", message="Experiment logs directory .* exists and is not empty")
-        warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-        trainer.fit(module, train_dataloaders=StepIndices(), ckpt_path=ckpt_path, weights_only=True)
-    if graceful.received is not None:
-        raise Interrupted(
-            f"{graceful.received.name} at step {trainer.global_step}: checkpoint saved; "
-            f"resume with: excolor train --resume {run_dir}",
-            graceful.exit_code,
-        )
-    runs.update_latest(run_dir)
-    return run_dir
+
+def prepare_directories(cfg: DictConfig, root: Path, members: dict[int, Path], together: bool, dopesheet: Path) -> None:
+    """Each member's run directory: its resolved config (with its seed), overrides and dopesheet."""
+    existing = [d for d in members.values() if together and d.exists()]
+    if existing:
+        raise UserError(f"{existing[0]}: already exists; train seeds into a new directory")
+    overrides = job_overrides()
+    for seed, directory in members.items():
+        member_cfg = cfg.copy()
+        member_cfg.seed = seed
+        directory.mkdir(parents=True, exist_ok=True)
+        if together or not (directory / runs.CONFIG).exists():
+            runs.atomic_write_text(directory / runs.CONFIG, OmegaConf.to_yaml(member_cfg, resolve=True))
+        if together:  # as Hydra records a sweep job's overrides: `excolor report` tells the seeds apart by them
+            seed_overrides = OmegaConf.create([*overrides, f"seed={seed}"])
+            runs.atomic_write_text(directory / runs.CONFIG.parent / "overrides.yaml", OmegaConf.to_yaml(seed_overrides))
+        if dopesheet.resolve() != (directory / runs.DOPESHEET).resolve():
+            shutil.copyfile(dopesheet, directory / runs.DOPESHEET)
+
+
+def member_loggers(cfg: DictConfig, directory: Path, seed: int, group: Path | None) -> list[Any]:
+    """The configured loggers of one run directory (`cfg.logger`); for seeds trained together, one wandb
+    run per seed, grouped by the seeds' directory."""
+    from hydra.utils import instantiate
+
+    loggers = []
+    for spec in (cfg.get("logger") or {}).values():
+        extra: dict[str, Any] = {"save_dir": str(directory)}
+        if group is not None and str(spec.get("_target_", "")).endswith("wandb_logger"):
+            extra.update(group=group.name, name=f"{cfg.name}/seed-{seed}")
+        logger = instantiate(spec, **extra)
+        member_cfg = cfg.copy()
+        member_cfg.seed = seed
+        logger.log_hyperparams(OmegaConf.to_container(member_cfg, resolve=True))
+        loggers.append(logger)
+    return loggers
+
+
+def log_metric_rows(loggers: Sequence[Any], names: Sequence[str], first: int, values, lr_at: list[float]) -> None:
+    """Rows of one member's metrics (steps `first`…, NaN: not computed), with each step's learning rate."""
+    last = len(lr_at) - 1
+    for offset, row in enumerate(values.tolist()):
+        step = first + offset
+        metrics = {name: v for name, v in zip(names, row) if v == v}
+        metrics["train/lr"] = lr_at[step if step < last else last]
+        for logger in loggers:
+            logger.log_metrics(metrics, step=step)
+    for logger in loggers:
+        logger.save()
 
 
 def resume_run(run_dir: str | Path) -> Path:
-    """Continue an interrupted run from its `last.ckpt`, with the config it was started with."""
-    run_dir = runs.resolve_run(run_dir)
-    cfg = OmegaConf.load(run_dir / runs.CONFIG)
+    """Continue an interrupted run from its checkpoint, with the config it was started with: a single run,
+    or a directory of seeds trained together (`seed-<k>/`)."""
+    path = Path(run_dir).expanduser()
+    if not path.is_dir():
+        raise UserError(f"--resume {run_dir}: no such directory")
+    members = sorted(path.glob("seed-*/" + str(runs.CHECKPOINT)))
+    if (path / runs.CHECKPOINT).exists() or not members:
+        run_dir = runs.resolve_run(path)
+        checkpoints = [runs.load_checkpoint(run_dir)]
+        cfg, seeds = runs.load_config(run_dir), None
+    else:
+        run_dir = path.resolve()
+        first = members[0].parent.parent
+        checkpoints = [runs.load_checkpoint(member.parent.parent) for member in members]
+        cfg, seeds = runs.load_config(first), checkpoints[0]["excolor"].get("seeds")
+        if seeds is None:
+            raise UserError(f"{first}: not a member of seeds trained together; resume it alone")
     if (run_dir / runs.DOPESHEET).exists():
         cfg.dopesheet = str(run_dir / runs.DOPESHEET)
-    handler = logging.FileHandler(run_dir / "train.log")
+    elif seeds is not None and (first / runs.DOPESHEET).exists():
+        cfg.dopesheet = str(first / runs.DOPESHEET)
+    log_to_file(run_dir / "train.log")
+    if all(c.get("global_step", 0) >= c["excolor"].get("schedule_length", float("inf")) for c in checkpoints):
+        length = checkpoints[0]["excolor"]["schedule_length"]
+        raise UserError(f"{run_dir} already finished ({checkpoints[0]['global_step']} of {length} steps); nothing to resume")
+    return train(cfg, run_dir=run_dir, resume=True, seeds=seeds)
+
+
+def log_to_file(path: Path) -> None:
+    """Log to `path` (appending) and the terminal, as Hydra's job logging does for a new run."""
+    root = logging.getLogger()
+    handler = logging.FileHandler(path)
     handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] %(message)s"))
-    logging.getLogger().addHandler(handler)
-    logging.getLogger().setLevel(logging.INFO)
-    if not logging.getLogger().handlers[:-1]:
-        logging.getLogger().addHandler(logging.StreamHandler())
-    checkpoint = runs.load_checkpoint(run_dir)
-    done, length = checkpoint.get("global_step", 0), checkpoint.get("excolor", {}).get("schedule_length")
-    if length is not None and done >= length:
-        raise UserError(f"{run_dir} already finished ({done} of {length} steps); nothing to resume")
-    log.info("resuming %s at step %d", run_dir, done)
-    return train(cfg, run_dir=run_dir, resume=True)
+    if not root.handlers:
+        root.addHandler(logging.StreamHandler())
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)

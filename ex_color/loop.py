@@ -1,0 +1,305 @@
+"""The training loop: one step function for S ≥ 1 members, a single run (S = 1) or seeds trained together.
+
+Each step: look up the schedule (learning rate, which regularizers are active and their weights), run
+the model (forward hooks capture the regularized layers), compute each member's reconstruction loss and
+regularizers and its weighted total, back-propagate the members' sum (their gradients stay apart),
+step the optimizer, and record one metrics row per member. Rows stay on the device and reach the
+caller every `log_every` steps, where each member's are checked for non-finite values.
+
+Seeds trained together are one model whose parameters are stacked [S, ...] (`model.stack_models`) run
+on stacked batches [S, B, 3]; regularizer terms see each member's batch alone (`torch.vmap`). The
+optimizer must be elementwise, so stacking cannot mix members. A member of an ensemble agrees with its
+single run to rounding; with S = 1 the loop is exactly the single run.
+
+Lightning Fabric supplies the device, precision (autocast) and backward; the loop is ours.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ex_color.data.sampling import BatchSource
+from ex_color.errors import UserError
+from ex_color.losses import RegularizerSet
+from ex_color.model import member_state
+
+log = logging.getLogger(__name__)
+
+# Optimizers whose update of each parameter element depends on that element's history alone.
+ELEMENTWISE_OPTIMIZERS = ("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "SGD", "RMSprop", "Adagrad", "Adadelta")
+
+
+def check_elementwise(factory: Callable) -> None:
+    """UserError unless `factory` makes an optimizer that cannot mix stacked members."""
+    target = getattr(factory, "func", factory)
+    name = getattr(target, "__name__", repr(target))
+    if not (isinstance(target, type) and issubclass(target, torch.optim.Optimizer) and name in ELEMENTWISE_OPTIMIZERS):
+        raise UserError(
+            f"optimizer._target_: {name} cannot train seeds together (its update may mix parameters); "
+            f"elementwise optimizers: {', '.join(ELEMENTWISE_OPTIMIZERS)}"
+        )
+
+
+def make_optimizer(factory: Callable[..., torch.optim.Optimizer], params, lr: float) -> torch.optim.Optimizer:
+    """The configured optimizer; Adam and AdamW run their fused kernel (one pass over all parameters) unless
+    the config picks an implementation (`fused`, `foreach`, `differentiable`) or the device has none."""
+    params = list(params)
+    target = getattr(factory, "func", factory)
+    chosen = set(getattr(factory, "keywords", None) or ()) & {"fused", "foreach", "differentiable"}
+    if target in (torch.optim.Adam, torch.optim.AdamW) and not chosen:
+        try:
+            return factory(params, lr=lr, fused=True)
+        except (RuntimeError, TypeError, ValueError):  # no fused kernel for these parameters
+            pass
+    return factory(params, lr=lr)
+
+
+def schedule_weights(timeline, names: Sequence[str]) -> np.ndarray:
+    """[length, n_terms] weight table; a term with no dopesheet column runs at weight 1.0."""
+    columns = [timeline.values[name] if name in timeline.values else np.ones(timeline.length) for name in names]
+    return np.stack(columns, axis=1) if columns else np.zeros((timeline.length, 0))
+
+
+def non_finite_problem(values: np.ndarray, first: int, active: np.ndarray, regularizers: RegularizerSet) -> tuple[int, str] | None:
+    """(step, what) of the first non-finite value in one member's metric rows [steps, 2 + n_terms] (loss,
+    recon, terms) from step `first`, among the terms computed there (`active`: the schedule's mask)."""
+    computed = np.ones_like(values, dtype=bool)
+    steps = np.minimum(np.arange(first, first + len(values)), len(active) - 1)
+    computed[:, 2:] = active[steps]
+    bad = computed & ~np.isfinite(values)
+    if not bad.any():
+        return None
+    row = int(np.argmax(bad.any(axis=1)))
+    column = max(np.flatnonzero(bad[row]))  # the most specific culprit: a term, then recon, then the total
+    if column >= 2:
+        reg = regularizers.regularizers[column - 2]
+        what = f"regularizer {reg.name!r} on layer {', '.join(reg.layers)}"
+    else:
+        what = "the reconstruction loss" if column == 1 else "the total loss"
+    return first + row, f"{what} became non-finite at step {first + row}"
+
+
+@contextmanager
+def stop_on_signals():
+    """Yields a function telling which of SIGINT and SIGTERM arrived, if any, so that training stops
+    between steps (model, optimizer and schedule stay consistent). A second Ctrl-C stops at once."""
+    received: list[signal.Signals] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: None
+        return
+
+    def handle(signum, frame):
+        if received and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        received.append(signal.Signals(signum))
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: received[0] if received else None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class TrainLoop:
+    """Trains `model` (S members: a plain model for S = 1, else one from `stack_models`) through the
+    timeline; `sources` holds each member's batch stream."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        regularizers: RegularizerSet,
+        timeline,
+        sources: Sequence[BatchSource],
+        optimizer: Callable[..., torch.optim.Optimizer],
+        fabric,
+        log_every: int = 100,
+    ):
+        self.members = len(sources)
+        if self.members > 1:
+            check_elementwise(optimizer)
+        self.fabric = fabric
+        self.device = fabric.device
+        self.model = model.to(self.device).train()
+        self.regularizers = regularizers
+        self.timeline = timeline
+        self.sources = list(sources)
+        self.log_every = max(1, int(log_every))
+        self.length = timeline.length
+        self.lr = [float(v) for v in np.asarray(timeline.values["lr"], dtype=np.float64)]
+        self.weights = schedule_weights(timeline, regularizers.names)
+        self.active = self.weights != 0
+        if self.active.shape[1]:
+            patterns, pattern_at = np.unique(self.active, axis=0, return_inverse=True)
+        else:
+            patterns, pattern_at = np.zeros((1, 0), dtype=bool), np.zeros(self.length, dtype=np.int64)
+        self.pattern_at = np.asarray(pattern_at).reshape(-1).tolist()  # which regularizers are active changes rarely
+        self.patterns = [regularizers.active_indices(row) for row in patterns]
+        self.tables = [torch.tensor(self.weights[:, list(p)], dtype=torch.float32, device=self.device) for p in self.patterns]
+        self.metric_names = ("train/loss", "train/recon", *(f"train/{name}" for name in regularizers.names))
+        self.optimizer = make_optimizer(optimizer, self.model.parameters(), lr=self.lr[0])
+        # Fabric's wrapper steps through the precision plugin (a gradient scaler, for 16-bit); the state lives
+        # in the optimizer itself, which is what checkpoints save and load.
+        self._stepper = fabric.setup_optimizers(self.optimizer)
+        self._parameters = list(self.model.parameters())
+        self._groups = self.optimizer.param_groups
+        self._phase_starts: dict[int, list[str]] = {}
+        for phase_step, phase in timeline.phases:
+            self._phase_starts.setdefault(phase_step, []).append(phase)
+        self._activations: dict[str, torch.Tensor] = {}
+        modules = dict(self.model.named_modules())
+        self._hooks = [modules[layer].register_forward_hook(self._capture(layer)) for layer in regularizers.layers]
+        self._block_key: tuple | None = None
+        self._pending: list[tuple[int, torch.Tensor]] = []  # (pattern, rows [S, 2 + n_active]) per step
+        self._first_pending = 0
+        self.step = 0  # steps done
+
+    def _capture(self, layer: str):
+        def hook(module, inputs, output):
+            self._activations[layer] = output
+
+        return hook
+
+    def close(self) -> None:
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks.clear()
+
+    # -- one step -----------------------------------------------------------------------------
+    def _block(self, block_index: int, pattern: int):
+        """A block of every member's batches on the device ([block_steps, (S,) B, ...]) and the label
+        weights of the regularizers active in `pattern`."""
+        key = (block_index, pattern)
+        if key != self._block_key:
+            blocks = [source.block(block_index) for source in self.sources]
+            if self.members == 1:
+                rgb, labels = blocks[0]
+            else:
+                rgb = torch.stack([rgb for rgb, _ in blocks], dim=1)
+                labels = torch.stack([labels for _, labels in blocks], dim=1)
+            rgb, labels = rgb.to(self.device), labels.to(self.device)
+            active = self.patterns[pattern]
+            weights = self.regularizers.sample_weights(labels, active) if active else None
+            self._block_data = (rgb, labels, weights)
+            self._block_key = key
+        return self._block_data
+
+    def train_step(self) -> None:
+        """Step `self.step` of the timeline, for every member."""
+        step = self.step
+        at = step if step < self.length else self.length - 1
+        for phase in self._phase_starts.get(step, ()):
+            log.info("step %d: starting phase %s", step, phase)
+        pattern = self.pattern_at[at]
+        active = self.patterns[pattern]
+        block_index, offset = divmod(step, self.sources[0].block_steps)
+        rgb, labels, weights = self._block(block_index, pattern)
+        rgb, labels = rgb[offset], labels[offset]
+        for group in self._groups:
+            group["lr"] = self.lr[at]
+
+        with self.fabric.autocast():
+            output = self.model(rgb)
+            recon = (output - rgb).square().mean((-2, -1))  # per member
+            if active:
+                values = self.regularizers.evaluate(
+                    self._activations, labels, active, weights[offset], stacked=self.members > 1
+                )
+                loss = recon + (values * self.tables[pattern][at]).sum(-1)
+                parts = (loss.unsqueeze(-1), recon.unsqueeze(-1), values)
+            else:
+                loss = recon
+                parts = (loss.unsqueeze(-1), recon.unsqueeze(-1))
+        for parameter in self._parameters:
+            parameter.grad = None
+        self.fabric.backward(loss.sum())
+        self._stepper.step()
+        self._pending.append((pattern, torch.cat(parts, dim=-1).detach().reshape(self.members, -1)))
+        if step in self.timeline.events:
+            log.info("step %d: %s", step, ", ".join(self.timeline.events[step]))
+        self.step = step + 1
+
+    def take_rows(self) -> tuple[int, np.ndarray]:
+        """(first step, [steps, S, 2 + n_terms]) of the recorded steps not yet taken, NaN for terms not
+        computed at a step; one transfer from the device."""
+        first, pending = self._first_pending, self._pending
+        self._pending, self._first_pending = [], self.step
+        n_terms = len(self.regularizers.names)
+        table = torch.full((len(pending), self.members, 2 + n_terms), float("nan"), device=self.device)
+        start = 0
+        while start < len(pending):  # runs of steps with the same active regularizers
+            pattern = pending[start][0]
+            stop = start + 1
+            while stop < len(pending) and pending[stop][0] == pattern:
+                stop += 1
+            columns = [0, 1, *(2 + index for index in self.patterns[pattern])]
+            table[start:stop, :, columns] = torch.stack([rows for _, rows in pending[start:stop]])
+            start = stop
+        return first, table.cpu().numpy()
+
+    def run(self, on_rows: Callable[[int, np.ndarray], None], on_checkpoint: Callable[[], None], checkpoint_every: int = 0,
+            should_stop: Callable[[], bool] = lambda: False) -> bool:
+        """Train from `self.step` to the end; `on_rows(first_step, rows)` gets the metrics every `log_every`
+        steps, `on_checkpoint()` is called (after the rows) every `checkpoint_every` steps, at the end, and
+        when `should_stop()` says so between steps. Returns True when it trained to the end."""
+        while self.step < self.length:
+            self.train_step()
+            done = self.step
+            at_checkpoint = checkpoint_every > 0 and done % checkpoint_every == 0
+            stopping = should_stop()
+            if len(self._pending) >= self.log_every or done == self.length or at_checkpoint or stopping:
+                on_rows(*self.take_rows())
+            if stopping and done < self.length:
+                on_checkpoint()
+                return False
+            if at_checkpoint or done == self.length:
+                on_checkpoint()
+        return True
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def member_checkpoint(self, index: int) -> dict[str, Any]:
+        """Member `index`'s weights, optimizer state and position: what a single run of it would save."""
+        stacked = self.members > 1
+        optimizer = self.optimizer.state_dict()
+        state = {
+            key: {name: (value[index] if stacked and value.dim() > 0 else value).detach().cpu().clone() for name, value in entry.items()}
+            for key, entry in optimizer["state"].items()
+        }
+        return {
+            "state_dict": {f"model.{name}": value for name, value in member_state(self.model, index, self.members).items()},
+            "optimizer_states": [{"state": state, "param_groups": optimizer["param_groups"]}],
+            "global_step": self.step,
+            "epoch": 0,
+        }
+
+    def load_members(self, checkpoints: Sequence[dict[str, Any]]) -> None:
+        """Continue from one checkpoint per member (as `member_checkpoint` made them)."""
+        if len(checkpoints) != self.members:
+            raise ValueError("one checkpoint per member")
+        steps = {int(c["global_step"]) for c in checkpoints}
+        if len(steps) != 1:
+            raise UserError(f"the members' checkpoints are at different steps ({sorted(steps)}); cannot resume them together")
+
+        def together(values: list[torch.Tensor]) -> torch.Tensor:
+            return torch.stack(values) if self.members > 1 and values[0].dim() > 0 else values[0]
+
+        with torch.no_grad():
+            for name, parameter in self.model.named_parameters():
+                parameter.copy_(together([c["state_dict"][f"model.{name}"] for c in checkpoints]))
+        states = [c["optimizer_states"][0] for c in checkpoints]
+        merged = {
+            key: {name: together([s["state"][key][name] for s in states]) for name in entry}
+            for key, entry in states[0]["state"].items()
+        }
+        self.optimizer.load_state_dict({"state": merged, "param_groups": states[0]["param_groups"]})
+        self._groups = self.optimizer.param_groups  # new dicts: the step sets its learning rate there
+        self.step = self._first_pending = steps.pop()
