@@ -23,6 +23,15 @@ class RunFailed(Exception):
     """A run that started correctly but could not finish (e.g. a loss went non-finite)."""
 
 
+class WriteFailed(RunFailed):
+    """A file could not be written (no space, quota, an I/O error, a directory that vanished)."""
+
+    def __init__(self, path, error: OSError):
+        self.path = path
+        self.error = error
+        super().__init__(f"cannot write {path}: {error.strerror or error}")
+
+
 class Interrupted(Exception):
     """Training stopped on a signal after saving a resumable checkpoint; `exit_code` is 128 + signal."""
 

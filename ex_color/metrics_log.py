@@ -16,6 +16,7 @@ from typing import Any
 from lightning.pytorch.loggers.logger import Logger
 from lightning.pytorch.utilities import rank_zero_only
 
+from ex_color.errors import WriteFailed
 from ex_color.runs import METRICS, atomic_write_text
 
 
@@ -75,12 +76,16 @@ class MetricsCSV(Logger):
         if self.columns is None or new_file:
             keys = dict.fromkeys(k for row in self._pending for k in row)
             self.columns = ["step", *sorted(k for k in keys if k != "step")]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=self.columns, extrasaction="ignore", lineterminator="\n")
-            if new_file:
-                writer.writeheader()
-            writer.writerows(self._pending)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=self.columns, extrasaction="ignore", lineterminator="\n")
+                if new_file:
+                    writer.writeheader()
+                writer.writerows(self._pending)
+        except OSError as error:
+            self._pending = []  # the run stops; what reached the file is cut back to its checkpoint
+            raise WriteFailed(self.path, error) from None
         self._pending = []
 
     @rank_zero_only

@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ex_color.errors import UserError
+from ex_color.errors import UserError, WriteFailed
 
 LATEST = Path("outputs") / "latest"
 CHECKPOINT = Path("checkpoints") / "last.ckpt"
@@ -22,19 +22,55 @@ METRICS = Path("metrics.csv")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write to a temporary file beside `path`, then rename: readers never see a truncated file."""
+    """Write to a temporary file beside `path`, then rename: readers never see a truncated file, and a
+    write that fails (WriteFailed) leaves the old file as it was."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    _rename_all([(_written_beside(path, data), path)])
+    return path
+
+
+def atomic_write_many(files: list[tuple[Path, bytes]]) -> None:
+    """Write several files all or nothing: every temporary file first, then the renames (which need no
+    space), so that a full disk leaves every old file as it was."""
+    written: list[tuple[str, Path]] = []
     try:
+        for path, data in files:
+            written.append((_written_beside(Path(path), data), Path(path)))
+    except BaseException:
+        for tmp, _ in written:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    _rename_all(written)
+
+
+def _rename_all(written: list[tuple[str, Path]]) -> None:
+    for index, (tmp, path) in enumerate(written):
+        try:
+            os.replace(tmp, path)
+        except OSError as error:
+            for leftover, _ in written[index:]:
+                Path(leftover).unlink(missing_ok=True)
+            raise WriteFailed(path, error) from None
+
+
+def _written_beside(path: Path, data: bytes) -> str:
+    """A temporary file beside `path` holding `data`; raises WriteFailed, leaving nothing, if it cannot be."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+        return tmp
+    except OSError as error:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise WriteFailed(path, error) from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise
-    return path
 
 
 def _umask() -> int:
@@ -48,15 +84,40 @@ def seed_dir(run_dir: Path, seed: int) -> Path:
     return Path(run_dir) / f"seed-{seed}"
 
 
-def save_checkpoint(checkpoint: dict, path: Path) -> None:
-    """`torch.save` through a temporary file and a rename: an interrupted write leaves the old checkpoint."""
+def save_checkpoints(checkpoints: list[tuple[dict, Path]]) -> None:
+    """`torch.save` each (checkpoint, path), all or nothing (`atomic_write_many`): the members of seeds
+    trained together never end at different steps."""
     import io
 
     import torch
 
-    buffer = io.BytesIO()
-    torch.save(checkpoint, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    files = []
+    for checkpoint, path in checkpoints:
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        files.append((path, buffer.getvalue()))
+    atomic_write_many(files)
+
+
+def cut_metrics_to(run_dir: Path, step: int) -> None:
+    """Cut metrics.csv back, in place (it needs no space), to its complete rows of steps before `step`."""
+    path = Path(run_dir) / METRICS
+    if not path.exists():
+        return
+    with open(path, "rb") as handle:
+        data = handle.read()
+    keep = 0
+    for line in data.splitlines(keepends=True):
+        if not line.endswith(b"\n"):
+            break
+        if keep:  # past the header
+            try:
+                if int(float(line.split(b",", 1)[0])) >= step:
+                    break
+            except ValueError:
+                break
+        keep += len(line)
+    os.truncate(path, keep)
 
 
 def atomic_write_text(path: Path, text: str) -> Path:

@@ -16,6 +16,7 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 
+from ex_color.errors import RunFailed
 from ex_color.runs import atomic_write_text
 
 ERROR_FILE = "error.json"
@@ -44,7 +45,10 @@ def record_failure(message: str, exit_code: int) -> str:
     overrides = [str(o) for o in hydra_cfg.overrides.task]
     line = f"job {hydra_cfg.job.num} ({' '.join(overrides) or 'no overrides'}): {message}"
     record = {"job": int(hydra_cfg.job.num), "overrides": overrides, "message": message, "exit_code": exit_code}
-    atomic_write_text(Path(hydra_cfg.runtime.output_dir) / ERROR_FILE, json.dumps(record, indent=2) + "\n")
+    try:
+        atomic_write_text(Path(hydra_cfg.runtime.output_dir) / ERROR_FILE, json.dumps(record, indent=2) + "\n")
+    except RunFailed as error:  # a full disk: the job still fails alone, in one line
+        line += f" ({ERROR_FILE} not written: {error})"
     return line
 
 

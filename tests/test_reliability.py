@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from ex_color import runs
-from ex_color.errors import UserError
+from ex_color.errors import UserError, WriteFailed
 
 from conftest import EXCOLOR, excolor
 
@@ -111,6 +111,6 @@ def test_artifacts_are_written_through_a_temporary_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", explode)
-    with pytest.raises(OSError):
+    with pytest.raises(WriteFailed, match="cannot write .*x.json: disk full"):
         runs.atomic_write_text(target, "new")
     assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]

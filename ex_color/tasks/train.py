@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ex_color import runs
 from ex_color.builders import build_batches, build_model, build_parts, model_settings, plain
-from ex_color.errors import Interrupted, RunFailed, UserError
+from ex_color.errors import Interrupted, RunFailed, UserError, WriteFailed
 from ex_color.sweeps import ERROR_FILE
 
 log = logging.getLogger(__name__)
@@ -217,11 +217,13 @@ def train_outcome(
             print(f"\r{label}step {done:,}/{loop.length:,}", end="\n" if done >= loop.length else "", file=sys.stderr, flush=True)
 
     def on_checkpoint() -> None:
+        checkpoints = []
         for index, (seed, directory) in enumerate(members.items()):
             if index not in failed:
                 checkpoint = loop.member_checkpoint(index)
                 checkpoint["excolor"] = {**metadata, "schedule_step": loop.step, **({"seed": seed} if together else {})}
-                runs.save_checkpoint(checkpoint, directory / runs.CHECKPOINT)
+                checkpoints.append((checkpoint, directory / runs.CHECKPOINT))
+        runs.save_checkpoints(checkpoints)
 
     log.info(
         "training %s%s: %d steps, regularizers: %s",
@@ -236,6 +238,8 @@ def train_outcome(
             finished = loop.run(on_rows, on_checkpoint, trainer.checkpoint_every, lambda: received() is not None)
             signal_received = received()
         status = "success"
+    except WriteFailed as failure:
+        raise RunFailed(stopped_writing(failure, loop.step, list(members.values()), root)) from None
     finally:
         loop.close()
         for member in loggers:
@@ -277,6 +281,21 @@ def build_loop(cfg: DictConfig, seeds: Sequence[int], trainer: TrainerSettings, 
         stack_models(models), regularizers, parts.timeline, sources, instantiate(cfg.optimizer), fabric, trainer.log_every
     )
     return loop, parts
+
+
+def stopped_writing(failure: WriteFailed, step: int, directories: list[Path], root: Path) -> str:
+    """After a write failed at `step`: cut each member's metrics.csv back to its last checkpoint (so that
+    the two agree) and say what happened, what was kept, and how to continue."""
+    checkpoints = [d / runs.CHECKPOINT for d in directories if (d / runs.CHECKPOINT).exists()]
+    kept = runs.load_checkpoint(checkpoints[0].parent.parent)["global_step"] if checkpoints else 0
+    for directory in directories:
+        runs.cut_metrics_to(directory, kept)
+    if not checkpoints:
+        return f"{failure} (at step {step}, before the first checkpoint); nothing to resume: free space, then train again"
+    return (
+        f"{failure} (at step {step}); the checkpoint of step {kept} is kept and metrics.csv cut back to it; "
+        f"free space, then continue with: excolor train --resume {root}"
+    )
 
 
 def prepare_directories(cfg: DictConfig, root: Path, members: dict[int, Path], together: bool, dopesheet: Path) -> None:

@@ -1,0 +1,102 @@
+"""When writing fails in the middle of training (a full disk, a quota): one line, nothing lost, resumable."""
+
+import csv
+import errno
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+import torch
+
+from ex_color import runs
+from ex_color.config import compose
+from ex_color.errors import RunFailed
+from ex_color.tasks.train import resume_run, train
+
+from conftest import excolor
+
+pytestmark = pytest.mark.slow
+
+SHEET = "STEP,PHASE,ACTION,lr,reg-separate,reg-anchor,reg-unit,reg-unit-v,reg-planar\n0,Train,,0.01,0.01,0.05,0.1,0.02,1\n1200,,,0.005,,,,,\n"
+OVERRIDES = ["experiment=smoke", "trainer.checkpoint_every=200", "trainer.log_every=50"]
+
+
+def assert_same_run(a: Path, b: Path) -> None:
+    ca, cb = (torch.load(d / runs.CHECKPOINT, weights_only=True) for d in (a, b))
+    assert ca["global_step"] == cb["global_step"]
+    assert all(torch.equal(ca["state_dict"][k], cb["state_dict"][k]) for k in ca["state_dict"])
+    adam_a, adam_b = ca["optimizer_states"][0]["state"], cb["optimizer_states"][0]["state"]
+    assert all(torch.equal(adam_a[i][k], adam_b[i][k]) for i in adam_a for k in adam_a[i])
+    assert (a / "metrics.csv").read_text() == (b / "metrics.csv").read_text()
+
+
+def metric_steps(run_dir: Path) -> list[int]:
+    with open(run_dir / "metrics.csv") as handle:
+        return [int(row["step"]) for row in csv.DictReader(handle)]
+
+
+@pytest.mark.parametrize("seeds", [None, [0, 1]], ids=["single", "seeds"])
+def test_a_full_disk_mid_training_stops_in_one_line_and_resumes_bit_for_bit(tmp_path, monkeypatch, seeds):
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text(SHEET)
+    cfg = compose("train", [*OVERRIDES, f"dopesheet={sheet}"])
+    original = csv.DictWriter.writerows
+
+    def full_from_step_700(self, rows):
+        rows = list(rows)
+        if rows and rows[-1].get("step", 0) >= 700:
+            original(self, rows[:3])  # part of the rows reach the file before the disk is full
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return original(self, rows)
+
+    monkeypatch.setattr(csv.DictWriter, "writerows", full_from_step_700)
+    with pytest.raises(RunFailed) as failure:
+        train(cfg, tmp_path / "failed", seeds=seeds)
+    message = str(failure.value)
+    assert "\n" not in message and "metrics.csv: No space left on device (at step 7" in message
+    assert "the checkpoint of step 600 is kept" in message
+    assert message.endswith(f"free space, then continue with: excolor train --resume {tmp_path / 'failed'}")
+    members = [tmp_path / "failed"] if seeds is None else [tmp_path / "failed" / f"seed-{s}" for s in seeds]
+    for member in members:
+        assert runs.load_checkpoint(member)["global_step"] == 600
+        assert metric_steps(member) == list(range(600))
+    assert not (tmp_path / "outputs").exists()
+
+    monkeypatch.setattr(csv.DictWriter, "writerows", original)  # space freed
+    resume_run(tmp_path / "failed")
+    straight = train(cfg, tmp_path / "straight", seeds=seeds)
+    for member, reference in zip(members, [straight] if seeds is None else [straight / f"seed-{s}" for s in seeds]):
+        assert_same_run(member, reference)
+
+
+def mount_tmpfs(path: Path, size: str) -> bool:
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return False
+    path.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True).returncode == 0
+
+
+def test_a_really_full_disk_through_the_cli(tmp_path):
+    disk = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
+    if not mount_tmpfs(disk, "160k"):
+        pytest.skip("needs root and tmpfs mounts to fill a real disk (the test above injects the error instead)")
+    try:
+        (tmp_path / "sheet.csv").write_text(SHEET)
+        args = ["train", *OVERRIDES, f"dopesheet={tmp_path / 'sheet.csv'}"]
+        result = excolor(*args, f"hydra.run.dir={disk / 'run'}", cwd=tmp_path, check=False)
+        assert result.returncode == 1, result.stderr
+        line = result.stderr.strip().splitlines()[-1]
+        assert line.startswith("excolor: error: cannot write ") and "No space left on device" in line and "Traceback" not in result.stderr
+        assert line.endswith(f"excolor train --resume {disk / 'run'}")
+        kept = runs.load_checkpoint(disk / "run")["global_step"]
+        assert metric_steps(disk / "run") == list(range(kept))
+
+        subprocess.run(["mount", "-o", "remount,size=8m", str(disk)], check=True)
+        excolor("train", "--resume", str(disk / "run"), cwd=tmp_path)
+        excolor(*args, f"hydra.run.dir={tmp_path / 'straight'}", cwd=tmp_path)
+        assert_same_run(disk / "run", tmp_path / "straight")
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
