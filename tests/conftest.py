@@ -24,6 +24,18 @@ def excolor(*args: str, cwd: Path, check: bool = True, env: dict | None = None, 
     return result
 
 
+def assert_same_run(a: Path, b: Path) -> None:
+    """Two run directories hold the same bits: step, weights, optimizer state and metrics.csv."""
+    import torch
+
+    ca, cb = (torch.load(d / "checkpoints" / "last.ckpt", weights_only=True) for d in (a, b))
+    assert ca["global_step"] == cb["global_step"]
+    assert all(torch.equal(ca["state_dict"][k], cb["state_dict"][k]) for k in ca["state_dict"])
+    adam_a, adam_b = ca["optimizer_states"][0]["state"], cb["optimizer_states"][0]["state"]
+    assert all(torch.equal(adam_a[i][k], adam_b[i][k]) for i in adam_a for k in adam_a[i])
+    assert (a / "metrics.csv").read_text() == (b / "metrics.csv").read_text()
+
+
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory) -> Path:
     """A finished `excolor train experiment=smoke` run directory."""

@@ -18,7 +18,7 @@ from ex_color.model import ColorMLP, member_state, stack_models
 from ex_color.tasks.report import summarise
 from ex_color.tasks.train import train
 
-from conftest import EXCOLOR, excolor
+from conftest import EXCOLOR, assert_same_run, excolor
 
 LONG_SHEET = "STEP,PHASE,ACTION,lr,reg-separate,reg-anchor,reg-unit,reg-unit-v,reg-planar\n0,Train,,0.01,0.01,0.05,0.1,0.02,1\n6000,,,0.005,,,,,\n"
 
@@ -29,15 +29,6 @@ MEMBER_TOLERANCE = 1e-4
 
 def weights(run_dir: Path) -> dict[str, torch.Tensor]:
     return runs.load_checkpoint(run_dir)["state_dict"]
-
-
-def assert_same_bits(a: Path, b: Path) -> None:
-    ca, cb = (torch.load(d / runs.CHECKPOINT, weights_only=True) for d in (a, b))
-    assert ca["global_step"] == cb["global_step"]
-    assert all(torch.equal(ca["state_dict"][k], cb["state_dict"][k]) for k in ca["state_dict"])
-    adam_a, adam_b = ca["optimizer_states"][0]["state"], cb["optimizer_states"][0]["state"]
-    assert all(torch.equal(adam_a[i][k], adam_b[i][k]) for i in adam_a for k in adam_a[i])
-    assert (a / "metrics.csv").read_text() == (b / "metrics.csv").read_text()
 
 
 def test_parse_seeds():
@@ -72,7 +63,7 @@ def test_stacked_models_run_the_model_s_own_forward_member_by_member(normalize):
 def test_one_seed_together_is_the_single_run_bit_for_bit(tmp_path):
     single = train(compose("train", ["experiment=smoke", "seed=3"]), tmp_path / "single")
     together = train(compose("train", ["experiment=smoke"]), tmp_path / "together", seeds=[3])
-    assert_same_bits(single, together / "seed-3")
+    assert_same_run(single, together / "seed-3")
 
 
 @pytest.mark.slow
@@ -87,7 +78,7 @@ def test_each_seed_agrees_with_its_single_run_and_the_ensemble_is_deterministic(
     together = train(compose("train", overrides), tmp_path / "together", seeds=seeds)
     again = train(compose("train", overrides), tmp_path / "again", seeds=seeds)
     for seed in seeds:
-        assert_same_bits(together / f"seed-{seed}", again / f"seed-{seed}")
+        assert_same_run(together / f"seed-{seed}", again / f"seed-{seed}")
         single = train(compose("train", [*overrides, f"seed={seed}"]), tmp_path / f"single-{seed}")
         member = together / f"seed-{seed}"
         a, b = weights(single), weights(member)
@@ -184,7 +175,7 @@ def test_an_interrupted_ensemble_resumes_bit_for_bit(tmp_path):
     assert resumed.stdout.strip().endswith(f"run directory: {tmp_path / 'interrupted'}")
     excolor(*args, "hydra.run.dir=straight", cwd=tmp_path)
     for seed in range(3):
-        assert_same_bits(tmp_path / "interrupted" / f"seed-{seed}", tmp_path / "straight" / f"seed-{seed}")
+        assert_same_run(tmp_path / "interrupted" / f"seed-{seed}", tmp_path / "straight" / f"seed-{seed}")
     assert len((tmp_path / "interrupted" / "seed-1" / "metrics.csv").read_text().splitlines()) == 6002
     again = excolor("train", "--resume", "interrupted", cwd=tmp_path, check=False)
     assert again.returncode == 2 and "already finished" in again.stderr

@@ -13,7 +13,7 @@ import torch
 from ex_color import runs
 from ex_color.errors import UserError, WriteFailed
 
-from conftest import EXCOLOR, excolor
+from conftest import EXCOLOR, assert_same_run, excolor
 
 pytestmark = pytest.mark.slow
 
@@ -23,15 +23,6 @@ LONG_SHEET = "STEP,PHASE,ACTION,lr,reg-separate,reg-anchor,reg-unit,reg-unit-v,r
 def checkpoint_state(run_dir: Path):
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     return checkpoint["global_step"], checkpoint["state_dict"], checkpoint["optimizer_states"][0]["state"]
-
-
-def assert_same_run(a: Path, b: Path):
-    step_a, weights_a, adam_a = checkpoint_state(a)
-    step_b, weights_b, adam_b = checkpoint_state(b)
-    assert step_a == step_b
-    assert all(torch.equal(weights_a[k], weights_b[k]) for k in weights_a)
-    assert all(torch.equal(adam_a[i][k], adam_b[i][k]) for i in adam_a for k in adam_a[i])
-    assert (a / "metrics.csv").read_text() == (b / "metrics.csv").read_text()
 
 
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

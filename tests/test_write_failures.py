@@ -16,21 +16,12 @@ from ex_color.config import compose
 from ex_color.errors import RunFailed
 from ex_color.tasks.train import resume_run, train
 
-from conftest import excolor
+from conftest import assert_same_run, excolor
 
 pytestmark = pytest.mark.slow
 
 SHEET = "STEP,PHASE,ACTION,lr,reg-separate,reg-anchor,reg-unit,reg-unit-v,reg-planar\n0,Train,,0.01,0.01,0.05,0.1,0.02,1\n1200,,,0.005,,,,,\n"
 OVERRIDES = ["experiment=smoke", "trainer.checkpoint_every=200", "trainer.log_every=50"]
-
-
-def assert_same_run(a: Path, b: Path) -> None:
-    ca, cb = (torch.load(d / runs.CHECKPOINT, weights_only=True) for d in (a, b))
-    assert ca["global_step"] == cb["global_step"]
-    assert all(torch.equal(ca["state_dict"][k], cb["state_dict"][k]) for k in ca["state_dict"])
-    adam_a, adam_b = ca["optimizer_states"][0]["state"], cb["optimizer_states"][0]["state"]
-    assert all(torch.equal(adam_a[i][k], adam_b[i][k]) for i in adam_a for k in adam_a[i])
-    assert (a / "metrics.csv").read_text() == (b / "metrics.csv").read_text()
 
 
 def metric_steps(run_dir: Path) -> list[int]:
