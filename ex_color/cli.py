@@ -106,6 +106,7 @@ def run_hydra(config_name: str, overrides: list[str], task, validate=None) -> No
     from ex_color.sweeps import last_sweep
 
     guarded(check_overrides, config_name, overrides, validate)
+    guarded(check_output_dir, config_name, overrides)
 
     @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=config_name)
     def main(cfg):
@@ -134,6 +135,17 @@ def run_hydra(config_name: str, overrides: list[str], task, validate=None) -> No
     sweep = last_sweep()
     if sweep is not None and sweep.failures:
         fail(sweep.message(), sweep.exit_code)
+
+
+def check_output_dir(config_name: str, overrides: list[str]) -> None:
+    """A run (or sweep) directory that cannot be made stops the command before anything starts."""
+    from ex_color.config import output_dir
+    from ex_color.runs import check_writable
+
+    if any(o in ("--cfg", "-c", "--info", "-i", "--help", "-h") for o in overrides):
+        return
+    multirun = any(o in ("-m", "--multirun") for o in overrides)
+    check_writable(output_dir(config_name, overrides, multirun), "hydra.sweep.dir" if multirun else "hydra.run.dir")
 
 
 @app.command(context_settings=HYDRA_ARGS)

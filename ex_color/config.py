@@ -53,23 +53,27 @@ def compose(config_name: str, overrides: list[str] | tuple[str, ...] = ()) -> Di
         raise UserError(one_line(error)) from None
 
 
-def check_overrides(config_name: str, overrides: list[str], validate=None) -> None:
-    """Fail early, in one line, on overrides Hydra would reject (each sweep value is checked too), and on
-    configs that `validate(cfg)` rejects, before Hydra creates any run directory."""
+def sweep_choices(overrides: list[str]) -> list[list[str]]:
+    """Each override's values as `key=value` lines: one for a plain override, several for a sweep (a,b,c)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
-    plain = [o for o in overrides if not o.startswith("-")]
-    if any(o in ("--cfg", "-c", "--info", "-i", "--help", "-h") for o in overrides):
-        return
     try:
-        parsed = OverridesParser.create().parse_overrides(plain)
+        parsed = OverridesParser.create().parse_overrides([o for o in overrides if not o.startswith("-")])
     except HydraException as error:
         raise UserError(one_line(error)) from None
-    choices = [
+    return [
         [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] if o.is_sweep_override() else [o.input_line]
         for o in parsed
     ]
+
+
+def check_overrides(config_name: str, overrides: list[str], validate=None) -> None:
+    """Fail early, in one line, on overrides Hydra would reject (each sweep value is checked too), and on
+    configs that `validate(cfg)` rejects, before Hydra creates any run directory."""
+    if any(o in ("--cfg", "-c", "--info", "-i", "--help", "-h") for o in overrides):
+        return
+    choices = sweep_choices(overrides)
     first = [values[0] for values in choices]
     variants = [first] + [
         first[:index] + [value] + first[index + 1 :] for index, values in enumerate(choices) for value in values[1:]
@@ -85,3 +89,15 @@ def known_options(group: str) -> list[str]:
     from ex_color.paths import config_dir
 
     return sorted(p.stem for p in (config_dir() / group).glob("*.yaml"))
+
+
+def output_dir(config_name: str, overrides: list[str], multirun: bool):
+    """Where Hydra will put the run (or the sweep, with -m) that these overrides compose."""
+    from pathlib import Path
+
+    from hydra import compose as hydra_compose
+
+    first = [values[0] for values in sweep_choices(overrides)]
+    with _hydra_context():
+        cfg = hydra_compose(config_name=config_name, overrides=first, return_hydra_config=True)
+    return Path(str(cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir))

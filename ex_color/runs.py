@@ -79,6 +79,23 @@ def _umask() -> int:
     return mask
 
 
+def check_writable(path: Path, what: str) -> None:
+    """UserError, naming `what`, the path and the reason, unless `path` (a directory, made with its parents
+    if need be) could be created and written; creates nothing itself."""
+    path = Path(path).expanduser().absolute()
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"{what} {path}: {existing} is a file, not a directory")
+    try:
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".excolor-write-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        raise UserError(f"{what} {path}: cannot write in {existing} ({error.strerror or error})") from None
+
+
 def seed_dir(run_dir: Path, seed: int) -> Path:
     """Where seed `seed` of seeds trained together lives."""
     return Path(run_dir) / f"seed-{seed}"

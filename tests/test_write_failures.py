@@ -91,3 +91,30 @@ def test_a_really_full_disk_through_the_cli(tmp_path):
         assert_same_run(disk / "run", tmp_path / "straight")
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    path = tmp_path / f"ro-{uuid.uuid4().hex[:6]}"
+    path.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,ro", "tmpfs", str(path)], capture_output=True).returncode:
+        pytest.skip("needs root and tmpfs mounts for a read-only file system")
+    yield path
+    subprocess.run(["umount", str(path)], capture_output=True)
+
+
+@pytest.mark.parametrize("command", [["train"], ["run"], ["train", "--seeds", "0-1"], ["train", "-m", "seed=1,2"]])
+def test_a_run_directory_under_a_file_is_refused_before_anything_starts(tmp_path, command):
+    (tmp_path / "afile").write_text("")
+    key = "hydra.sweep.dir" if "-m" in command else "hydra.run.dir"
+    result = excolor(*command, "experiment=smoke", f"{key}={tmp_path / 'afile' / 'run'}", cwd=tmp_path, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"excolor: error: {key} {tmp_path / 'afile' / 'run'}: {tmp_path / 'afile'} is a file, not a directory"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_a_run_directory_on_a_read_only_file_system_is_refused(tmp_path, read_only_dir):
+    result = excolor("train", "experiment=smoke", f"hydra.run.dir={read_only_dir / 'run'}", cwd=tmp_path, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"excolor: error: hydra.run.dir {read_only_dir / 'run'}: cannot write in {read_only_dir} (Read-only file system)"
+    assert not (tmp_path / "outputs").exists()
