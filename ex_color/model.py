@@ -17,6 +17,13 @@ class L2Normalize(nn.Module):
         return z / z.norm(dim=-1, keepdim=True).clamp_min(self.eps)
 
 
+class HookPoint(nn.Module):
+    """Identity: a stable, meaningful name to hook (TransformerLens' HookPoint), whatever surrounds it."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
 class ColorMLP(nn.Module):
     """RGB -> `bottleneck` dims -> RGB.
 
@@ -25,6 +32,9 @@ class ColorMLP(nn.Module):
 
     With ``normalize=True`` (experiments 2.3 on) an L2-normalising module named ``bottleneck`` follows
     the encoder, the decoder has no Sigmoid, and outputs are clamped to [0, 1] outside training.
+
+    ``latent`` is an identity module at the latent the concepts live in (after the normalisation when
+    there is one): regularizers and interventions name it to act there whatever the variant.
     """
 
     def __init__(self, bottleneck: int = 4, hidden: int = 16, normalize: bool = False):
@@ -38,12 +48,13 @@ class ColorMLP(nn.Module):
             self.decoder = nn.Sequential(nn.Linear(bottleneck, hidden), nn.GELU(), nn.Linear(hidden, 3))
         else:
             self.decoder = nn.Sequential(nn.Linear(bottleneck, hidden), nn.GELU(), nn.Linear(hidden, 3), nn.Sigmoid())
+        self.latent = HookPoint()
 
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
         z = self.encoder(rgb)
         if self.normalize:
             z = self.bottleneck(z)
-        out = self.decoder(z)
+        out = self.decoder(self.latent(z))
         if self.normalize and not self.training:
             out = out.clamp(0.0, 1.0)
         return out
