@@ -105,6 +105,8 @@ def run_hydra(config_name: str, overrides: list[str], task, validate=None) -> No
     from ex_color.paths import config_dir
     from ex_color.sweeps import last_sweep
 
+    if {"-m", "--multirun"} & set(overrides) and {"--cfg", "-c", "--info", "-i"} & set(overrides):
+        fail("-m and --cfg/--info: Hydra prints the config of one run, not of a sweep; drop -m")
     guarded(check_overrides, config_name, overrides, validate)
 
     @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=config_name)
