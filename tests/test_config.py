@@ -19,6 +19,8 @@ def options(group: str) -> list[str]:
 @pytest.mark.parametrize("group,option", [(g, o) for g in GROUPS for o in options(g)])
 def test_every_shipped_option_composes(group, option):
     overrides = [f"{group}={option}"]
+    if option == "ex-2.4" and group == "regularizers":
+        overrides.append("model=color-mlp-norm")
     cfg = compose("train", overrides)
     model = build_model(cfg.model)
     build_regularizers(cfg.regularizers, model, tuple(cfg.data.labels))

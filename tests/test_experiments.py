@@ -26,7 +26,7 @@ def test_experiment_2_4_is_the_original():
     assert regs["reg-separate"].term == Separate(power=100.0, shift=True)
     assert isinstance(regs["reg-anchor"].term, Anchor) and regs["reg-anchor"].term.point == (1.0, 0.0, 0.0, 0.0)
     assert isinstance(regs["reg-planar"].term, Planarity)
-    assert all(regs[name].layers == ("latent",) for name in ("reg-anchor", "reg-separate", "reg-planar"))
+    assert all(regs[name].layers == ("bottleneck",) for name in ("reg-anchor", "reg-separate", "reg-planar"))
     timeline = Timeline.from_dopesheet(load_dopesheet(REPO / cfg.dopesheet))
     assert timeline.length == 3001 and set(timeline.names) == {"lr", *regs}
     lr = timeline.values["lr"]
@@ -34,6 +34,19 @@ def test_experiment_2_4_is_the_original():
     assert timeline.values["reg-anchor"][1000] == 0.04 and timeline.values["reg-anchor"][2800] == 0.0
     icfg = compose_intervention("repulsion", (), cfg)
     assert list(icfg.intervention.layers) == ["latent"] and icfg.intervention.mapper.b == 0.5
+
+
+@pytest.mark.parametrize("model", ["color-mlp", "color-mlp-norm"])
+def test_regularizers_and_interventions_can_name_the_latent(model):
+    cfg = compose("train", [f"model={model}", "regularizers.reg-anchor.layers=[latent]"])
+    built = build_model(cfg.model)
+    regs = build_regularizers(cfg.regularizers, built, tuple(cfg.data.labels))
+    assert next(r for r in regs if r.name == "reg-anchor").layers == ("latent",)
+    from ex_color.builders import build_intervention
+
+    icfg = compose_intervention("suppression", ["intervention.layers=[latent]"], cfg)
+    _, placements = build_intervention(icfg.intervention, icfg.concepts, built).applied_to(built)
+    assert placements[0].layers == ("latent",)
 
 
 def test_command_line_choices_beat_the_experiments():
