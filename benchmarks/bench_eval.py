@@ -51,7 +51,7 @@ PEAK_MEMORY = r"""
 import sys
 import numpy as np
 from ex_color import runs
-from ex_color.evaluation import predict
+from ex_color.evaluation.predict import predict
 
 def status(field):
     for line in open("/proc/self/status"):
@@ -63,7 +63,7 @@ model = runs.load_model(sys.argv[1])
 rgb = np.random.default_rng(0).random((n, 3), dtype=np.float32)
 open("/proc/self/clear_refs", "w").write("5")  # reset the peak-RSS watermark
 before = status("VmRSS:")
-result = predict(model, rgb, model.latent_layer)
+result = predict(model, rgb)
 peak = status("VmHWM:")
 arrays = result.outputs.nbytes + result.latents.nbytes
 print((peak - before - arrays) / 2**20, arrays / 2**20)

@@ -172,61 +172,25 @@ def build_batches(cfg, seed: int):
     )
 
 
-INTERVENTION_KEYS = {
-    "none": {"kind"},
-    "suppression": {"kind", "concept", "layers", "falloff"},
-    "repulsion": {"kind", "concept", "layers", "mapper"},
-    "ablation": {"kind", "dims", "producer", "consumer"},
-    "prune": {"kind", "dims", "producer", "consumer"},
-}
+def intervention_keys() -> dict[str, set[str]]:
+    """The config keys each registered intervention kind accepts."""
+    from ex_color.interventions.kinds import KINDS
+
+    return {name: {"kind", *cls.keys} for name, cls in KINDS.items()}
 
 
 def build_intervention(cfg_intervention: Mapping, concepts: Mapping, model: torch.nn.Module):
-    """(model to evaluate, hook placements, plain record) for an intervention config.
-
-    Surgery kinds return a modified copy of the model; hook kinds return the model itself.
-    """
-    from ex_color import interventions as iv
+    """The typed intervention (`interventions.kinds`) a config describes, checked against `model`'s layers;
+    `.applied_to(model)` then gives the model to evaluate and the hooks to hold."""
+    from ex_color.interventions.kinds import KINDS, BuildContext
 
     spec = plain(cfg_intervention)
     kind = spec.get("kind")
-    if kind not in INTERVENTION_KEYS:
-        raise UserError(f"intervention.kind: unknown kind {kind!r}; kinds: {', '.join(INTERVENTION_KEYS)}")
-    unknown = sorted(set(spec) - INTERVENTION_KEYS[kind])
+    if kind not in KINDS:
+        raise UserError(f"intervention.kind: unknown kind {kind!r}; kinds: {', '.join(KINDS)}")
+    keys = intervention_keys()[kind]
+    unknown = sorted(set(spec) - keys)
     if unknown:
-        raise UserError(f"intervention.{unknown[0]}: unknown key for {kind}; known keys: {', '.join(sorted(INTERVENTION_KEYS[kind]))}")
-    if kind == "none":
-        return model, [], {"kind": "none"}
-    if kind in ("ablation", "prune"):
-        surgery = iv.ablate if kind == "ablation" else iv.prune
-        dims = spec.get("dims")
-        if not isinstance(dims, list) or not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
-            raise UserError(f"intervention.dims: a list of latent dimension indices (got {dims!r})")
-        edited = surgery(model, dims, producer=spec["producer"], consumer=spec["consumer"])
-        return edited, [], {"kind": kind, "dims": dims, "producer": spec["producer"], "consumer": spec["consumer"]}
-
-    layers = spec.get("layers") or [model.latent_layer]
-    if isinstance(layers, str):
-        layers = [layers]
-    widths = layer_widths(model)
-    for layer in layers:
-        if layer not in widths:
-            raise UserError(f"intervention.layers: no layer named {layer!r}; layers: {', '.join(widths)}")
-    name = spec.get("concept")
-    if name not in (concepts or {}):
-        raise UserError(f"intervention.concept: unknown concept {name!r}; concepts: {', '.join(concepts or {}) or 'none'}")
-    concept = iv.concept_vector(list(concepts[name]), widths[layers[0]], name)
-    part = "falloff" if kind == "suppression" else "mapper"
-    if not isinstance(spec.get(part), Mapping):
-        raise UserError(f"intervention.{part}: required for {kind}")
-    shaper = _instantiate(cfg_intervention[part], f"intervention.{part}")
-    fn = iv.Suppression(concept, shaper) if kind == "suppression" else iv.Repulsion(concept, shaper)
-    params = {k: v for k, v in spec[part].items() if k != "_target_"}
-    record = {
-        "kind": kind,
-        "concept": name,
-        "concept_vector": concept.tolist(),
-        "layers": list(layers),
-        part: {"type": type(shaper).__name__, **params},
-    }
-    return model, [iv.Placement(fn, layers)], record
+        raise UserError(f"intervention.{unknown[0]}: unknown key for {kind}; known keys: {', '.join(sorted(keys))}")
+    context = BuildContext(plain(concepts) or {}, layer_widths(model), _instantiate)
+    return KINDS[kind].from_config(spec, cfg_intervention, context)

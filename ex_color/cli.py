@@ -105,6 +105,8 @@ def run_hydra(config_name: str, overrides: list[str], task, validate=None) -> No
     from ex_color.paths import config_dir
     from ex_color.sweeps import last_sweep
 
+    if {"-m", "--multirun"} & set(overrides) and {"--cfg", "-c", "--info", "-i"} & set(overrides):
+        fail("-m and --cfg/--info: Hydra prints the config of one run, not of a sweep; drop -m")
     guarded(check_overrides, config_name, overrides, validate)
     guarded(check_output_dir, config_name, overrides)
 
@@ -139,11 +141,11 @@ def run_hydra(config_name: str, overrides: list[str], task, validate=None) -> No
 
 def check_output_dir(config_name: str, overrides: list[str]) -> None:
     """A run (or sweep) directory that cannot be made stops the command before anything starts."""
-    from ex_color.config import output_dir
+    from ex_color.config import HELP_FLAGS, INFO_FLAGS, VALUE_FLAGS, output_dir
     from ex_color.runs import check_writable
 
-    if any(o in ("--cfg", "-c", "--info", "-i", "--help", "-h") for o in overrides):
-        return
+    if any(o in (*VALUE_FLAGS, *INFO_FLAGS, *HELP_FLAGS) for o in overrides):
+        return  # prints a config or help; makes no run directory
     multirun = any(o in ("-m", "--multirun") for o in overrides)
     check_writable(output_dir(config_name, overrides, multirun), "hydra.sweep.dir" if multirun else "hydra.run.dir")
 
@@ -276,20 +278,10 @@ def report(
 
 KindOption = Annotated[
     Optional[str],
-    typer.Option("--kind", help="Intervention: a config in configs/intervention/ (none, suppression, repulsion, ablation, prune)."),
+    typer.Option("--kind", help="Intervention: a config in configs/intervention/ (none, suppression, repulsion, "
+                 "ablation, prune, ...), with the run's own settings for it unless overridden."),
 ]
 RunOption = Annotated[Optional[Path], typer.Option("--run", help="Run directory (default: outputs/latest).")]
-
-
-def intervention_config(kind: str, overrides: list[str]):
-    """The composed `intervene` config for `--kind KIND` plus overrides."""
-    from ex_color.config import compose, known_options
-    from ex_color.errors import UserError
-
-    kinds = known_options("intervention")
-    if kind not in kinds:
-        raise UserError(f"--kind {kind}: unknown intervention; kinds: {', '.join(kinds)}")
-    return compose("intervene", [f"intervention={kind}", *overrides])
 
 
 @app.command(context_settings=HYDRA_ARGS)
@@ -303,8 +295,8 @@ def intervene(
 ) -> None:
     """Intervene on a concept and measure what changed.
 
-    Evaluates the run's model with and without the intervention and writes metrics.json,
-    predictions.npz and figures to RUN/interventions/KIND/.
+    Evaluates the run's model with and without the intervention (the run's settings for KIND, then the
+    overrides) and writes metrics.json, predictions.npz and figures to RUN/interventions/KIND/.
     """
     from ex_color.tables import intervention_table, print_table
 
@@ -314,12 +306,11 @@ def intervene(
         if kind is None:
             from ex_color.errors import UserError
 
-            raise UserError("--kind is required (none, suppression, repulsion, ablation, prune)")
-        cfg = intervention_config(kind, list(overrides or []))
-        return intervene_task(cfg, run)
+            raise UserError("--kind is required (a config in configs/intervention/: none, suppression, repulsion, ...)")
+        return intervene_task(kind, run, list(overrides or []))
 
-    out_dir, metrics = guarded(task)
-    print_table(intervention_table(metrics))
+    out_dir, result = guarded(task)
+    print_table(intervention_table(result.metrics))
     print(f"results: {out_dir}", flush=True)
 
 
@@ -339,14 +330,14 @@ def infer(
 ) -> None:
     """Run a trained model on colours you give.
 
-    Optionally with an intervention (--kind); small inputs print a table, --output saves arrays.
+    Optionally with an intervention (--kind: the run's settings for it, then --set overrides); small inputs
+    print a table, --output saves arrays.
     """
 
     def task():
         from ex_color.tasks.infer import infer as infer_task
 
-        cfg = intervention_config(kind, list(overrides or [])) if kind is not None else None
-        return infer_task(run, colors or [], input_file, output_file, cfg)
+        return infer_task(run, colors or [], input_file, output_file, kind, list(overrides or []))
 
     inputs, outputs, latents, errors, labels = guarded(task)
     if len(inputs) <= 64:

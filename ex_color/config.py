@@ -8,6 +8,7 @@ from omegaconf import DictConfig
 
 from ex_color.errors import UserError
 
+
 @contextmanager
 def _hydra_context():
     from hydra import initialize_config_dir
@@ -53,13 +54,40 @@ def compose(config_name: str, overrides: list[str] | tuple[str, ...] = ()) -> Di
         raise UserError(one_line(error)) from None
 
 
+# Hydra's own flags that take a value (`--cfg job`), may take one (`--info defaults`), or take none.
+VALUE_FLAGS = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd",
+               "--experimental-rerun"}
+INFO_FLAGS = {"--info", "-i"}
+INFO_VALUES = {"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
+HELP_FLAGS = {"--help", "-h", "--hydra-help", "--shell-completion", "-sc"}
+
+
+def config_overrides(arguments: list[str]) -> list[str] | None:
+    """The config overrides among a command's Hydra arguments (its flags and their values dropped), or None
+    when a flag asks for help, which composes nothing."""
+    overrides, skip = [], False
+    for index, argument in enumerate(arguments):
+        if skip:
+            skip = False
+            continue
+        if argument in HELP_FLAGS:
+            return None
+        if argument in VALUE_FLAGS:
+            skip = True
+        elif argument in INFO_FLAGS:
+            skip = index + 1 < len(arguments) and arguments[index + 1] in INFO_VALUES
+        elif not argument.startswith("-"):
+            overrides.append(argument)
+    return overrides
+
+
 def sweep_choices(overrides: list[str]) -> list[list[str]]:
     """Each override's values as `key=value` lines: one for a plain override, several for a sweep (a,b,c)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
     try:
-        parsed = OverridesParser.create().parse_overrides([o for o in overrides if not o.startswith("-")])
+        parsed = OverridesParser.create().parse_overrides(overrides)
     except HydraException as error:
         raise UserError(one_line(error)) from None
     return [
@@ -68,12 +96,13 @@ def sweep_choices(overrides: list[str]) -> list[list[str]]:
     ]
 
 
-def check_overrides(config_name: str, overrides: list[str], validate=None) -> None:
+def check_overrides(config_name: str, arguments: list[str], validate=None) -> None:
     """Fail early, in one line, on overrides Hydra would reject (each sweep value is checked too), and on
-    configs that `validate(cfg)` rejects, before Hydra creates any run directory."""
-    if any(o in ("--cfg", "-c", "--info", "-i", "--help", "-h") for o in overrides):
+    configs that `validate(cfg)` rejects, before Hydra creates any run directory or prints a config."""
+    plain = config_overrides(arguments)
+    if plain is None:
         return
-    choices = sweep_choices(overrides)
+    choices = sweep_choices(plain)
     first = [values[0] for values in choices]
     variants = [first] + [
         first[:index] + [value] + first[index + 1 :] for index, values in enumerate(choices) for value in values[1:]
@@ -82,6 +111,57 @@ def check_overrides(config_name: str, overrides: list[str], validate=None) -> No
         cfg = compose(config_name, variant)
         if validate is not None:
             validate(cfg)
+
+
+def compose_intervention(kind: str, overrides: list[str] | tuple[str, ...] = (), run_cfg=None,
+                         where: str = "--kind") -> DictConfig:
+    """The `intervene` config of intervention `kind`: configs/intervention/<kind>.yaml, then the run's own
+    settings (its `concepts` and `intervention_settings.<kind>`, when `run_cfg` is given), then `overrides`."""
+    from omegaconf import OmegaConf
+
+    kinds = known_options("intervention")
+    if kind not in kinds:
+        raise UserError(f"{where} {kind}: unknown intervention; kinds: {', '.join(kinds)}")
+    base = compose("intervene", [f"intervention={kind}"])
+    given = compose("intervene", [f"intervention={kind}", *overrides]) if overrides else base
+    layers = [OmegaConf.to_container(base, resolve=True)]
+    if run_cfg is not None:
+        layers.append(run_settings(run_cfg, kind))
+    layers.append(changed(layers[0], OmegaConf.to_container(given, resolve=True)))
+    try:
+        return OmegaConf.merge(*layers)
+    except Exception as error:  # mismatched types between the layers
+        raise UserError(f"intervention {kind}: the run's settings and the overrides do not merge: {one_line(error)}") from None
+
+
+def run_settings(run_cfg: DictConfig, kind: str) -> dict:
+    """A run's own concepts and its settings for intervention `kind`, as an `intervene` config fragment."""
+    from omegaconf import OmegaConf
+
+    def plain(node):
+        return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+
+    try:
+        concepts = plain(run_cfg.get("concepts")) or {}
+        settings = plain((plain(run_cfg.get("intervention_settings")) or {}).get(kind)) or {}
+    except Exception as error:
+        raise UserError(f"intervention_settings.{kind}: {one_line(error)}") from None
+    if not isinstance(settings, dict):
+        raise UserError(f"intervention_settings.{kind}: expected a mapping of intervention keys")
+    if "kind" in settings and settings["kind"] != kind:
+        raise UserError(f"intervention_settings.{kind}.kind: names another kind ({settings['kind']!r})")
+    return {"concepts": concepts, "intervention": settings}
+
+
+def changed(base, given):
+    """What `given` sets differently from `base` (nested mappings compared key by key)."""
+    if not isinstance(base, dict) or not isinstance(given, dict):
+        return given
+    return {
+        key: changed(base[key], value) if key in base else value
+        for key, value in given.items()
+        if key not in base or base[key] != value
+    }
 
 
 def known_options(group: str) -> list[str]:
@@ -97,7 +177,7 @@ def output_dir(config_name: str, overrides: list[str], multirun: bool):
 
     from hydra import compose as hydra_compose
 
-    first = [values[0] for values in sweep_choices(overrides)]
+    first = [values[0] for values in sweep_choices(config_overrides(overrides) or [])]
     with _hydra_context():
         cfg = hydra_compose(config_name=config_name, overrides=first, return_hydra_config=True)
     return Path(str(cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir))

@@ -31,6 +31,13 @@ class L2Normalize(nn.Module):
         return z / z.norm(dim=-1, keepdim=True).clamp_min(self.eps)
 
 
+class HookPoint(nn.Module):
+    """Identity: a stable, meaningful name to hook (TransformerLens' HookPoint), whatever surrounds it."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
 class ColorMLP(nn.Module):
     """RGB -> `bottleneck` dims -> RGB.
 
@@ -39,6 +46,9 @@ class ColorMLP(nn.Module):
 
     With ``normalize=True`` (experiments 2.3 on) an L2-normalising module named ``bottleneck`` follows
     the encoder, the decoder has no Sigmoid, and outputs are clamped to [0, 1] outside training.
+
+    ``latent`` is an identity module at the latent the concepts live in (after the normalisation when
+    there is one): regularizers and interventions name it to act there whatever the variant.
     """
 
     def __init__(self, bottleneck: int = 4, hidden: int = 16, normalize: bool = False):
@@ -52,20 +62,16 @@ class ColorMLP(nn.Module):
             self.decoder = nn.Sequential(Linear(bottleneck, hidden), nn.GELU(), Linear(hidden, 3))
         else:
             self.decoder = nn.Sequential(Linear(bottleneck, hidden), nn.GELU(), Linear(hidden, 3), nn.Sigmoid())
+        self.latent = HookPoint()
 
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
         z = self.encoder(rgb)
         if self.normalize:
             z = self.bottleneck(z)
-        out = self.decoder(z)
+        out = self.decoder(self.latent(z))
         if self.normalize and not self.training:
             out = out.clamp(0.0, 1.0)
         return out
-
-    @property
-    def latent_layer(self) -> str:
-        """The module whose output is the latent space the concepts live in."""
-        return "bottleneck" if self.normalize else "encoder"
 
 
 def stack_models(models: Sequence[nn.Module]) -> nn.Module:

@@ -4,7 +4,6 @@ the metrics of every intervention evaluated on it, and its figures."""
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,8 +11,8 @@ import numpy as np
 
 from ex_color import runs
 from ex_color.errors import UserError
+from ex_color.evaluation.schema import InterventionMetrics
 
-KIND_ORDER = ("none", "suppression", "repulsion", "ablation", "prune")
 # The share of the last steps averaged into a "final" loss.
 FINAL_SHARE = 0.01
 
@@ -29,31 +28,47 @@ def is_failed_job(path: Path) -> bool:
     return (path / ERROR_FILE).is_file()
 
 
-def final_losses(path: Path) -> tuple[int, int, dict[str, tuple[float, float, float]]]:
-    """(steps logged, window, {term: (mean, min, max) over the window}) of a run's metrics.csv, where the
-    window is the last ~1% of the steps (at least one)."""
+def read_metrics(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Steps and every loss series (`train/<name>` without the prefix; `train/lr` left out) of a run's
+    metrics.csv; a row may hold only some keys (NaN elsewhere)."""
     if not path.is_file():
-        return 0, 0, {}
+        raise UserError(f"{path}: no metrics (was the run trained with a CSV logger?)")
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     if not rows:
+        raise UserError(f"{path}: no metrics rows")
+    steps = np.array([int(float(r["step"])) for r in rows])
+    series = {
+        key.removeprefix("train/"): np.array([float(r[key]) if r.get(key) else np.nan for r in rows])
+        for key in rows[0]
+        if key.startswith("train/") and key != "train/lr"
+    }
+    return steps, series
+
+
+def final_losses(path: Path) -> tuple[int, int, dict[str, tuple[float, float, float]]]:
+    """(steps logged, window, {term: (mean, min, max) over the window}) of a run's metrics.csv, where the
+    window is the last ~1% of the steps (at least one)."""
+    try:
+        steps, series = read_metrics(path)
+    except UserError:
         return 0, 0, {}
-    window = max(1, round(FINAL_SHARE * len(rows)))
-    tail = rows[-window:]
+    window = max(1, round(FINAL_SHARE * len(steps)))
     losses = {}
-    for key in rows[0]:
-        if not key.startswith("train/") or key == "train/lr":
-            continue
-        values = np.array([float(r[key]) for r in tail if r.get(key) not in (None, "")], dtype=float)
-        values = values[np.isfinite(values)]
-        if len(values):
-            losses[key.removeprefix("train/")] = (float(values.mean()), float(values.min()), float(values.max()))
-    steps = int(float(rows[-1]["step"])) + 1
-    return steps, window, losses
+    for name, values in series.items():
+        tail = values[-window:]
+        tail = tail[np.isfinite(tail)]
+        if len(tail):
+            losses[name] = (float(tail.mean()), float(tail.min()), float(tail.max()))
+    return int(steps[-1]) + 1, window, losses
 
 
 def kind_order(kinds) -> list[str]:
-    return sorted(kinds, key=lambda k: (KIND_ORDER.index(k) if k in KIND_ORDER else len(KIND_ORDER), k))
+    """Kinds in the registry's order (none, suppression, repulsion, ablation, prune, then others)."""
+    from ex_color.interventions.kinds import KINDS
+
+    order = list(KINDS)
+    return sorted(kinds, key=lambda k: (order.index(k) if k in order else len(order), k))
 
 
 @dataclass
@@ -66,7 +81,7 @@ class RunResult:
     steps: int
     window: int
     losses: dict[str, tuple[float, float, float]]
-    interventions: dict[str, dict] = field(default_factory=dict)
+    interventions: dict[str, InterventionMetrics] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -78,11 +93,11 @@ class RunResult:
         out = {name: mean for name, (mean, _, _) in self.losses.items()}
         for kind in kind_order(self.interventions):
             metrics = self.interventions[kind]
-            out[f"{kind}/max"] = float(metrics["intervened"]["max"])
-            out[f"{kind}/mean"] = float(metrics["intervened"]["mean"])
+            out[f"{kind}/max"] = float(metrics.intervened.max)
+            out[f"{kind}/mean"] = float(metrics.intervened.mean)
             if kind != "none":
-                out[f"{kind}/error_ratio"] = float(metrics["selectivity"]["error_ratio"])
-                out[f"{kind}/delta_ratio"] = float(metrics["selectivity"]["delta_ratio"])
+                out[f"{kind}/error_ratio"] = float(metrics.selectivity.error_ratio)
+                out[f"{kind}/delta_ratio"] = float(metrics.selectivity.delta_ratio)
         return out
 
 
@@ -101,9 +116,6 @@ def load_run(path: Path) -> RunResult:
     folder = path / "interventions"
     if folder.is_dir():
         for metrics_file in sorted(folder.glob("*/metrics.json")):
-            try:
-                interventions[metrics_file.parent.name] = json.loads(metrics_file.read_text())
-            except (OSError, ValueError) as error:
-                raise UserError(f"{metrics_file}: cannot read ({type(error).__name__})") from None
+            interventions[metrics_file.parent.name] = InterventionMetrics.load(metrics_file)
     return RunResult(path, config, overrides, steps, window, losses, interventions)
 

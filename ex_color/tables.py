@@ -16,34 +16,29 @@ def swatch(rgb) -> str:
     return f"[on {_hex(rgb)}]    [/] {_hex(rgb)}"
 
 
-def intervention_table(metrics: dict) -> Table:
-    record = metrics["intervention"]
-    kind = record["kind"]
-    base, after = metrics["baseline"], metrics["intervened"]
-    sel = metrics["selectivity"]
+def intervention_table(metrics) -> Table:
+    """An `evaluation.schema.InterventionMetrics` for the terminal."""
+    kind = metrics.kind
+    sel = metrics.selectivity
     table = Table(title=f"Intervention: {kind}", title_justify="left")
     table.add_column("per-colour MSE")
     table.add_column("baseline", justify="right")
     table.add_column(kind, justify="right")
     for stat in ("max", "mean", "median"):
-        table.add_row(stat, f"{base[stat]:.4g}", f"{after[stat]:.4g}")
+        table.add_row(stat, f"{getattr(metrics.baseline, stat):.4g}", f"{getattr(metrics.intervened, stat):.4g}")
     table.add_section()
-    named = metrics["named_colors"]
+    named = metrics.named_colors
     for name in ("red", "orange", "yellow", "green", "cyan", "blue", "magenta", "gray", "white"):
         if name in named:
             row = named[name]
-            table.add_row(f"[on {_hex(row['rgb'])}]  [/] {name}", f"{row['baseline']:.4g}", f"{row['intervened']:.4g}")
+            table.add_row(f"[on {_hex(row.rgb)}]  [/] {name}", f"{row.baseline:.4g}", f"{row.intervened:.4g}")
     table.add_section()
     table.add_row(
-        f"on/off-target error ratio (target {sel['target_color']})",
-        f"{sel['baseline_error_ratio']:.3g}",
-        f"{sel['error_ratio']:.3g}",
+        f"on/off-target error ratio (target {sel.target_color})",
+        f"{sel.baseline_error_ratio:.3g}",
+        f"{sel.error_ratio:.3g}",
     )
-    table.add_row(
-        f"Δ {sel['target_color']} / largest far Δ ({sel['largest_far_delta_color']})",
-        "",
-        f"{sel['delta_ratio']:.3g}",
-    )
+    table.add_row(f"Δ {sel.target_color} / largest far Δ ({sel.largest_far_delta_color})", "", f"{sel.delta_ratio:.3g}")
     return table
 
 

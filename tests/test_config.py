@@ -9,7 +9,7 @@ from ex_color.config import compose
 from ex_color.errors import UserError
 from ex_color.paths import config_dir
 
-GROUPS = ["model", "data", "regularizers", "trainer", "logger", "eval", "experiment"]
+GROUPS = ["model", "data", "regularizers", "trainer", "logger", "eval", "experiment", "concepts"]
 
 
 def options(group: str) -> list[str]:
@@ -19,7 +19,7 @@ def options(group: str) -> list[str]:
 @pytest.mark.parametrize("group,option", [(g, o) for g in GROUPS for o in options(g)])
 def test_every_shipped_option_composes(group, option):
     overrides = [f"{group}={option}"]
-    if option == "ex-2.4":
+    if option == "ex-2.4" and group == "regularizers":
         overrides.append("model=color-mlp-norm")
     cfg = compose("train", overrides)
     model = build_model(cfg.model)

@@ -8,14 +8,10 @@ import pytest
 import torch
 
 from ex_color import runs
-from ex_color.config import compose
-from ex_color.evaluation import (
-    hue_distance,
-    named_colors,
-    per_color_error,
-    predict,
-    selectivity,
-)
+from ex_color.data.colors import named_colors
+from ex_color.evaluation.metrics import hue_distance, per_color_error, selectivity
+from ex_color.evaluation.predict import predict
+from ex_color.evaluation.schema import InterventionMetrics
 from ex_color.model import ColorMLP
 from ex_color.tasks.intervene import intervene
 
@@ -37,8 +33,8 @@ def test_predict_is_chunked_and_matches_one_pass():
     torch.manual_seed(0)
     model = ColorMLP(4).eval()
     rgb = np.random.default_rng(0).random((1000, 3)).astype(np.float32)
-    whole = predict(model, rgb, "encoder", chunk_size=10_000)
-    chunked = predict(model, rgb, "encoder", chunk_size=7)
+    whole = predict(model, rgb, chunk_size=10_000)
+    chunked = predict(model, rgb, chunk_size=7)
     np.testing.assert_allclose(whole.outputs, chunked.outputs, atol=1e-6)
     np.testing.assert_allclose(whole.latents, chunked.latents, atol=1e-6)
     with torch.no_grad():
@@ -70,6 +66,7 @@ def test_intervene_writes_metrics_predictions_and_figures(smoke_run, kind):
     out = smoke_run / "interventions" / kind
     assert f"results: {out}" in result.stdout and "per-colour MSE" in result.stdout
     metrics = json.loads((out / "metrics.json").read_text())
+    assert InterventionMetrics.from_dict(metrics).kind == kind
     for part in ("baseline", "intervened"):
         assert set(metrics[part]) == {"max", "mean", "median"}
     assert len(metrics["named_colors"]) == 17
@@ -88,7 +85,7 @@ def test_intervene_writes_metrics_predictions_and_figures(smoke_run, kind):
         assert metrics["intervened"] == metrics["baseline"]
     else:
         assert metrics["intervened"]["max"] != metrics["baseline"]["max"]
-    figures = sorted(p.name for p in (out / "figures").glob("*.png")) if kind != "none" else []
+    figures = sorted(p.name for p in (out / "figures").glob("*.png") if "-dark" not in p.name) if kind != "none" else []
     if kind in ("suppression", "repulsion"):
         assert figures == ["colors.png", "error.png", "intervention.png", "latents.png"]
     elif kind in ("ablation", "prune"):
@@ -96,17 +93,15 @@ def test_intervene_writes_metrics_predictions_and_figures(smoke_run, kind):
 
 
 def test_intervention_overrides_reach_the_result(smoke_run, tmp_path):
-    cfg = compose("intervene", ["intervention=repulsion", "intervention.mapper.b=0.7"])
-    _, metrics = intervene(cfg, smoke_run, draw=False)
-    assert metrics["intervention"]["mapper"]["b"] == 0.7
+    _, result = intervene("repulsion", smoke_run, ["intervention.mapper.b=0.7"])
+    assert result.metrics.intervention["mapper"]["b"] == 0.7
     arrays = np.load(smoke_run / "interventions" / "repulsion" / "predictions.npz")
     alignment = arrays["latents"] @ np.array([1, 0, 0, 0], dtype=np.float32)
     assert alignment.max() <= 0.7 + 1e-3  # a = 0: nothing ends closer to red than b
 
 
 def test_suppression_removes_the_concept_component_of_aligned_latents(smoke_run):
-    cfg = compose("intervene", ["intervention=suppression"])
-    intervene(cfg, smoke_run, draw=False)
+    intervene("suppression", smoke_run)
     arrays = np.load(smoke_run / "interventions" / "suppression" / "predictions.npz")
     before, after = arrays["baseline_latents"], arrays["latents"]
     d = np.clip(before[:, 0], 0, 1)

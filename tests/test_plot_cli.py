@@ -8,9 +8,9 @@ from matplotlib.image import imread
 
 from ex_color import runs
 from ex_color.data.cubes import ColorCube
-from ex_color.evaluation import predict
+from ex_color.evaluation.predict import predict
+from ex_color.evaluation.settings import EvalSettings
 from ex_color.plots import plot_color_grid
-from ex_color.tasks.intervene import eval_settings
 
 from conftest import excolor
 
@@ -55,9 +55,9 @@ def test_plot_schedule_from_a_csv_alone(tmp_path):
 def test_colors_figure_pixels_show_the_real_predictions(smoke_run, tmp_path):
     excolor("plot", "colors", "--run", str(smoke_run), cwd=smoke_run)
     saved = imread(smoke_run / "figures" / "colors.png")
-    display = eval_settings(runs.load_config(smoke_run))["display"]
-    cube = ColorCube.hsv(display["hues"], display["saturations"], display["values"]).permute("svh")
-    pred = predict(runs.load_model(smoke_run), cube.flat_rgb(), "encoder").outputs.reshape(cube.rgb.shape)
+    display = EvalSettings.from_config(runs.load_config(smoke_run).eval).display
+    cube = ColorCube.hsv(*display).permute("svh")
+    pred = predict(runs.load_model(smoke_run), cube.flat_rgb()).outputs.reshape(cube.rgb.shape)
     # The same figure drawn here tells where each panel sits in the saved image.
     fig, _ = plot_color_grid(pred, cube.rgb, cube.coords["s"], cube.coords["v"], cube.coords["h"],
                              title="Predicted colours · no intervention")

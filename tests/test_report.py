@@ -9,9 +9,16 @@ import numpy as np
 import pytest
 
 from ex_color.errors import UserError
+from ex_color.evaluation.schema import (
+    CubeShape,
+    ErrorSummary,
+    InterventionMetrics,
+    NamedColorError,
+    Selectivity,
+)
 from ex_color.results import final_losses
+from ex_color.run_report import write_run_report
 from ex_color.tasks.report import find_runs, summarise, write_summary
-from ex_color.tasks.run_report import write_run_report
 
 
 def make_run(path: Path, seed: int, loss: float, ratio: float | None = None, steps: int = 200) -> Path:
@@ -32,16 +39,20 @@ def make_run(path: Path, seed: int, loss: float, ratio: float | None = None, ste
         for kind, r in (("none", 1.5), ("repulsion", ratio)):
             folder = path / "interventions" / kind
             folder.mkdir(parents=True)
-            metrics = {
-                "intervention": {"kind": kind},
-                "baseline": {"max": 0.02, "mean": 0.002, "median": 0.001},
-                "intervened": {"max": 0.5 * r, "mean": 0.01 * r, "median": 0.01},
-                "named_colors": {"red": {"rgb": [1, 0, 0], "baseline": 0.01, "intervened": 0.1, "delta": 0.09}},
-                "selectivity": {"target_hue": 0.0, "target_color": "red", "error_ratio": r, "baseline_error_ratio": 1.5,
-                                "delta_ratio": 2 * r, "largest_far_delta_color": "cyan", "on_target_mean_error": 0.1,
-                                "off_target_mean_error": 0.02},
-            }
-            (folder / "metrics.json").write_text(json.dumps(metrics))
+            metrics = InterventionMetrics(
+                run=str(path),
+                intervention={"kind": kind},
+                eval_cube=CubeShape(48, 12, 12),
+                baseline=ErrorSummary(max=0.02, mean=0.002, median=0.001),
+                intervened=ErrorSummary(max=0.5 * r, mean=0.01 * r, median=0.01),
+                named_colors={"red": NamedColorError(rgb=[1, 0, 0], baseline=0.01, intervened=0.1, delta=0.09)},
+                selectivity=Selectivity(
+                    target_hue=0.0, target_color="red", on_target_mean_error=0.1, off_target_mean_error=0.02,
+                    error_ratio=r, baseline_error_ratio=1.5, target_delta=0.09, largest_far_delta=0.045 / r,
+                    largest_far_delta_color="cyan", delta_ratio=2 * r,
+                ),
+            )
+            (folder / "metrics.json").write_text(metrics.to_json())
     return path
 
 
@@ -130,3 +141,15 @@ def test_run_report_from_files_alone(sweep):
     assert "| `loss` | 0.01 | 0.009 – 0.011 |" in text
     assert "### repulsion" in text and "| on/off-target error ratio | 1.5 | 6 |" in text
     assert math.isclose(float(text.split("| [repulsion](#repulsion) | ")[1].split(" |")[0]), 3.0)
+
+
+def test_metrics_json_round_trips_through_its_schema_and_names_what_is_missing(sweep):
+    path = sweep / "1" / "interventions" / "repulsion" / "metrics.json"
+    metrics = InterventionMetrics.load(path)
+    assert metrics.kind == "repulsion" and metrics.selectivity.error_ratio == 6.0
+    assert InterventionMetrics.from_dict(json.loads(metrics.to_json())) == metrics
+    data = json.loads(path.read_text())
+    del data["selectivity"]["delta_ratio"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(UserError, match=r"metrics.json: selectivity: missing key 'delta_ratio'"):
+        summarise([sweep])

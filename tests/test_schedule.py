@@ -84,14 +84,7 @@ def test_relative_steps_and_ordering(tmp_path):
     assert sheet.phases == [(0, 'warm'), (10, 'cool')]
     assert sheet.length == 21
     tl = Timeline.from_dopesheet(sheet)
-    assert tl.phase_at(0) == 'warm' and tl.phase_at(9) == 'warm' and tl.phase_at(10) == 'cool'
-    assert tl.phase_at(10**6) == 'cool'
-    assert tl.events_at(10) == ['a', 'b'] and tl.events_at(1) == []
-
-
-def test_phase_before_first_phase_is_none(tmp_path):
-    tl = timeline(tmp_path, 'STEP,PHASE,x\n0,,1\n5,B,\n')
-    assert tl.phase_at(4) is None and tl.phase_at(5) == 'B'
+    assert tl.phases == [(0, 'warm'), (10, 'cool')] and tl.events == {0: ['start'], 7: ['mid'], 10: ['a', 'b']}
 
 
 def test_header_defaults_and_options(tmp_path):
@@ -189,11 +182,8 @@ def test_linear_carries_its_slope():
 def test_timeline_lookup_and_table(tmp_path):
     tl = timeline(tmp_path, 'STEP,a,b:log:linear\n0,0,1\n4,1,\n8,,100\n')
     assert tl.length == 9 and tl.names == ('a', 'b')
-    assert tl.value('a', 2) == 0.5 and tl.value('a', 1000) == 1.0
-    assert tl.value('b', 4) == pytest.approx(10.0)
-    table = tl.as_table()
-    assert table.shape == (9, 2)
-    assert np.array_equal(table[:, tl.column_index['b']], tl.values['b'])
+    assert tl.values['a'][2] == 0.5 and tl.values['a'][-1] == 1.0 and len(tl.values['a']) == 9
+    assert tl.values['b'][4] == pytest.approx(10.0)
     assert tl.keyframes['b'] == [(0, 1.0), (8, 100.0)] and tl.spaces == {'a': 'linear', 'b': 'log'}
     with pytest.raises(ValueError):
         tl.values['a'][0] = 3.0
@@ -286,9 +276,10 @@ def test_shipped_ex_2_2_sheet():
     assert sheet.check_names(SHIPPED_COLUMNS) == []
     tl = Timeline.from_dopesheet(sheet)
     assert np.all(tl.values['reg-planar'] == 1.0)
-    assert tl.value('lr', 10) == 0.01 and tl.value('lr', 0) == 1e-8 and tl.value('lr', 20000) == 0.005
-    assert tl.value('reg-separate', 1000) == 0.02 and tl.value('reg-anchor', 5000) == 0.08
-    assert tl.phase_at(0) == 'Train'
+    lr = tl.values['lr']
+    assert lr[10] == 0.01 and lr[0] == 1e-8 and lr[20000] == 0.005
+    assert tl.values['reg-separate'][1000] == 0.02 and tl.values['reg-anchor'][5000] == 0.08
+    assert tl.phases == [(0, 'Train')]
 
 
 def test_shipped_smoke_sheet():

@@ -1,16 +1,31 @@
-"""Colour data: cubes of colours with their coordinates, sampling weights, labels, batches."""
+"""Colour data: cubes of colours with their coordinates, named colours, sampling weights, labels, batches.
 
-from ex_color.data.cubes import ColorCube, cyclic_range, hsv_to_rgb
-from ex_color.data.labels import LABELS, label_probabilities
-from ex_color.data.sampling import BatchSource, sampling_weights, vibrancy
+Submodules load on first use (module `__getattr__`), so `ex_color.data.cubes` and `ex_color.data.colors`
+(numpy only) can be used without importing torch, which `labels` and `sampling` need.
+"""
 
-__all__ = [
-    "LABELS",
-    "BatchSource",
-    "ColorCube",
-    "cyclic_range",
-    "hsv_to_rgb",
-    "label_probabilities",
-    "sampling_weights",
-    "vibrancy",
-]
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "ColorCube": "cubes",
+    "cyclic_range": "cubes",
+    "hsv_to_rgb": "cubes",
+    "GRAY_NAMES": "colors",
+    "HUE_NAMES": "colors",
+    "named_colors": "colors",
+    "LABELS": "labels",
+    "label_probabilities": "labels",
+    "BatchSource": "sampling",
+    "sampling_weights": "sampling",
+    "vibrancy": "sampling",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import torch
 
@@ -23,7 +21,7 @@ def sampling_weights(s: np.ndarray, v: np.ndarray, n_hues: int, n_saturations: i
 
 
 class BatchSource:
-    """Yields `(rgb [B, 3], labels [B, n_labels])` batches drawn with replacement by sampling weight.
+    """`batch(step)`: `(rgb [B, 3], labels [B, n_labels])` drawn with replacement by sampling weight.
 
     Batches are generated in blocks from a generator seeded by (seed, block index), so the batch of any
     step can be regenerated exactly: resuming at step k continues the same random stream.
@@ -54,7 +52,6 @@ class BatchSource:
         self.vibrancy = torch.tensor(vibrancy(s, v).reshape(-1), dtype=torch.float32)
         weights = sampling_weights(s, v, len(cube.coords["h"]), len(cube.coords["s"])).reshape(-1)
         self.weights = torch.tensor(weights, dtype=torch.float64)
-        self.start_step = 0
         self._block_index = -1
         self._block: tuple[torch.Tensor, torch.Tensor] | None = None
 
@@ -84,9 +81,3 @@ class BatchSource:
         block_index, offset = divmod(step, self.block_steps)
         rgb, labels = self.block(block_index)
         return rgb[offset], labels[offset]
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        step = self.start_step
-        while True:
-            yield self.batch(step)
-            step += 1

@@ -4,7 +4,6 @@ from .concept import concept_vector
 from .falloff import BoundedFalloff
 from .hooks import Placement, capture, intervene, layer_names
 from .mappers import BezierMapper, FastBezierMapper, LinearMapper, bezier_control_points
-from .record import InterventionRecord
 from .repulsion import Repulsion, fallback_direction
 from .suppression import Suppression
 from .surgery import ablate, prune
@@ -13,7 +12,6 @@ __all__ = [
     "BezierMapper",
     "BoundedFalloff",
     "FastBezierMapper",
-    "InterventionRecord",
     "LinearMapper",
     "Placement",
     "Repulsion",

@@ -6,27 +6,15 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.colors import hsv_to_rgb as _mpl_hsv_to_rgb
 from matplotlib.figure import Figure
+
+from ex_color.data.colors import hue_name
+from ex_color.data.cubes import hsv_to_rgb
 
 from .theme import Theme, get_theme
 
 DPI = 120
 
-HUE_NAMES = (
-    "red",
-    "orange",
-    "yellow",
-    "chartreuse",
-    "green",
-    "spring green",
-    "cyan",
-    "azure",
-    "blue",
-    "violet",
-    "magenta",
-    "pink",
-)
 
 
 def new_figure(width: float, height: float, theme: Theme, *, dpi: int = DPI) -> Figure:
@@ -79,23 +67,12 @@ def style_legend(legend, theme: Theme) -> None:
         legend.get_title().set_color(theme.foreground)
 
 
-def hsv_to_rgb(h, s, v) -> np.ndarray:
-    """HSV (each broadcastable, hue in turns [0, 1)) -> RGB floats [..., 3] in [0, 1]."""
-    h, s, v = np.broadcast_arrays(np.asarray(h, float) % 1.0, np.asarray(s, float), np.asarray(v, float))
-    return _mpl_hsv_to_rgb(np.stack([h, np.clip(s, 0, 1), np.clip(v, 0, 1)], axis=-1))
-
-
 def hue_turns(h_values) -> np.ndarray:
     """Hues as fractions of a turn. Values above 1 are taken to be degrees."""
     h = np.asarray(h_values, dtype=float)
     if h.size and np.nanmax(h) > 1.0 + 1e-9:
         h = h / 360.0
     return h
-
-
-def hue_name(degrees: float) -> str:
-    """A plain colour name for a hue in degrees (12 sectors of 30°)."""
-    return HUE_NAMES[int(np.round((degrees % 360.0) / 30.0)) % 12]
 
 
 def to_uint8(rgb) -> np.ndarray:

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
-import tempfile
 from pathlib import Path
 
 from matplotlib import _pylab_helpers
 from matplotlib.figure import Figure
 
-
-def _atomic_write(target: Path, write) -> None:
-    """Call ``write(tmp_path)`` on a temporary file in target's folder, then move it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; figures are ordinary outputs
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+from ex_color.runs import atomic_write_bytes
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, alt_text: str, *, dpi: float | None = None) -> Path:
@@ -38,26 +24,17 @@ def save_figure(fig: Figure, path: str | os.PathLike, alt_text: str, *, dpi: flo
     path = Path(path)
     if path.suffix.lower() != ".png":
         path = path.with_name(path.name + ".png")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text_path = path.with_suffix(".txt")
-
-    def write_png(tmp: str) -> None:
+    try:
+        png = io.BytesIO()
         fig.savefig(
-            tmp,
+            png,
             format="png",
             dpi="figure" if dpi is None else dpi,
             facecolor=fig.get_facecolor(),
             edgecolor=fig.get_edgecolor(),
         )
-
-    def write_text(tmp: str) -> None:
-        text = " ".join(str(alt_text).split())
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-
-    try:
-        _atomic_write(path, write_png)
-        _atomic_write(text_path, write_text)
+        atomic_write_bytes(path, png.getvalue())
+        atomic_write_bytes(path.with_suffix(".txt"), (" ".join(str(alt_text).split()) + "\n").encode("utf-8"))
     finally:
         _pylab_helpers.Gcf.destroy_fig(fig)
     return path

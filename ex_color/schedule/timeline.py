@@ -6,9 +6,8 @@ interval, vectorised over that interval's steps (spec §4).
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -74,12 +73,9 @@ class Timeline:
     easings: dict[str, str]
     phases: list[tuple[int, str]]
     events: dict[int, list[str]]
-    _phase_starts: list[int] = field(init=False, repr=False, compare=False)
-
     def __post_init__(self) -> None:
         for array in self.values.values():
             array.flags.writeable = False
-        object.__setattr__(self, '_phase_starts', [step for step, _ in self.phases])
 
     @classmethod
     def from_dopesheet(cls, sheet: Dopesheet) -> Timeline:
@@ -100,30 +96,3 @@ class Timeline:
     def names(self) -> tuple[str, ...]:
         """Property names, in column order."""
         return tuple(self.values)
-
-    @property
-    def column_index(self) -> dict[str, int]:
-        """Column of each property in :meth:`as_table`."""
-        return {name: i for i, name in enumerate(self.values)}
-
-    def value(self, name: str, step: int) -> float:
-        """Value of ``name`` at ``step``; steps past the end hold the last value."""
-        if step < 0:
-            raise ValueError(f'step must be non-negative, got {step}')
-        track = self.values[name]
-        return float(track[min(step, self.length - 1)])
-
-    def phase_at(self, step: int) -> str | None:
-        """Name of the phase in effect at ``step`` (the latest one started), or None before any."""
-        i = bisect.bisect_right(self._phase_starts, step)
-        return self.phases[i - 1][1] if i else None
-
-    def events_at(self, step: int) -> list[str]:
-        """Events emitted at ``step`` (empty when none)."""
-        return list(self.events.get(step, ()))
-
-    def as_table(self) -> NDArray[np.float64]:
-        """All tracks as one ``[length, n_properties]`` array, columns as in :attr:`column_index`."""
-        if not self.values:
-            return np.empty((self.length, 0), dtype=np.float64)
-        return np.stack(list(self.values.values()), axis=1)

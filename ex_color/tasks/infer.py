@@ -11,8 +11,13 @@ from pathlib import Path
 import numpy as np
 
 from ex_color import runs
+from ex_color.builders import build_intervention
+from ex_color.config import compose_intervention
+from ex_color.data.colors import named_colors
 from ex_color.errors import UserError
-from ex_color.evaluation import named_colors, per_color_error
+from ex_color.evaluation.metrics import per_color_error
+from ex_color.evaluation.predict import predict
+from ex_color.evaluation.settings import EvalSettings
 
 HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
 
@@ -106,24 +111,27 @@ def infer(
     colors: Sequence[str] = (),
     input_file: Path | None = None,
     output_file: Path | None = None,
-    intervention_cfg=None,
+    kind: str | None = None,
+    overrides: Sequence[str] = (),
 ):
-    """Returns (inputs, outputs, latents, errors, labels); saves arrays to `output_file` (.npz) if given."""
-    from ex_color.builders import build_intervention
-    from ex_color.tasks.intervene import Evaluator, eval_settings
+    """Returns (inputs, outputs, latents, errors, labels); saves arrays to `output_file` (.npz) if given.
 
+    With `kind`, under that intervention: the run's own settings for it, then `overrides`."""
     if output_file is not None and Path(output_file).suffix != ".npz":
         raise UserError(f"--output {output_file}: expected a .npz file")
     inputs, labels = gather_inputs(colors, input_file)
     run_dir = runs.resolve_run(run_dir)
+    run_cfg = runs.load_config(run_dir)
     model = runs.load_model(run_dir)
     placements = []
-    if intervention_cfg is not None:
-        model, placements, _ = build_intervention(
-            intervention_cfg.intervention, intervention_cfg.get("concepts") or {}, model
-        )
-    chunk = int(eval_settings(runs.load_config(run_dir))["chunk_size"])
-    result = Evaluator(model, placements, chunk)(inputs)
+    if kind is not None:
+        cfg = compose_intervention(kind, list(overrides), run_cfg)
+        intervention = build_intervention(cfg.intervention, cfg.get("concepts") or {}, model)
+        model, placements = intervention.applied_to(model)
+    elif overrides:
+        raise UserError("--set: overrides of an intervention need --kind")
+    chunk = EvalSettings.from_config(run_cfg.get("eval")).chunk_size
+    result = predict(model, inputs, placements, chunk)
     errors = per_color_error(result.outputs, inputs).astype(np.float32)
     if output_file is not None:
         buffer = io.BytesIO()

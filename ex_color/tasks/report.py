@@ -15,7 +15,7 @@ from ex_color import runs
 from ex_color.errors import UserError
 from ex_color.render import TextTable, escape, number
 from ex_color.results import FINAL_SHARE, RunResult, is_failed_job, is_run_dir, kind_order, load_run
-from ex_color.tasks.run_report import REPORT, write_run_report
+from ex_color.run_report import REPORT, write_run_report
 
 # Folders inside a run that never hold another run: not searched.
 NOT_RUNS = {".hydra", "checkpoints", "interventions", "figures", "wandb", ".submitit"}

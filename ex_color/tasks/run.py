@@ -20,9 +20,9 @@ log = logging.getLogger(__name__)
 
 
 def intervention_configs(cfg: DictConfig) -> dict[str, DictConfig]:
-    """The composed `intervene` config of each intervention in `cfg.interventions`, with its overrides
-    from `cfg.intervention_overrides.<kind>` (a list of Hydra overrides)."""
-    from ex_color.config import compose, known_options
+    """The composed `intervene` config of each intervention in `cfg.interventions`: the kind's config, the
+    experiment's `intervention_settings.<kind>`, then `cfg.intervention_overrides.<kind>` (Hydra overrides)."""
+    from ex_color.config import compose_intervention, known_options
 
     kinds = [str(k) for k in plain(cfg.get("interventions") or [])]
     known = known_options("intervention")
@@ -42,7 +42,7 @@ def intervention_configs(cfg: DictConfig) -> dict[str, DictConfig]:
         extra = overrides.get(kind) or []
         extra = [extra] if isinstance(extra, str) else [str(o) for o in extra]
         try:
-            configs[kind] = compose("intervene", [f"intervention={kind}", *extra])
+            configs[kind] = compose_intervention(kind, extra, cfg, where="interventions:")
         except UserError as error:
             raise UserError(f"intervention_overrides.{kind}: {error}") from None
     return configs
@@ -56,7 +56,7 @@ def check_interventions(configs: dict[str, DictConfig], cfg: DictConfig) -> None
     model = build_model(cfg.model)
     for kind, icfg in configs.items():
         try:
-            build_intervention(icfg.intervention, icfg.get("concepts") or {}, model)
+            build_intervention(icfg.intervention, icfg.get("concepts") or {}, model).applied_to(model)
         except UserError as error:
             raise UserError(f"intervention {kind}: {error}") from None
 
@@ -78,20 +78,27 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> Path:
 
 
 def evaluate_run(run_dir: Path, configs: dict[str, DictConfig]) -> Path:
-    """Figures, each intervention's evaluation and report.md of a trained run; returns the report's path."""
-    from ex_color.tasks.intervene import intervene
-    from ex_color.tasks.plot import plot
-    from ex_color.tasks.run_report import write_run_report
+    """Figures, each intervention's evaluation and report.md of a trained run; returns the report's path.
 
+    The baseline is predicted once and shared; each intervention is predicted once, and its metrics and
+    figures come from those predictions."""
+    from ex_color.evaluation.measure import RunEvaluation
+    from ex_color.figures import FigureWriter, RUN_FIGURES
+    from ex_color.interventions.kinds import NoIntervention
+    from ex_color.run_report import write_run_report
+    from ex_color.tasks.intervene import draw, measure_and_save
+
+    evaluation = RunEvaluation(run_dir)
     log.info("drawing the figures of %s", run_dir)
-    plot("all", run_dir)
+    FigureWriter(run_dir).draw(RUN_FIGURES, evaluation.measure(NoIntervention()))
     for kind, icfg in configs.items():
-        # `none` draws the run's figures, just drawn above.
-        out_dir, metrics = intervene(icfg, run_dir, draw=kind != "none")
-        sel = metrics["selectivity"]
+        result = measure_and_save(evaluation, icfg)
+        if kind != "none":  # `none` has the run's figures, drawn above
+            draw(result, run_dir)
+        metrics = result.metrics
         log.info(
             "%s: per-colour MSE max %.4g mean %.4g, on/off-target error ratio %.3g",
-            kind, metrics["intervened"]["max"], metrics["intervened"]["mean"], sel["error_ratio"],
+            kind, metrics.intervened.max, metrics.intervened.mean, metrics.selectivity.error_ratio,
         )
     return write_run_report(run_dir)
 
@@ -122,8 +129,9 @@ def log_to_tracker(run_dir: Path) -> bool:
 
     if tracking.active_run() is None:
         return False
+    from ex_color.figures import INTERVENTION_FIGURES, RUN_FIGURES
     from ex_color.results import load_run
-    from ex_color.tasks.run_report import INTERVENTION_FIGURES, RUN_FIGURES, figures_in
+    from ex_color.run_report import figures_in
 
     result = load_run(run_dir)
     scalars = {f"interventions/{key}": value for key, value in result.metrics().items() if "/" in key}
@@ -134,7 +142,7 @@ def log_to_tracker(run_dir: Path) -> bool:
         images.update({f"interventions/{kind}/figures/{name}": (png, alt) for name, png, alt in figures_in(folder, INTERVENTION_FIGURES)})
         tables[f"interventions/{kind}/named_colors"] = (
             ["colour", "baseline", "intervened", "delta"],
-            [[name, row["baseline"], row["intervened"], row["delta"]] for name, row in metrics["named_colors"].items()],
+            [[name, row.baseline, row.intervened, row.delta] for name, row in metrics.named_colors.items()],
         )
     return tracking.log_results(scalars, images, tables)
 

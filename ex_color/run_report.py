@@ -7,19 +7,11 @@ from datetime import datetime
 from pathlib import Path
 
 from ex_color import runs
+from ex_color.figures import FIGURES, INTERVENTION_FIGURES
 from ex_color.render import TextTable, escape, image, number
 from ex_color.results import RunResult, kind_order, load_run
 
 REPORT = Path("report.md")
-RUN_FIGURES = {
-    "schedule": "Schedule",
-    "training": "Training curves",
-    "colors": "Predicted colours",
-    "error": "Per-colour error",
-    "latents": "Latent space",
-    "intervention": "Intervention response",
-}
-INTERVENTION_FIGURES = ("intervention", "colors", "error", "latents")
 
 
 def figures_in(directory: Path, names) -> list[tuple[str, Path, str]]:
@@ -29,7 +21,7 @@ def figures_in(directory: Path, names) -> list[tuple[str, Path, str]]:
         png = directory / f"{name}.png"
         if png.is_file():
             txt = png.with_suffix(".txt")
-            alt = txt.read_text().strip() if txt.is_file() else RUN_FIGURES.get(name, name)
+            alt = txt.read_text().strip() if txt.is_file() else FIGURES[name].title if name in FIGURES else name
             found.append((name, png, alt))
     return found
 
@@ -124,21 +116,21 @@ def settings_text(record: dict) -> str:
 def interventions_overview(result: RunResult) -> TextTable:
     rows = []
     kinds = kind_order(result.interventions)
-    base = result.interventions[kinds[0]]["baseline"]
-    rows.append(["baseline (no intervention)", number(base["max"]), number(base["mean"]), "", ""])
+    base = result.interventions[kinds[0]].baseline
+    rows.append(["baseline (no intervention)", number(base.max), number(base.mean), "", ""])
     base_ratio = None
     for kind in kinds:
         m = result.interventions[kind]
-        sel = m["selectivity"]
-        base_ratio = sel.get("baseline_error_ratio", base_ratio)
+        sel = m.selectivity
+        base_ratio = sel.baseline_error_ratio
         if kind == "none":
             continue
         rows.append([
             f"[{kind}](#{kind})",
-            number(m["intervened"]["max"]),
-            number(m["intervened"]["mean"]),
-            number(sel["error_ratio"]),
-            number(sel["delta_ratio"]),
+            number(m.intervened.max),
+            number(m.intervened.mean),
+            number(sel.error_ratio),
+            number(sel.delta_ratio),
         ])
     if base_ratio is not None:
         rows[0][3] = number(base_ratio)
@@ -153,43 +145,42 @@ def interventions_overview(result: RunResult) -> TextTable:
 
 def intervention_section(result: RunResult, kind: str) -> str:
     m = result.interventions[kind]
-    sel = m["selectivity"]
-    cube = m.get("eval_cube") or {}
+    sel = m.selectivity
+    cube = m.eval_cube
     parts = [f"### {kind}\n"]
     if kind == "none":
         parts.append("The trained model as it is, evaluated the same way as the interventions (its figures are the run's, above).\n")
     else:
-        parts.append(f"Settings: {settings_text(m['intervention'])}.\n")
-    if cube:
-        parts.append(f"Evaluated on an HSV cube of {cube.get('hues')}×{cube.get('saturations')}×{cube.get('values')} colours.\n")
-    target = escape(sel.get("target_color", "?"))
-    selectivity_title = f"Selectivity (target: {target}, hue {number(sel.get('target_hue'), 3)}°)"
-    rgb = {name: ", ".join(f"{x:g}" for x in row["rgb"]) for name, row in m["named_colors"].items()}
+        parts.append(f"Settings: {settings_text(m.intervention)}.\n")
+    parts.append(f"Evaluated on an HSV cube of {cube.hues}×{cube.saturations}×{cube.values} colours.\n")
+    target = escape(sel.target_color)
+    selectivity_title = f"Selectivity (target: {target}, hue {number(sel.target_hue, 3)}°)"
+    rgb = {name: ", ".join(f"{x:g}" for x in row.rgb) for name, row in m.named_colors.items()}
+    stats = ("max", "mean", "median")
     if kind == "none":
         tables = [
-            TextTable("Per-colour MSE", ["", "baseline"], [[s, number(m["baseline"][s])] for s in ("max", "mean", "median")]),
+            TextTable("Per-colour MSE", ["", "baseline"], [[s, number(getattr(m.baseline, s))] for s in stats]),
             TextTable("Named colours", ["colour", "rgb", "baseline"], [
-                [escape(name), rgb[name], number(row["baseline"])] for name, row in m["named_colors"].items()
+                [escape(name), rgb[name], number(row.baseline)] for name, row in m.named_colors.items()
             ], align=["l", "l", "r"]),
             TextTable(selectivity_title, ["", "baseline"], [
-                ["on/off-target error ratio", number(sel.get("baseline_error_ratio"))],
+                ["on/off-target error ratio", number(sel.baseline_error_ratio)],
             ]),
         ]
     else:
         tables = [
             TextTable("Per-colour MSE", ["", "baseline", kind], [
-                [s, number(m["baseline"][s]), number(m["intervened"][s])] for s in ("max", "mean", "median")
+                [s, number(getattr(m.baseline, s)), number(getattr(m.intervened, s))] for s in stats
             ]),
             TextTable("Named colours", ["colour", "rgb", "baseline", "intervened", "Δ"], [
-                [escape(name), rgb[name], number(row["baseline"]), number(row["intervened"]), number(row["delta"])]
-                for name, row in m["named_colors"].items()
+                [escape(name), rgb[name], number(row.baseline), number(row.intervened), number(row.delta)]
+                for name, row in m.named_colors.items()
             ], align=["l", "l", "r", "r", "r"]),
             TextTable(selectivity_title, ["", "baseline", kind], [
-                ["on/off-target error ratio", number(sel.get("baseline_error_ratio")), number(sel.get("error_ratio"))],
-                ["on-target mean error", "", number(sel.get("on_target_mean_error"))],
-                ["off-target mean error", "", number(sel.get("off_target_mean_error"))],
-                [f"Δ {target} / largest far Δ ({escape(sel.get('largest_far_delta_color', '?'))})", "",
-                 number(sel.get("delta_ratio"))],
+                ["on/off-target error ratio", number(sel.baseline_error_ratio), number(sel.error_ratio)],
+                ["on-target mean error", "", number(sel.on_target_mean_error)],
+                ["off-target mean error", "", number(sel.off_target_mean_error)],
+                [f"Δ {target} / largest far Δ ({escape(sel.largest_far_delta_color)})", "", number(sel.delta_ratio)],
             ]),
         ]
     parts += [table.markdown() for table in tables]

@@ -1,69 +1,16 @@
-"""Evaluating a model on many colours at once: chunked forward passes, per-colour error, named colours,
-and selectivity of an intervention (spec section 7)."""
+"""Numbers from predictions (numpy only): per-colour error, its summary, and how selective an
+intervention is (spec section 7)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
-import torch
-from torch import nn
 
-from ex_color.data.cubes import hsv_to_rgb
+from ex_color.data.colors import GRAY_NAMES, named_hue
 
-HUE_NAMES = (
-    "red", "orange", "yellow", "lime", "green", "teal", "cyan", "azure", "blue", "purple", "magenta", "pink",
-)  # fmt: skip
-GRAY_NAMES = ("black", "dark gray", "gray", "light gray", "white")
 # Error changes below this are numerical noise; it keeps the delta ratio finite when nothing far moved.
 DELTA_FLOOR = 1e-6
-
-
-def named_colors() -> dict[str, np.ndarray]:
-    """The 12 hues at 30° steps at full saturation and value, then five grays from black to white."""
-    hues = np.arange(12) / 12
-    colours = dict(zip(HUE_NAMES, hsv_to_rgb(hues, 1.0, 1.0)))
-    colours.update(zip(GRAY_NAMES, (np.full(3, level) for level in (0.0, 0.25, 0.5, 0.75, 1.0))))
-    return colours
-
-
-def named_hue(name: str) -> float | None:
-    """Hue in degrees of a named colour (None for grays and unknown names)."""
-    return HUE_NAMES.index(name) * 30.0 if name in HUE_NAMES else None
-
-
-@dataclass
-class Predictions:
-    outputs: np.ndarray  # [N, 3]
-    latents: np.ndarray  # [N, width] at the latent layer, after any intervention
-
-
-@torch.inference_mode()
-def predict(model: nn.Module, rgb: np.ndarray, latent_layer: str, chunk_size: int = 262_144) -> Predictions:
-    """One forward pass per chunk of `chunk_size` colours; memory beyond the results stays bounded."""
-    model.eval()
-    inputs = torch.as_tensor(np.asarray(rgb, dtype=np.float32).reshape(-1, 3))
-    n = inputs.shape[0]
-    module = dict(model.named_modules())[latent_layer]
-    outputs = np.empty((n, 3), dtype=np.float32)
-    latents: np.ndarray | None = None
-    current: list[torch.Tensor] = []
-    handle = module.register_forward_hook(lambda m, i, o: current.append(o))
-    try:
-        for start in range(0, n, chunk_size):
-            stop = min(start + chunk_size, n)
-            current.clear()
-            outputs[start:stop] = model(inputs[start:stop]).numpy()
-            latent = current[-1]
-            if latents is None:
-                latents = np.empty((n, latent.shape[-1]), dtype=np.float32)
-            latents[start:stop] = latent.numpy()
-    finally:
-        handle.remove()
-    if latents is None:
-        latents = np.empty((0, 0), dtype=np.float32)
-    return Predictions(outputs, latents)
 
 
 def per_color_error(outputs: np.ndarray, inputs: np.ndarray) -> np.ndarray:
@@ -128,10 +75,6 @@ def selectivity(
         if target_delta is not None
         else float("nan"),
     }
-
-
-def nearest_named_hue(target_hue: float) -> str:
-    return HUE_NAMES[int(np.round(target_hue / 30.0)) % 12]
 
 
 def most_aligned_hue(hsv: np.ndarray, latents: np.ndarray, concept: Sequence[float]) -> float:

@@ -1,0 +1,267 @@
+"""The registry of intervention kinds: one small typed class per kind, knowing its config keys, how it
+applies itself to a model (forward hooks, or surgery on a copy), its record in metrics.json and its figure
+annotations. Adding a kind is one class here (decorated with `@register`) and one
+`configs/intervention/<name>.yaml`.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from ex_color.errors import UserError
+
+from .concept import concept_vector
+from .hooks import Placement
+from .repulsion import Repulsion, fallback_direction
+from .suppression import Suppression
+from .surgery import ablate, prune
+
+LATENT = "latent"
+"""The model's identity hook point at the latent (after the normalisation when there is one)."""
+
+KINDS: dict[str, type[Intervention]] = {}
+
+
+def register(cls: type[Intervention]) -> type[Intervention]:
+    KINDS[cls.name] = cls
+    return cls
+
+
+class ConeMark(NamedTuple):
+    """Where an intervention acts, for the latent figures: a rim `half_angle` radians around `direction`."""
+
+    direction: tuple[float, ...]
+    half_angle: float
+    style: str  # "dashed": where it starts acting; "solid": where its mapper ends
+    label: str
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a kind may need to build itself: the named concepts and the width of every layer."""
+
+    concepts: Mapping[str, Any]
+    widths: Mapping[str, int]
+    instantiate: Callable[[Any, str], Any]
+
+
+class Intervention(ABC):
+    """One kind of intervention, built from `configs/intervention/<name>.yaml` (key `kind: <name>`)."""
+
+    name: ClassVar[str]
+    keys: ClassVar[tuple[str, ...]] = ()  # config keys besides `kind`
+
+    @classmethod
+    @abstractmethod
+    def from_config(cls, spec: Mapping[str, Any], node: Any, context: BuildContext) -> Intervention:
+        """`spec`: the config as plain containers, already checked for unknown keys; `node`: the same
+        config node (for `_target_` instantiation)."""
+
+    def applied_to(self, model: nn.Module) -> tuple[nn.Module, list[Placement]]:
+        """(model to evaluate, hooks to hold while evaluating it); `model` itself is never modified."""
+        return model, []
+
+    @abstractmethod
+    def record(self) -> dict[str, Any]:
+        """Plain, JSON-ready settings (metrics.json's `intervention`), starting with `kind`."""
+
+    @property
+    def changes_model(self) -> bool:
+        return True
+
+    @property
+    def concept(self) -> tuple[str, Tensor] | None:
+        """(name, unit vector) of the concept it acts along, if it has one."""
+        return None
+
+    def cones(self) -> list[ConeMark]:
+        return []
+
+    def transform(self) -> Callable[[Tensor], Tensor] | None:
+        """The row-wise map it applies to a layer's output (hook kinds), for the response figure."""
+        return None
+
+
+@register
+class NoIntervention(Intervention):
+    """The trained model as it is, evaluated the same way as the interventions."""
+
+    name = "none"
+
+    @classmethod
+    def from_config(cls, spec, node, context):
+        return cls()
+
+    @property
+    def changes_model(self) -> bool:
+        return False
+
+    def record(self):
+        return {"kind": self.name}
+
+
+def _rim(cosine: float) -> float:
+    """The angle of a cone whose rim sits at alignment `cosine` (kept off the exact poles)."""
+    return math.acos(max(-0.999, min(0.999, float(cosine))))
+
+
+class ConceptHook(Intervention):
+    """A row-wise map of the named layers' outputs along a concept, held as forward hooks."""
+
+    shaper_key: ClassVar[str]  # "falloff" or "mapper": the config key of the callable shaping it
+    keys = ("concept", "layers")
+
+    def __init__(self, concept_name: str, vector: Tensor, layers: list[str], shaper: Any, params: dict[str, Any]):
+        self.concept_name = concept_name
+        self.vector = vector
+        self.layers = layers
+        self.shaper = shaper
+        self.params = params
+        self.fn = self.make_transform(vector, shaper)
+
+    @staticmethod
+    @abstractmethod
+    def make_transform(vector: Tensor, shaper: Any) -> nn.Module: ...
+
+    @classmethod
+    def from_config(cls, spec, node, context):
+        layers = spec.get("layers") or [LATENT]
+        layers = [layers] if isinstance(layers, str) else list(layers)
+        for layer in layers:
+            if layer not in context.widths:
+                raise UserError(f"intervention.layers: no layer named {layer!r}; layers: {', '.join(context.widths)}")
+        name = spec.get("concept")
+        if name not in context.concepts:
+            known = ", ".join(context.concepts) or "none"
+            raise UserError(f"intervention.concept: unknown concept {name!r}; concepts: {known}")
+        vector = concept_vector(list(context.concepts[name]), context.widths[layers[0]], name)
+        if not isinstance(spec.get(cls.shaper_key), Mapping):
+            raise UserError(f"intervention.{cls.shaper_key}: required for {cls.name}")
+        shaper = context.instantiate(node[cls.shaper_key], f"intervention.{cls.shaper_key}")
+        params = {k: v for k, v in spec[cls.shaper_key].items() if k != "_target_"}
+        return cls(name, vector, layers, shaper, params)
+
+    def applied_to(self, model):
+        return model, [Placement(self.fn, self.layers)]
+
+    @property
+    def concept(self):
+        return self.concept_name, self.vector
+
+    def transform(self):
+        return self.fn
+
+    def record(self):
+        return {
+            "kind": self.name,
+            "concept": self.concept_name,
+            "concept_vector": self.vector.tolist(),
+            "layers": list(self.layers),
+            self.shaper_key: {"type": type(self.shaper).__name__, **self.params},
+        }
+
+    def starts_at(self) -> ConeMark:
+        direction = tuple(self.vector.tolist())
+        return ConeMark(direction, _rim(self.params.get("a", 0.0)), "dashed", "starts acting")
+
+
+@register
+class SuppressionKind(ConceptHook):
+    """Suppression (spec §6): remove the concept component, gated by a falloff of the alignment."""
+
+    name = "suppression"
+    shaper_key = "falloff"
+    keys = (*ConceptHook.keys, "falloff")
+
+    @staticmethod
+    def make_transform(vector, shaper):
+        return Suppression(vector, shaper)
+
+    def cones(self):
+        return [self.starts_at()]
+
+
+@register
+class RepulsionKind(ConceptHook):
+    """Repulsion (spec §6): rotate rows towards the concept to a mapped alignment."""
+
+    name = "repulsion"
+    shaper_key = "mapper"
+    keys = (*ConceptHook.keys, "mapper")
+
+    @staticmethod
+    def make_transform(vector, shaper):
+        return Repulsion(vector, shaper)
+
+    def cones(self):
+        direction = tuple(self.vector.tolist())
+        return [self.starts_at(), ConeMark(direction, _rim(self.params["b"]), "solid", "mapper ends")]
+
+
+class Surgery(Intervention):
+    """Weight surgery on latent dimensions, on a deep copy of the model (spec §0.7)."""
+
+    keys = ("dims", "producer", "consumer")
+    operation: ClassVar[Callable[..., nn.Module]]
+
+    def __init__(self, dims: list[int], producer: str, consumer: str):
+        self.dims = dims
+        self.producer = producer
+        self.consumer = consumer
+
+    @classmethod
+    def from_config(cls, spec, node, context):
+        dims = spec.get("dims")
+        if not isinstance(dims, list) or not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
+            raise UserError(f"intervention.dims: a list of latent dimension indices (got {dims!r})")
+        for key in ("producer", "consumer"):
+            if not isinstance(spec.get(key), str):
+                raise UserError(f"intervention.{key}: the name of a Linear layer (got {spec.get(key)!r})")
+        return cls(dims, spec["producer"], spec["consumer"])
+
+    def applied_to(self, model):
+        return type(self).operation(model, self.dims, producer=self.producer, consumer=self.consumer), []
+
+    def record(self):
+        return {"kind": self.name, "dims": list(self.dims), "producer": self.producer, "consumer": self.consumer}
+
+
+@register
+class AblationKind(Surgery):
+    """Zero the latent dimensions' producer rows and consumer columns (shapes unchanged)."""
+
+    name = "ablation"
+    operation = staticmethod(ablate)
+
+
+@register
+class PruneKind(Surgery):
+    """Remove the latent dimensions (the latent narrows)."""
+
+    name = "prune"
+    operation = staticmethod(prune)
+
+
+def response_curve(fn: Callable[[Tensor], Tensor], concept: Tensor):
+    """How a hook transform treats unit vectors, in the plane of the concept and a direction orthogonal
+    to it: (alignment in [401], alignment out [401], the lobe traced by unit inputs [721, 2])."""
+    import numpy as np
+
+    perp = fallback_direction(concept)
+    theta = torch.linspace(-math.pi, math.pi, 721)
+    unit = torch.cos(theta)[:, None] * concept + torch.sin(theta)[:, None] * perp
+    align_in = np.linspace(-1, 1, 401)
+    sweep = torch.tensor(align_in, dtype=torch.float32)
+    probe = sweep[:, None] * concept + torch.sqrt(1 - sweep**2)[:, None] * perp
+    with torch.no_grad():
+        out = fn(unit)
+        align_out = (fn(probe) @ concept).numpy()
+    lobe = torch.stack([out @ concept, out @ perp], dim=1).numpy()
+    return align_in, align_out, lobe
