@@ -79,11 +79,13 @@ def _umask() -> int:
     return mask
 
 
-def check_writable(path: Path, what: str) -> None:
-    """UserError, naming `what`, the path and the reason, unless `path` (a directory, made with its parents
-    if need be) could be created and written; creates nothing itself."""
+def check_writable(path: Path, what: str, file: bool = False) -> None:
+    """UserError naming `what`, the path and the reason unless `path` (a directory, or with `file` a file)
+    could be created, with its parents, and written; creates nothing itself."""
     path = Path(path).expanduser().absolute()
-    existing = path
+    if file and path.is_dir():
+        raise UserError(f"{what} {path}: is a directory; name a file")
+    existing = path.parent if file else path
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
@@ -145,7 +147,10 @@ def update_latest(run_dir: Path, latest: Path = LATEST) -> None:
     """Point `outputs/latest` at `run_dir` (relative link when the run is under outputs/)."""
     run_dir = Path(run_dir).resolve()
     latest = Path(latest).absolute()
-    latest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        latest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise WriteFailed(latest.parent, error) from None
     try:
         target = os.path.relpath(run_dir, latest.parent.resolve())
         if target.startswith(".."):
@@ -153,9 +158,13 @@ def update_latest(run_dir: Path, latest: Path = LATEST) -> None:
     except ValueError:
         target = str(run_dir)
     tmp = latest.with_name(f".latest.{os.getpid()}")
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(target, target_is_directory=True)
-    os.replace(tmp, latest)
+    try:
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(target, target_is_directory=True)
+        os.replace(tmp, latest)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise WriteFailed(latest, error) from None
 
 
 def discard_unfinished(run_dir: Path) -> None:

@@ -118,3 +118,61 @@ def test_a_run_directory_on_a_read_only_file_system_is_refused(tmp_path, read_on
     assert result.returncode == 2
     assert result.stderr.strip() == f"excolor: error: hydra.run.dir {read_only_dir / 'run'}: cannot write in {read_only_dir} (Read-only file system)"
     assert not (tmp_path / "outputs").exists()
+
+
+@pytest.mark.parametrize(
+    "args,key",
+    [
+        (["infer", "red", "--output", "{file}/out.npz"], "--output"),
+        (["plot", "colors", "--out", "{file}/figures"], "--out"),
+        (["report", "--output", "{file}/summary.md"], "--output"),
+    ],
+)
+def test_other_destinations_under_a_file_are_refused_in_one_line(tmp_path, smoke_run, args, key):
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    args = [a.replace("{file}", str(blocker)) for a in args]
+    target = Path(args[args.index(key) + 1])
+    result = excolor(*args, *([] if args[0] == "report" else ["--run", str(smoke_run)]), *([str(smoke_run)] if args[0] == "report" else []),
+                     cwd=tmp_path, check=False)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == f"excolor: error: {key} {target}: {blocker} is a file, not a directory"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_intervene_and_plot_on_a_read_only_run_are_refused_in_one_line(tmp_path, smoke_run, read_only_dir):
+    subprocess.run(["mount", "-o", "remount,rw,size=4m", str(read_only_dir)], check=True)
+    run = read_only_dir / "run"
+    shutil.copytree(smoke_run, run, ignore=shutil.ignore_patterns("figures", "interventions", "report.md"))
+    subprocess.run(["mount", "-o", "remount,ro", str(read_only_dir)], check=True)
+    for args, what in [
+        (["intervene", "--kind", "suppression"], f"the run's interventions folder {run / 'interventions' / 'suppression'}"),
+        (["plot", "all"], f"the run's figures {run / 'figures'}"),
+    ]:
+        result = excolor(*args, "--run", str(run), cwd=tmp_path, check=False)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip().startswith(f"excolor: error: {what}: cannot write in ") and "Read-only file system" in result.stderr
+
+
+def test_figures_on_a_disk_that_fills_up_fail_in_one_line_and_leave_only_whole_files(tmp_path, smoke_run):
+    disk = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
+    if not mount_tmpfs(disk, "4m"):
+        pytest.skip("needs root and tmpfs mounts to fill a real disk")
+    try:
+        run = disk / "run"
+        shutil.copytree(smoke_run, run, ignore=shutil.ignore_patterns("figures", "interventions", "report.md"))
+        used = sum(p.stat().st_size for p in run.rglob("*") if p.is_file())
+        subprocess.run(["mount", "-o", f"remount,size={used // 1024 + 120}k", str(disk)], check=True)
+        result = excolor("plot", "all", "--run", str(run), cwd=tmp_path, check=False)
+        assert result.returncode == 1, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert lines[-1].startswith("excolor: error: cannot write ") and lines[-1].endswith("No space left on device")
+        assert "Traceback" not in result.stderr
+        from PIL import Image
+
+        for png in (run / "figures").glob("*"):
+            assert not png.name.startswith("."), f"a temporary file was left: {png.name}"
+            if png.suffix == ".png":
+                Image.open(png).verify()  # every figure there is whole
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)

@@ -119,6 +119,8 @@ def infer(
     With `kind`, under that intervention: the run's own settings for it, then `overrides`."""
     if output_file is not None and Path(output_file).suffix != ".npz":
         raise UserError(f"--output {output_file}: expected a .npz file")
+    if output_file is not None:
+        runs.check_writable(Path(output_file), "--output", file=True)
     inputs, labels = gather_inputs(colors, input_file)
     run_dir = runs.resolve_run(run_dir)
     run_cfg = runs.load_config(run_dir)

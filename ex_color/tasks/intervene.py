@@ -41,6 +41,7 @@ def intervene(
     """Evaluate `run_dir` (default outputs/latest) under intervention `kind`, with the run's own settings
     for it and then `overrides` (Hydra overrides of the `intervene` config); write results beside the run."""
     run_dir = runs.resolve_run(run_dir)
+    runs.check_writable(run_dir / "interventions" / kind, "the run's interventions folder")
     evaluation = RunEvaluation(run_dir)
     result = measure_and_save(evaluation, compose_intervention(kind, list(overrides), evaluation.config))
     draw(result, run_dir)

@@ -29,9 +29,13 @@ def plot(what: str, run_dir: str | Path | None = None, kind: str | None = None, 
     """Draw figure `what` ('all' for every figure that applies); returns the PNG paths."""
     if what not in (*FIGURES, "all"):
         raise UserError(f"unknown figure {what!r}; figures: {', '.join(FIGURES)}, all")
+    if out_dir is not None:
+        runs.check_writable(Path(out_dir), "--out")
     if what == "schedule" and dopesheet is not None:
         return [plot_dopesheet(dopesheet, out_dir or Path("figures"), theme)]
     run_dir = runs.resolve_run(run_dir)
+    if out_dir is None:
+        runs.check_writable(run_dir / "figures", "the run's figures")
     writer = FigureWriter(run_dir, theme, Path(out_dir) if out_dir is not None else None)
     if kind == "none":
         kind = None

@@ -245,6 +245,8 @@ def write_summary(summary: Summary, output: str | Path) -> Path:
 def report(paths, best: str | None = None, output: str | Path | None = None, run_reports: bool = False):
     """`excolor report`: the summary of the runs under `paths`, written as Markdown to `output` if given,
     and each run's report.md (re)written with `run_reports`. Returns (summary, files written)."""
+    if output is not None:
+        runs.check_writable(Path(output), "--output", file=True)
     summary = summarise(paths, best)
     written = [write_run_report(r.path) for r in summary.runs] if run_reports else []
     if output is not None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -307,14 +306,13 @@ def prepare_directories(cfg: DictConfig, root: Path, members: dict[int, Path], t
     for seed, directory in members.items():
         member_cfg = cfg.copy()
         member_cfg.seed = seed
-        directory.mkdir(parents=True, exist_ok=True)
         if together or not (directory / runs.CONFIG).exists():
             runs.atomic_write_text(directory / runs.CONFIG, OmegaConf.to_yaml(member_cfg, resolve=True))
         if together:  # as Hydra records a sweep job's overrides: `excolor report` tells the seeds apart by them
             seed_overrides = OmegaConf.create([*overrides, f"seed={seed}"])
             runs.atomic_write_text(directory / runs.CONFIG.parent / "overrides.yaml", OmegaConf.to_yaml(seed_overrides))
         if dopesheet.resolve() != (directory / runs.DOPESHEET).resolve():
-            shutil.copyfile(dopesheet, directory / runs.DOPESHEET)
+            runs.atomic_write_bytes(directory / runs.DOPESHEET, dopesheet.read_bytes())
 
 
 def member_loggers(cfg: DictConfig, directory: Path, seed: int, group: Path | None) -> list[Any]:
