@@ -26,7 +26,7 @@ def test_experiment_2_4_is_the_original():
     assert regs["reg-separate"].term == Separate(power=100.0, shift=True)
     assert isinstance(regs["reg-anchor"].term, Anchor) and regs["reg-anchor"].term.point == (1.0, 0.0, 0.0, 0.0)
     assert isinstance(regs["reg-planar"].term, Planarity)
-    assert all(regs[name].layers == ("bottleneck",) for name in ("reg-anchor", "reg-separate", "reg-planar"))
+    assert all(regs[name].layers == ("latent",) for name in ("reg-anchor", "reg-separate", "reg-planar"))
     timeline = Timeline.from_dopesheet(load_dopesheet(REPO / cfg.dopesheet))
     assert timeline.length == 3001 and set(timeline.names) == {"lr", *regs}
     lr = timeline.values["lr"]
