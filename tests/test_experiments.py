@@ -101,9 +101,17 @@ def test_the_readme_has_the_lines_this_test_checks():
     assert not any("regularizers=ex-2.4" in line for line in lines)
 
 
+def readme_python_files() -> dict[str, str]:
+    """The README's Python examples that name their file on their first line (`# my_terms.py, ...`)."""
+    blocks = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    return {match.group(1): block for block in blocks if (match := re.match(r"# (\w+\.py)\b", block))}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("line", readme_lines())
 def test_every_readme_line_composes(line, tmp_path):
+    for name, source in readme_python_files().items():  # the user's own modules the README's lines use
+        (tmp_path / name).write_text(source)
     args = one_job(shlex.split(line)[1:])
     result = excolor(*args, "--cfg", "job", cwd=tmp_path, check=False)
     assert result.returncode == 0, f"{line}: {result.stderr}"
