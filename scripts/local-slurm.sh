@@ -104,12 +104,12 @@ start() {
   write_config
   if ! running "$DIR/munge/munged.pid"; then
     munged --force --socket="$DIR/munge/munge.socket" --key-file="$DIR/munge/munge.key" \
-      --pid-file="$DIR/munge/munged.pid" --log-file="$DIR/munged.log" --seed-file="$DIR/munge/seed" \
+      --pid-file="$DIR/munge/munged.pid" --log-file="$DIR/munged.log" --seed-file="$DIR/munge/seed" 9>&- \
       || die "munged did not start (see $DIR/munged.log)"
   fi
   export SLURM_CONF=$CONF
-  running "$DIR/slurmctld.pid" || slurmctld -f "$CONF" || die "slurmctld did not start (see $DIR/slurmctld.log)"
-  running "$DIR/slurmd.pid" || slurmd -f "$CONF" || die "slurmd did not start (see $DIR/slurmd.log)"
+  running "$DIR/slurmctld.pid" || slurmctld -f "$CONF" 9>&- || die "slurmctld did not start (see $DIR/slurmctld.log)"
+  running "$DIR/slurmd.pid" || slurmd -f "$CONF" 9>&- || die "slurmd did not start (see $DIR/slurmd.log)"
   local i
   for i in $(seq 1 100); do
     if sinfo -h -o "%t" 2>/dev/null | grep -qE "^(idle|mix|alloc)"; then
@@ -135,7 +135,11 @@ stop() {
 }
 
 case "${1:-}" in
-  start) start ;;
+  start)
+    mkdir -p "$DIR"
+    exec 9>"$DIR/.lock"
+    flock 9  # two test workers may start it at once: the second finds it up (the daemons do not hold fd 9)
+    start ;;
   stop) stop ;;
   env) echo "export SLURM_CONF=$CONF" ;;
   status)
