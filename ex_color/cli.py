@@ -7,10 +7,15 @@ argument errors answer instantly.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+# On a machine with SLURM's tools (a cluster's login node), Lightning warns on every run that `srun` is
+# not used: training here is one process by design, and sweeps reach SLURM through the launcher.
+warnings.filterwarnings("ignore", message="The `srun` command is available on your system but is not used")
 
 app = typer.Typer(
     name="excolor",

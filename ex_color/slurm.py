@@ -20,6 +20,7 @@ The job side is used by the CLI's `sweep_job` through `continue_job` and `requeu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -122,11 +123,11 @@ def checkpoints(run_dir: Path) -> list[Path]:
 
 def progress(run_dir: Path) -> tuple[int, int | None] | None:
     """(steps done, steps in all) of the run in `run_dir` (the least advanced seed's), None without one."""
-    import torch
-
     found = checkpoints(run_dir)
     if not found:
         return None
+    import torch
+
     done, length = None, None
     for path in found:
         try:
@@ -309,6 +310,57 @@ def before_launch(launcher, jobs: int, first: int) -> None:
             print(f"excolor: error: {sweep_dir / str(number)} holds a run ({done} of {length or '?'} steps); "
                   "a new sweep does not overwrite it: choose another hydra.sweep.dir", file=sys.stderr, flush=True)
             raise SystemExit(2)
+
+
+class _WithoutSbatchErrors:
+    """sys.stderr less what submitit echoes of a refused sbatch (`launch_failed` says it in its line)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._dropped = False
+
+    def write(self, text: str) -> int:
+        dropped, self._dropped = self._dropped, text.lstrip().startswith("sbatch: error:")
+        if self._dropped or (dropped and text == "\n"):  # print() writes the line's end on its own
+            return len(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def sbatch_errors_said_once():
+    previous = sys.stderr
+    sys.stderr = _WithoutSbatchErrors(previous)
+    try:
+        yield
+    finally:
+        sys.stderr = previous
+
+
+def launch_failed(launcher, error: Exception) -> None:
+    """A sweep SLURM would not take (sbatch refused it: exit 2, a user's setting), or a job that ended
+    without a result (cancelled, killed, out of memory: exit 1), in one line instead of a traceback."""
+    from submitit.core.utils import FailedJobError, UncompletedJobError
+
+    known = isinstance(error, (FailedJobError, UncompletedJobError))  # (RuntimeErrors themselves)
+    if not known and isinstance(error, (RuntimeError, OSError)) and ("srun" in str(error) or "sbatch" in str(error)):
+        print(f"excolor: error: no SLURM here ({error}); submit from a machine of the cluster, or start one "
+              "with scripts/local-slurm.sh", file=sys.stderr, flush=True)
+        raise SystemExit(2)
+    if not known:
+        return
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if lines and lines[0].startswith("sbatch: error:"):
+        reasons = "; ".join(line.removeprefix("sbatch: error:").strip() for line in lines)
+        print(f"excolor: error: sbatch refused the sweep: {reasons}", file=sys.stderr, flush=True)
+        raise SystemExit(2)
+    sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
+    first = lines[0] if lines else type(error).__name__
+    print(f"excolor: error: a SLURM job ended without a result ({first}); its output is in {sweep_dir / '.submitit'}",
+          file=sys.stderr, flush=True)
+    raise SystemExit(1)
 
 
 def run_on_node(launcher, sweep_overrides, job_dir_key: str, job_num: int, singleton_state):

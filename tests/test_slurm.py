@@ -98,6 +98,13 @@ def test_a_slurm_sweep_equals_joblib_bit_for_bit_and_warns_once(cluster, tmp_pat
         "choose another hydra.sweep.dir")
     assert (tmp_path / "slurm" / "0" / "metrics.csv").read_text() == before
 
+    # A setting SLURM refuses: its reason in one line, exit 2 (not a traceback, not sbatch's lines twice).
+    refused = excolor(*args, SLURM, "hydra.launcher.partition=nosuch", "hydra.sweep.dir=other", cwd=tmp_path,
+                      env=cluster, check=False)
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines() == [
+        "excolor: error: sbatch refused the sweep: invalid partition specified: nosuch; "
+        "Batch job submission failed: Invalid partition name specified"], refused.stderr
+
 
 def test_a_run_sweep_on_slurm_isolates_a_failing_job_and_reports(cluster, tmp_path):
     (tmp_path / "ok.csv").write_text("STEP,PHASE,ACTION,lr\n0,Train,,0.01\n50,,,0.01\n")

@@ -12,10 +12,15 @@ class SlurmLauncher(_SubmititSlurmLauncher):
     """submitit's SLURM launcher, quiet where sacct fails and safe to preempt (see ex_color.slurm)."""
 
     def launch(self, job_overrides, initial_job_idx):
-        from ex_color.slurm import before_launch
+        from ex_color.slurm import before_launch, launch_failed, sbatch_errors_said_once
 
         before_launch(self, len(job_overrides), initial_job_idx)
-        return super().launch(job_overrides, initial_job_idx)
+        try:
+            with sbatch_errors_said_once():
+                return super().launch(job_overrides, initial_job_idx)
+        except Exception as error:
+            launch_failed(self, error)  # one line and an exit for what it knows; else the error as it is
+            raise
 
     def __call__(self, sweep_overrides, job_dir_key, job_num, job_id, singleton_state):
         from ex_color.slurm import run_on_node
