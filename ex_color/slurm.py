@@ -255,10 +255,11 @@ def _on_preemption_signal(signum, frame) -> None:
     """USR2 from SLURM (preemption, or the time limit near): stop training at the end of the step, with a
     checkpoint, then let submitit requeue; outside training, submitit's handler at once."""
     global _signalled
-    from ex_color.interruption import GracefulStop
+    from submitit.core.job_environment import SignalHandler
 
     term = signal.getsignal(signal.SIGTERM)
-    if isinstance(getattr(term, "__self__", None), GracefulStop):
+    # While training runs, its graceful stop handles SIGTERM (at other times submitit's own handler does).
+    if callable(term) and not isinstance(getattr(term, "__self__", None), SignalHandler):
         _signalled = signum
         term(signal.SIGTERM, frame)
     elif _submitit_handler is not None:
