@@ -237,7 +237,7 @@ def _without_job_log_file(function: Callable, run_dir: Path) -> Any:
     try:
         return function(run_dir)
     finally:
-        for handler in root.handlers:
+        for handler in list(root.handlers):
             if handler not in before:
                 root.removeHandler(handler)
                 handler.close()
