@@ -108,7 +108,8 @@ start() {
       || die "munged did not start (see $DIR/munged.log)"
   fi
   export SLURM_CONF=$CONF
-  running "$DIR/slurmctld.pid" || slurmctld -f "$CONF" 9>&- || die "slurmctld did not start (see $DIR/slurmctld.log)"
+  # -c: a fresh queue; jobs left from an earlier session (whose folders may be gone) are not run again.
+  running "$DIR/slurmctld.pid" || slurmctld -c -f "$CONF" 9>&- || die "slurmctld did not start (see $DIR/slurmctld.log)"
   running "$DIR/slurmd.pid" || slurmd -f "$CONF" 9>&- || die "slurmd did not start (see $DIR/slurmd.log)"
   local i
   for i in $(seq 1 100); do
