@@ -7,10 +7,15 @@ argument errors answer instantly.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+# On a machine with SLURM's tools (a cluster's login node), Lightning warns on every run that `srun` is
+# not used: training here is one process by design, and sweeps reach SLURM through the launcher.
+warnings.filterwarnings("ignore", message="The `srun` command is available on your system but is not used")
 
 app = typer.Typer(
     name="excolor",
@@ -80,11 +85,13 @@ def sweep_job(task, cfg):
     from hydra.core.hydra_config import HydraConfig
 
     from ex_color.errors import Interrupted, RunFailed, UserError
+    from ex_color.slurm import continue_job, requeue_if_signalled
     from ex_color.sweeps import record_failure
 
     try:
-        return task(cfg)
+        return continue_job(task, cfg)  # the task, or (a requeued SLURM job) what its last attempt left
     except Interrupted as error:  # a signal stops the whole sweep, not just this job
+        requeue_if_signalled()  # SLURM's preemption/time-limit signal: submitit requeues the job and exits
         typer.echo(f"excolor: error: {error}", err=True)
         raise SystemExit(error.exit_code) from None
     except (UserError, RunFailed) as error:
