@@ -80,9 +80,12 @@ def build_regularizers(cfg_regs: Mapping, model: torch.nn.Module, label_names: t
         key = f"regularizers.{name}"
         if not isinstance(spec, Mapping) or "loss" not in spec:
             raise UserError(f"{key}: expected a mapping with 'loss', 'layers' and optional 'labels'")
-        unknown = sorted(set(spec) - {"loss", "layers", "labels"})
+        unknown = sorted(set(spec) - {"loss", "layers", "labels", "validate"})
         if unknown:
-            raise UserError(f"{key}.{unknown[0]}: unknown key; known keys: loss, layers, labels")
+            raise UserError(f"{key}.{unknown[0]}: unknown key; known keys: loss, layers, labels, validate")
+        validate = spec.get("validate", False)
+        if not isinstance(validate, bool):
+            raise UserError(f"{key}.validate: must be true or false (got {validate!r})")
         term = _instantiate(spec["loss"], f"{key}.loss")
         layers = tuple(spec.get("layers") or ())
         if not layers:
@@ -98,7 +101,7 @@ def build_regularizers(cfg_regs: Mapping, model: torch.nn.Module, label_names: t
                 if not isinstance(affinity, int | float):
                     raise UserError(f"{key}.labels.{label}: affinity must be a number (got {affinity!r})")
         term = adapted_term(term, key, {layer: widths[layer] for layer in layers})
-        regularizers.append(Regularizer(name=name, term=term, layers=layers, labels=labels))
+        regularizers.append(Regularizer(name=name, term=term, layers=layers, labels=labels, validate=validate))
     return regularizers
 
 
@@ -150,26 +153,107 @@ def load_schedule(cfg, regularizer_names: list[str], warn: bool = True):
 def build_parts(cfg, warn: bool = True) -> TrainingParts:
     """The regularizers and schedule of a training config, checked against each other and against the
     model's layers; raises UserError naming the key of any mistake."""
-    for key, value in plain(cfg.data.cube).items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise UserError(f"data.cube.{key} must be a positive integer (got {value!r})")
-    label_names = tuple(cfg.data.labels)
+    label_names = data_settings(cfg.data).label_names
     regularizers = build_regularizers(cfg.regularizers, build_model(cfg.model), label_names)
     dopesheet_path, timeline = load_schedule(cfg, [r.name for r in regularizers], warn)
     return TrainingParts(regularizers, label_names, dopesheet_path, timeline)
 
 
-def build_batches(cfg, seed: int):
-    """The batch stream of `seed` (`cfg.data`)."""
-    from ex_color.data import BatchSource, ColorCube
+DATA_KEYS = {
+    "hsv": ("kind", "cube", "batch_size", "labels", "hard_labels", "validation"),
+    "rgb": ("kind", "grid", "batch_size", "labels", "hard_labels", "validation"),
+}
+VALIDATION_KEYS = ("every", "batch_size", "colours", "grid_steps")
 
-    return BatchSource(
-        ColorCube.hsv(**plain(cfg.data.cube)),
-        batch_size=int(cfg.data.batch_size),
-        labels=plain(cfg.data.labels),
-        hard_labels=bool(cfg.data.hard_labels),
-        seed=seed,
-    )
+
+@dataclass(frozen=True)
+class DataSettings:
+    """`cfg.data`, checked: the pipeline (`kind`), its colours, batches, labels and validation."""
+
+    kind: str
+    batch_size: int
+    labels: tuple  # of ex_color.data.labels.LabelSpec
+    hard_labels: bool
+    cube: dict[str, int] | None = None  # hsv: hues, saturations, values
+    grid: int | None = None  # rgb: steps per channel
+    validation: dict[str, Any] | None = None  # every, batch_size, colours, grid_steps
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        return tuple(spec.name for spec in self.labels)
+
+
+def _positive_int(value: Any, key: str, least: int = 1) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        raise UserError(f"{key} must be {'a positive integer' if least == 1 else f'an integer ≥ {least}'} (got {value!r})")
+    return value
+
+
+def data_settings(cfg_data: Mapping) -> DataSettings:
+    """`cfg.data` checked completely; UserError naming the key of any mistake."""
+    from ex_color.data.labels import parse_labels
+    from ex_color.data.validation import COLOUR_SETS
+
+    data = plain(cfg_data)
+    kind = data.get("kind", "hsv")  # runs made before data=rgb existed have no kind
+    if kind not in DATA_KEYS:
+        raise UserError(f"data.kind: unknown pipeline {kind!r}; pipelines: {', '.join(DATA_KEYS)}")
+    unknown = sorted(set(data) - set(DATA_KEYS[kind]))
+    if unknown:
+        raise UserError(f"data.{unknown[0]}: unknown key for data {kind}; known keys: {', '.join(DATA_KEYS[kind])}")
+    batch_size = _positive_int(data.get("batch_size"), "data.batch_size")
+    hard_labels = data.get("hard_labels", True)
+    if not isinstance(hard_labels, bool):
+        raise UserError(f"data.hard_labels must be true or false (got {hard_labels!r})")
+    labels = parse_labels(data.get("labels") or {}, "data.labels")
+    cube = grid = None
+    if kind == "hsv":
+        cube = data.get("cube")
+        if not isinstance(cube, Mapping):
+            raise UserError("data.cube: required for data hsv ({hues: H, saturations: S, values: V})")
+        for key in ("hues", "saturations", "values"):
+            _positive_int(cube.get(key), f"data.cube.{key}")
+        unknown = sorted(set(cube) - {"hues", "saturations", "values"})
+        if unknown:
+            raise UserError(f"data.cube.{unknown[0]}: unknown key; known keys: hues, saturations, values")
+    else:
+        grid = _positive_int(data.get("grid"), "data.grid", least=2)
+    validation = data.get("validation")
+    if validation is not None:
+        if not isinstance(validation, Mapping):
+            raise UserError(f"data.validation: expected a mapping with keys {', '.join(VALIDATION_KEYS)}")
+        unknown = sorted(set(validation) - set(VALIDATION_KEYS))
+        if unknown:
+            raise UserError(f"data.validation.{unknown[0]}: unknown key; known keys: {', '.join(VALIDATION_KEYS)}")
+        validation = {"every": 0, "batch_size": 64, "colours": "centres", "grid_steps": 4, **validation}
+        _positive_int(validation["every"], "data.validation.every", least=0)
+        _positive_int(validation["batch_size"], "data.validation.batch_size")
+        if validation["colours"] not in COLOUR_SETS:
+            raise UserError(f"data.validation.colours: unknown set {validation['colours']!r}; sets: {', '.join(COLOUR_SETS)}")
+        _positive_int(validation["grid_steps"], "data.validation.grid_steps", least=2)
+    return DataSettings(kind, batch_size, labels, hard_labels, cube, grid, validation)
+
+
+def build_batches(cfg, seed: int):
+    """The batch stream of `seed` (`cfg.data`): pipeline A (`kind: hsv`) or B (`kind: rgb`)."""
+    from ex_color.data import BatchSource, ColorCube, EpochBatchSource
+
+    data = data_settings(cfg.data)
+    if data.kind == "hsv":
+        return BatchSource(ColorCube.hsv(**data.cube), data.batch_size, data.labels, data.hard_labels, seed=seed)
+    colours = ColorCube.rgb_grid(data.grid).flat_rgb()
+    return EpochBatchSource(colours, data.batch_size, data.labels, data.hard_labels, seed=seed)
+
+
+def build_validation(cfg):
+    """The validation set of `cfg.data.validation`, or None when it is off (absent, or `every: 0`)."""
+    from ex_color.data.validation import ValidationSet
+
+    data = data_settings(cfg.data)
+    settings = data.validation
+    if not settings or not settings["every"]:
+        return None
+    return ValidationSet.build(settings["colours"], settings["grid_steps"], data.labels, settings["batch_size"], settings["every"])
 
 
 def intervention_keys() -> dict[str, set[str]]:

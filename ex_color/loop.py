@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -70,8 +70,10 @@ def schedule_weights(timeline, names: Sequence[str]) -> np.ndarray:
 
 
 def non_finite_problem(values: np.ndarray, first: int, active: np.ndarray, regularizers: RegularizerSet) -> tuple[int, str] | None:
-    """(step, what) of the first non-finite value in one member's metric rows [steps, 2 + n_terms] (loss,
-    recon, terms) from step `first`, among the terms computed there (`active`: the schedule's mask)."""
+    """(step, what) of the first non-finite value in one member's metric rows [steps, 2 + n_terms (+ val)]
+    (loss, recon, terms, then any validation columns, not checked) from step `first`, among the terms
+    computed there (`active`: the schedule's mask)."""
+    values = values[:, : 2 + active.shape[1]]
     computed = np.ones_like(values, dtype=bool)
     steps = np.minimum(np.arange(first, first + len(values)), len(active) - 1)
     computed[:, 2:] = active[steps]
@@ -112,7 +114,9 @@ def stop_on_signals():
 
 class TrainLoop:
     """Trains `model` (S members: a plain model for S = 1, else one from `stack_models`) through the
-    timeline; `sources` holds each member's batch stream."""
+    timeline; `sources` holds each member's batch stream (all of one data config, so that their blocks
+    have the same shapes). With a `validation` set, every `validation.every` steps it also measures
+    val/recon and val/<name> of each regularizer flagged `validate` (`validate`)."""
 
     def __init__(
         self,
@@ -123,6 +127,7 @@ class TrainLoop:
         optimizer: Callable[..., torch.optim.Optimizer],
         fabric,
         log_every: int = 100,
+        validation=None,
     ):
         self.members = len(sources)
         if self.members > 1:
@@ -133,6 +138,7 @@ class TrainLoop:
         self.regularizers = regularizers
         self.timeline = timeline
         self.sources = list(sources)
+        self._locate = self.sources[0].locate
         self.log_every = max(1, int(log_every))
         self.length = timeline.length
         self.lr = [float(v) for v in np.asarray(timeline.values["lr"], dtype=np.float64)]
@@ -146,6 +152,10 @@ class TrainLoop:
         self.patterns = [regularizers.active_indices(row) for row in patterns]
         self.tables = [torch.tensor(self.weights[:, list(p)], dtype=torch.float32, device=self.device) for p in self.patterns]
         self.metric_names = ("train/loss", "train/recon", *(f"train/{name}" for name in regularizers.names))
+        self.validation = None
+        if validation is not None and validation.every > 0:
+            self.validation = _Validation(validation, regularizers, self.members, self.device)
+            self.metric_names += self.validation.names
         self.optimizer = make_optimizer(optimizer, self.model.parameters(), lr=self.lr[0])
         # Fabric's wrapper steps through the precision plugin (a gradient scaler, for 16-bit); the state lives
         # in the optimizer itself, which is what checkpoints save and load.
@@ -160,6 +170,7 @@ class TrainLoop:
         self._hooks = [modules[layer].register_forward_hook(self._capture(layer)) for layer in regularizers.layers]
         self._block_key: tuple | None = None
         self._pending: list[tuple[int, torch.Tensor]] = []  # (pattern, rows [S, 2 + n_active]) per step
+        self._pending_validation: list[tuple[int, torch.Tensor]] = []  # (step, rows [S, 1 + n_validated])
         self._first_pending = 0
         self.step = 0  # steps done
 
@@ -175,12 +186,12 @@ class TrainLoop:
         self._hooks.clear()
 
     # -- one step -----------------------------------------------------------------------------
-    def _block(self, block_index: int, pattern: int):
-        """A block of every member's batches on the device ([block_steps, (S,) B, ...]) and the label
-        weights of the regularizers active in `pattern`."""
-        key = (block_index, pattern)
+    def _block(self, block_key, pattern: int):
+        """A block of every member's batches on the device ([block_steps, (S,) B, ...]; the sources' block
+        `block_key`) and the label weights of the regularizers active in `pattern`."""
+        key = (block_key, pattern)
         if key != self._block_key:
-            blocks = [source.block(block_index) for source in self.sources]
+            blocks = [source.block(block_key) for source in self.sources]
             if self.members == 1:
                 rgb, labels = blocks[0]
             else:
@@ -201,8 +212,8 @@ class TrainLoop:
             log.info("step %d: starting phase %s", step, phase)
         pattern = self.pattern_at[at]
         active = self.patterns[pattern]
-        block_index, offset = divmod(step, self.sources[0].block_steps)
-        rgb, labels, weights = self._block(block_index, pattern)
+        block_key, offset = self._locate(step)
+        rgb, labels, weights = self._block(block_key, pattern)
         rgb, labels = rgb[offset], labels[offset]
         for group in self._groups:
             group["lr"] = self.lr[at]
@@ -228,13 +239,26 @@ class TrainLoop:
             log.info("step %d: %s", step, ", ".join(self.timeline.events[step]))
         self.step = step + 1
 
+    def validate(self) -> None:
+        """Measure the validation set with the weights after `self.step` steps; the values join the
+        metrics row of the last step trained."""
+        self.model.eval()
+        try:
+            with torch.no_grad(), self.fabric.autocast():
+                output = self.model(self.validation.rgb)
+                values = self.validation.measure(output, self._activations)
+        finally:
+            self.model.train()
+        self._pending_validation.append((self.step - 1, values))
+
     def take_rows(self) -> tuple[int, np.ndarray]:
-        """(first step, [steps, S, 2 + n_terms]) of the recorded steps not yet taken, NaN for terms not
-        computed at a step; one transfer from the device."""
+        """(first step, [steps, S, len(metric_names)]) of the recorded steps not yet taken: loss, recon and
+        each term, then the validation columns; NaN where not computed at a step. One transfer from the
+        device."""
         first, pending = self._first_pending, self._pending
         self._pending, self._first_pending = [], self.step
         n_terms = len(self.regularizers.names)
-        table = torch.full((len(pending), self.members, 2 + n_terms), float("nan"), device=self.device)
+        table = torch.full((len(pending), self.members, len(self.metric_names)), float("nan"), device=self.device)
         start = 0
         while start < len(pending):  # runs of steps with the same active regularizers
             pattern = pending[start][0]
@@ -244,6 +268,9 @@ class TrainLoop:
             columns = [0, 1, *(2 + index for index in self.patterns[pattern])]
             table[start:stop, :, columns] = torch.stack([rows for _, rows in pending[start:stop]])
             start = stop
+        for step, rows in self._pending_validation:
+            table[step - first, :, 2 + n_terms :] = rows
+        self._pending_validation = []
         return first, table.cpu().numpy()
 
     def run(self, on_rows: Callable[[int, np.ndarray], None], on_checkpoint: Callable[[], None], checkpoint_every: int = 0,
@@ -251,9 +278,12 @@ class TrainLoop:
         """Train from `self.step` to the end; `on_rows(first_step, rows)` gets the metrics every `log_every`
         steps, `on_checkpoint()` is called (after the rows) every `checkpoint_every` steps, at the end, and
         when `should_stop()` says so between steps. Returns True when it trained to the end."""
+        every = self.validation.every if self.validation is not None else 0
         while self.step < self.length:
             self.train_step()
             done = self.step
+            if every and done % every == 0:
+                self.validate()
             at_checkpoint = checkpoint_every > 0 and done % checkpoint_every == 0
             stopping = should_stop()
             if len(self._pending) >= self.log_every or done == self.length or at_checkpoint or stopping:
@@ -303,3 +333,48 @@ class TrainLoop:
         self.optimizer.load_state_dict({"state": merged, "param_groups": states[0]["param_groups"]})
         self._groups = self.optimizer.param_groups  # new dicts: the step sets its learning rate there
         self.step = self._first_pending = steps.pop()
+
+
+class _Validation:
+    """The validation set on the device, batched once: val/recon (the MSE over the whole set, which is the
+    mean of the batch MSEs weighted by batch size) and, per regularizer flagged `validate`, its
+    label-weighted value per batch, averaged over the batches weighted by batch size (spec §0.5).
+    The model runs on the whole set in one pass (it treats samples independently); the terms see one
+    batch at a time, all batches at once through `torch.vmap`."""
+
+    def __init__(self, validation, regularizers: RegularizerSet, members: int, device: torch.device):
+        self.every = int(validation.every)
+        self.members = members
+        self.indices = regularizers.validated
+        self.names = ("val/recon", *(f"val/{regularizers.names[index]}" for index in self.indices))
+        rgb = validation.rgb.to(device)
+        self.rgb = rgb if members == 1 else rgb.expand(members, *rgb.shape)
+        self.count = len(rgb)
+        size = min(validation.batch_size, self.count)
+        self.full_batches, self.short = divmod(self.count, size)
+        self.batch_size = size
+        self.pattern = regularizers.pattern(self.indices) if self.indices else None
+        if self.pattern is not None:
+            labels = validation.labels.to(device)
+            cut = self.full_batches * size
+            self.full_weights = self.pattern.sample_weights(labels[:cut].reshape(self.full_batches, size, -1))
+            self.short_weights = self.pattern.sample_weights(labels[cut:].unsqueeze(0)) if self.short else None
+            if members > 1:  # one row of batches per member: [S · batches, B, C]
+                self.full_weights = self.full_weights.repeat(members, 1, 1)
+                if self.short_weights is not None:
+                    self.short_weights = self.short_weights.repeat(members, 1, 1)
+
+    def measure(self, output: torch.Tensor, activations: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """[S, 1 + n_validated] from the model's output on the set and its captured layers."""
+        recon = (output - self.rgb).square().mean((-2, -1)).reshape(self.members, 1)
+        if self.pattern is None:
+            return recon
+        cut = self.full_batches * self.batch_size
+        zs = [activations[layer].reshape(self.members, self.count, -1) for layer in self.pattern.layers]
+        full = [z[:, :cut].reshape(self.members * self.full_batches, self.batch_size, -1) for z in zs]
+        total = self.pattern(dict(zip(self.pattern.layers, full)), self.full_weights, stacked=True)
+        total = total.reshape(self.members, self.full_batches, -1).sum(1) * self.batch_size
+        if self.short:
+            short = [z[:, cut:] for z in zs]
+            total = total + self.pattern(dict(zip(self.pattern.layers, short)), self.short_weights, stacked=True) * self.short
+        return torch.cat([recon, total / self.count], dim=-1)

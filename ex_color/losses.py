@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -62,11 +63,26 @@ class Anchor:
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         return (z - _constant(self.point, z.dtype, z.device)).square().sum(-1)
 
-    def for_width(self, width: int) -> Anchor:
+    def for_width(self, width: int):
         """The same point in `width` dimensions: a concept like red = (1, 0, 0, 0) extends with zeros."""
         if len(self.point) > width:
             raise ValueError(f"point has {len(self.point)} values, more than the layer's width {width}")
         return dataclasses.replace(self, point=self.point + (0.0,) * (width - len(self.point)))
+
+
+@dataclass(frozen=True)
+class AngularAnchor(Anchor):
+    """Turns activations towards a direction, whatever their length: ``1 − ẑ·p̂`` with ``ẑ = z/(‖z‖ + 1e-8)``
+    and ``p̂ = p/(‖p‖ + 1e-8)``; 0 on the ray through p, 2 opposite it."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        norm = math.sqrt(sum(x * x for x in self.point))
+        object.__setattr__(self, "_direction", tuple(x / (norm + 1e-8) for x in self.point))
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        unit = z / (torch.linalg.vector_norm(z, dim=-1, keepdim=True) + 1e-8)
+        return 1 - unit @ _constant(self._direction, z.dtype, z.device)
 
 
 @dataclass(frozen=True)
@@ -108,12 +124,14 @@ class Regularizer:
 
     `labels` maps label names to affinities: sample i counts with ``α_i = clamp(Σ label_i · affinity, 0, 1)``
     and the term's value is ``Σ α_i l_i / (Σ α_i + 1e-8)``; without `labels` it is the batch mean.
+    `validate`: also measured on the validation set (`val/<name>`).
     """
 
     name: str
     term: Term
     layers: tuple[str, ...]
     labels: Mapping[str, float] | None = None
+    validate: bool = False
 
 
 class _Pattern:
@@ -195,6 +213,7 @@ class RegularizerSet:
         self.label_names = tuple(label_names)
         self.names = tuple(r.name for r in self.regularizers)
         self.layers = tuple(dict.fromkeys(layer for r in self.regularizers for layer in r.layers))
+        self.validated = tuple(index for index, r in enumerate(self.regularizers) if r.validate)
         self._patterns: dict[tuple[int, ...], _Pattern] = {}
 
     def active_indices(self, active: Sequence[bool] | None = None) -> tuple[int, ...]:

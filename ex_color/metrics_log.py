@@ -40,6 +40,16 @@ class MetricsCSV(Logger):
         writer.writerows(rows)
         atomic_write_text(self.path, buffer.getvalue())
 
+    def _add_columns(self, keys) -> None:
+        self.columns = ["step", *sorted((set(self.columns) | set(keys)) - {"step"})]
+        with open(self.path, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=self.columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write_text(self.path, buffer.getvalue())
+
     @property
     def name(self) -> str:
         return "metrics"
@@ -73,9 +83,12 @@ class MetricsCSV(Logger):
             if self.path.exists():
                 self._keep_rows_before(min(int(row["step"]) for row in self._pending))
         new_file = not self.path.exists()
+        keys = dict.fromkeys(k for row in self._pending for k in row)
         if self.columns is None or new_file:
-            keys = dict.fromkeys(k for row in self._pending for k in row)
             self.columns = ["step", *sorted(k for k in keys if k != "step")]
+        elif not keys.keys() <= set(self.columns):
+            # A column first seen now (a validation metric, a term switched on later): rewrite the header.
+            self._add_columns(keys)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", newline="") as handle:

@@ -86,6 +86,24 @@ def test_config_mistakes_in_train(workdir, smoke_run, override, fragments):
     after_failure_nothing_new(workdir, smoke_run)
 
 
+@pytest.mark.parametrize(
+    "overrides,fragments",
+    [
+        (["+data.labels.xyz={power:1,scale:0.1}"], ["data.labels.xyz:", "names no label function"]),
+        (["+data.labels.red.function=redd"], ["data.labels.red.function:", "'redd'"]),
+        (["data=rgb", "+data.labels.blue={hue:240,power:-2,scale:0.1}"], ["data.labels.blue.power:", "≥ 0"]),
+        (["data.labels.red.scale=1.5"], ["data.labels.red.scale:", "[0, 1]"]),
+        (["data=rgb", "data.grid=1"], ["data.grid", "≥ 2"]),
+        (["data=rgb", "data.validation.colours=edges"], ["data.validation.colours:", "'edges'"]),
+        (["+regularizers.reg-anchor.validate=maybe"], ["regularizers.reg-anchor.validate:", "true or false"]),
+    ],
+)
+def test_data_and_label_mistakes_in_train(workdir, smoke_run, overrides, fragments):
+    result = excolor("train", "experiment=smoke", *overrides, cwd=workdir, check=False)
+    one_line_error(result, *fragments)
+    after_failure_nothing_new(workdir, smoke_run)
+
+
 def test_a_bad_value_in_a_sweep_fails_before_any_job(workdir, smoke_run):
     result = excolor("train", "-m", "experiment=smoke", "model.bottleneck=4,0", cwd=workdir, check=False)
     one_line_error(result, "model.bottleneck")

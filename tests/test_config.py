@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ex_color.builders import build_model, build_regularizers
+from ex_color.builders import build_model, build_regularizers, plain
 from ex_color.config import compose
 from ex_color.errors import UserError
 from ex_color.paths import config_dir
@@ -34,7 +34,7 @@ def test_default_is_experiment_2_2():
     assert list(cfg.regularizers) == ["reg-anchor", "reg-separate", "reg-planar", "reg-unit-v", "reg-unit"]
     assert all(list(r.layers) == ["encoder"] for r in cfg.regularizers.values())
     assert cfg.data.batch_size == 64 and cfg.data.hard_labels is True
-    assert dict(cfg.data.labels) == {"red": 0.5, "vibrant": 0.5}
+    assert plain(cfg.data.labels) == {"red": {"power": 10, "scale": 0.5}, "vibrant": {"power": 100, "scale": 0.5}}
     assert cfg.trainer.deterministic is True
 
 

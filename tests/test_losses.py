@@ -5,7 +5,7 @@ import torch
 
 from dataclasses import dataclass
 
-from ex_color.losses import Anchor, Planarity, Regularizer, RegularizerSet, Separate, Unitarity, power
+from ex_color.losses import AngularAnchor, Anchor, Planarity, Regularizer, RegularizerSet, Separate, Unitarity, power
 
 
 def test_anchor_by_hand():
@@ -17,6 +17,33 @@ def test_anchor_pads_a_short_point_with_zeros():
     assert Anchor((1, 0, 0, 0)).for_width(5).point == (1.0, 0.0, 0.0, 0.0, 0.0)
     with pytest.raises(ValueError, match="point has 4 values, more than the layer's width 3"):
         Anchor((1, 0, 0, 0)).for_width(3)
+
+
+def test_angular_anchor_by_hand():
+    # 1 − cos(z, p): on the ray through p (any length) 0, at right angles 1, opposite 2, at 60° 1/2.
+    z = torch.tensor([[3.0, 0, 0, 0], [0, 0.5, 0, 0], [-1.0, 0, 0, 0], [0.5, math.sqrt(3) / 2, 0, 0]])
+    torch.testing.assert_close(AngularAnchor((2, 0, 0, 0))(z), torch.tensor([0.0, 1.0, 2.0, 0.5]))
+    # ẑ = z / (‖z‖ + 1e-8): a zero row is at right angles to everything.
+    assert AngularAnchor((0, 1))(torch.zeros(1, 2)).tolist() == [1.0]
+
+
+def test_angular_anchor_fits_a_layer_like_anchor():
+    fitted = AngularAnchor((0, 1, 0, 0)).for_width(5)
+    assert type(fitted) is AngularAnchor and fitted.point == (0.0, 1.0, 0.0, 0.0, 0.0)
+    assert fitted == AngularAnchor((0, 1, 0, 0, 0)) and hash(fitted) == hash(AngularAnchor((0, 1, 0, 0, 0)))
+    with pytest.raises(ValueError, match="point has 4 values, more than the layer's width 3"):
+        AngularAnchor((1, 0, 0, 0)).for_width(3)
+
+
+def test_angular_anchor_matches_the_spec_and_passes_gradcheck():
+    torch.manual_seed(2)
+    z = torch.randn(8, 4, dtype=torch.float64, requires_grad=True)
+    labels = torch.rand(8, 1, dtype=torch.float64)
+    point = torch.tensor([1.0, 2.0, 0.0, -1.0], dtype=torch.float64)
+    plain = 1 - (z / (z.norm(dim=-1, keepdim=True) + 1e-8)) @ (point / (point.norm() + 1e-8))
+    torch.testing.assert_close(AngularAnchor((1, 2, 0, -1))(z), plain)
+    regs = RegularizerSet([Regularizer("reg-anchor", AngularAnchor((1, 2, 0, -1)), ("encoder",), {"red": 1.0})], ("red",))
+    assert torch.autograd.gradcheck(lambda z: regs({"encoder": z}, labels)["reg-anchor"], (z,))
 
 
 @dataclass(frozen=True)
@@ -213,7 +240,7 @@ class NoVmap(Unitarity):
         return super().__call__(z)
 
 
-@pytest.mark.parametrize("term", [Separate(10.0, shift=True), GramSpread(), NoVmap()])
+@pytest.mark.parametrize("term", [Separate(10.0, shift=True), GramSpread(), NoVmap(), AngularAnchor((0, 1, 0, 0))])
 def test_a_stack_of_batches_gives_each_batch_s_own_values_and_gradients(term):
     regs = RegularizerSet(
         [Regularizer("reg-x", term, ("encoder",)), Regularizer("reg-anchor", Anchor((1, 0, 0, 0)), ("encoder",), {"red": 1.0})],

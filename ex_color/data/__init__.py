@@ -16,8 +16,12 @@ _EXPORTS = {
     "HUE_NAMES": "colors",
     "named_colors": "colors",
     "LABELS": "labels",
+    "LabelSpec": "labels",
+    "exact_labels": "labels",
     "label_probabilities": "labels",
+    "parse_labels": "labels",
     "BatchSource": "sampling",
+    "EpochBatchSource": "sampling",
     "sampling_weights": "sampling",
     "vibrancy": "sampling",
 }

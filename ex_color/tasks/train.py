@@ -19,7 +19,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from ex_color import runs
-from ex_color.builders import build_batches, build_model, build_parts, model_settings, plain
+from ex_color.builders import build_batches, build_model, build_parts, build_validation, model_settings, plain
 from ex_color.errors import Interrupted, RunFailed, UserError, WriteFailed
 from ex_color.sweeps import ERROR_FILE
 
@@ -74,6 +74,7 @@ def validate(cfg: DictConfig, seeds: Sequence[int] | None = None) -> None:
     """Check a composed training config completely, before any run directory exists."""
     build_parts(cfg, warn=False)
     build_batches(cfg, int(cfg.seed))
+    build_validation(cfg)
     trainer_settings(cfg)
     if seeds is not None and len(seeds) > 1:
         from hydra.utils import get_class
@@ -277,7 +278,14 @@ def build_loop(cfg: DictConfig, seeds: Sequence[int], trainer: TrainerSettings, 
         sources.append(build_batches(cfg, seed))
     regularizers = RegularizerSet(parts.regularizers, parts.label_names)
     loop = TrainLoop(
-        stack_models(models), regularizers, parts.timeline, sources, instantiate(cfg.optimizer), fabric, trainer.log_every
+        stack_models(models),
+        regularizers,
+        parts.timeline,
+        sources,
+        instantiate(cfg.optimizer),
+        fabric,
+        trainer.log_every,
+        validation=build_validation(cfg),
     )
     return loop, parts
 
