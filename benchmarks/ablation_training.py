@@ -99,7 +99,10 @@ def variants(seeds: int):
     found = {
         "all on": (contextlib.nullcontext, 100),
         "Adam without fused=True": (lambda: patched(loop_module, "make_optimizer", plain_adam), 100),
-        "label weights per step (not per block)": (lambda: patched(loop_module.TrainLoop, "_block", per_step_weights), 100),
+        "label weights per step (not per block)": (
+            lambda: patched(loop_module.TrainLoop, "_block", per_step_weights),
+            100,
+        ),
         "equal terms computed per regularizer": (lambda: patched(losses._Pattern, "__init__", unshared_init), 100),
         "weighted means one column at a time": (lambda: patched(losses._Pattern, "__call__", columns_one_by_one), 100),
         "Separate's whole power through pow": (lambda: patched(losses, "power", lambda x, p: x.pow(p)), 100),
@@ -129,7 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     from ex_color.tasks.train import build_loop, trainer_settings
 
     torch.set_num_threads(1)
-    print(machine_header(f"ablation_training: the loop with one speed trick undone at a time ({args.seeds} seed(s))"), flush=True)
+    print(
+        machine_header(f"ablation_training: the loop with one speed trick undone at a time ({args.seeds} seed(s))"),
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="excolor-ablation-") as tmp:
         sheet = write(Path(tmp) / "sheet.csv", ex22_like_sheet(args.steps))
         cfg = compose("train", ["experiment=ex-2.2", f"dopesheet={sheet}"])
@@ -148,7 +154,10 @@ def main(argv: list[str] | None = None) -> int:
                     best[name] = min(best[name], elapsed / args.steps * 1e6)
             print(f"  round {round_}/{args.rounds} done", flush=True)
     base = best["all on"]
-    rows = [[name, f"{us:.0f}", "" if name == "all on" else f"{us - base:+.0f}", f"{us / base:.2f}"] for name, us in best.items()]
+    rows = [
+        [name, f"{us:.0f}", "" if name == "all on" else f"{us - base:+.0f}", f"{us / base:.2f}"]
+        for name, us in best.items()
+    ]
     print(f"\n## Loop µs/step, {args.seeds} seed(s), {args.steps:,} steps, fastest of {args.rounds} rounds\n")
     print(table(["variant", "µs/step", "cost of undoing", "ratio"], rows))
     return 0

@@ -65,14 +65,20 @@ def bare_regularizers(z, labels):
         if affinities is None:
             values[name] = per_sample[name].mean()
         else:
-            weights = torch.tensor([affinities.get(label, 0.0) for label in LABEL_NAMES], dtype=labels.dtype, device=labels.device)
+            weights = torch.tensor(
+                [affinities.get(label, 0.0) for label in LABEL_NAMES], dtype=labels.dtype, device=labels.device
+            )
             alpha = (labels @ weights).clamp(0.0, 1.0)
             values[name] = (alpha * per_sample[name]).sum() / (alpha.sum() + 1e-8)
     return values
 
 
 def train_bare(
-    dopesheet: str | Path = DEFAULT_SHEET, seed: int = 0, threads: int = 1, steps: int | None = None, device: str = "cpu"
+    dopesheet: str | Path = DEFAULT_SHEET,
+    seed: int = 0,
+    threads: int = 1,
+    steps: int | None = None,
+    device: str = "cpu",
 ):
     """Train as experiment 2.2 does; returns (model, {'steps', 'seconds', 'loss', 'recon', <terms>})."""
     import torch
@@ -128,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="torch device (default cpu; e.g. cuda)")
     parser.add_argument("--save", default=None, help="write the final state dict here")
     args = parser.parse_args(argv)
-    model, result = train_bare(args.dopesheet, seed=args.seed, threads=args.threads, steps=args.steps, device=args.device)
+    model, result = train_bare(
+        args.dopesheet, seed=args.seed, threads=args.threads, steps=args.steps, device=args.device
+    )
     if args.save:
         import torch
 

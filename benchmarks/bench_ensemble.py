@@ -38,15 +38,16 @@ def drift(single: Path, member: Path) -> tuple[float, float]:
     """(largest weight difference, largest relative difference of the final losses) of two run directories."""
     import csv
 
-    import torch
-
     from ex_color.runs import load_checkpoint
 
     a, b = load_checkpoint(single)["state_dict"], load_checkpoint(member)["state_dict"]
     weights = max(float((a[k] - b[k]).abs().max()) for k in a)
     last = [list(csv.DictReader(open(d / "metrics.csv")))[-1] for d in (single, member)]
-    losses = max(abs(float(last[0][k]) - float(last[1][k])) / max(abs(float(last[0][k])), 1e-12)
-                 for k in last[0] if k.startswith("train/") and last[0][k] and last[1][k])
+    losses = max(
+        abs(float(last[0][k]) - float(last[1][k])) / max(abs(float(last[0][k])), 1e-12)
+        for k in last[0]
+        if k.startswith("train/") and last[0][k] and last[1][k]
+    )
     return weights, losses
 
 
@@ -62,7 +63,10 @@ def loop_timings(sizes: list[int], steps: int, device: str) -> None:
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory(prefix="excolor-ensemble-") as tmp:
         sheet = write(Path(tmp) / "sheet.csv", ex22_like_sheet(steps))
-        cfg = compose("train", ["experiment=ex-2.2", f"dopesheet={sheet}", f"trainer.accelerator={'gpu' if device == 'cuda' else 'cpu'}"])
+        cfg = compose(
+            "train",
+            ["experiment=ex-2.2", f"dopesheet={sheet}", f"trainer.accelerator={'gpu' if device == 'cuda' else 'cpu'}"],
+        )
         rows, single = [], None
         for size in sizes:
             loop, _ = build_loop(cfg, list(range(size)), trainer_settings(cfg), warn=False)
@@ -120,11 +124,17 @@ def main(argv: list[str] | None = None) -> int:
                 single = workdir / f"single-{index}-{size}"
                 together_dir = workdir / f"together-{index}-{size}"
                 sequential = [
-                    run_process([*command, "train", *common, f"seed={seed}", f"hydra.run.dir={single}/{seed}"], cwd=workdir, env=env)
+                    run_process(
+                        [*command, "train", *common, f"seed={seed}", f"hydra.run.dir={single}/{seed}"],
+                        cwd=workdir,
+                        env=env,
+                    )
                     for seed in seeds
                 ]
                 together = run_process(
-                    [*command, "train", *common, f"--seeds=0-{size - 1}", f"hydra.run.dir={together_dir}"], cwd=workdir, env=env
+                    [*command, "train", *common, f"--seeds=0-{size - 1}", f"hydra.run.dir={together_dir}"],
+                    cwd=workdir,
+                    env=env,
                 )
                 drifts = [drift(single / str(s), together_dir / f"seed-{s}") for s in seeds]
                 wall, cpu = sum(t.wall for t in sequential), sum(t.cpu for t in sequential)
@@ -143,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
                     ]
                 )
     print(f"\n### Seeds together vs one after another: experiment 2.2, {args.steps:,} steps, {args.device}\n")
-    print("whole processes; sequential = the sum of one `excolor train seed=k` per seed; drift: each seed against its single run\n")
+    print(
+        "whole processes; sequential = the sum of one `excolor train seed=k` per seed; drift: each seed against its single run\n"
+    )
     headers = [
         "code",
         "seeds",

@@ -80,7 +80,9 @@ def timed(command: list[str], repeat: int) -> float:
 
 
 def smoke_run(workdir: Path) -> Path:
-    result = subprocess.run([*EXCOLOR, "train", "experiment=smoke"], check=True, capture_output=True, text=True, cwd=workdir)
+    result = subprocess.run(
+        [*EXCOLOR, "train", "experiment=smoke"], check=True, capture_output=True, text=True, cwd=workdir
+    )
     return Path(result.stdout.strip().splitlines()[-1].removeprefix("run directory: "))
 
 
@@ -101,29 +103,56 @@ def main() -> None:
         run = args.run.resolve() if args.run else smoke_run(tmp)
         hd = ColorCube.hsv(240, 48, 48).flat_rgb().astype(np.float32)
         np.save(tmp / "hd.npy", hd)
-        bare = timed([PYTHON, "-c", BARE_FORWARD, str(run / "checkpoints" / "last.ckpt"), str(tmp / "hd.npy"), str(tmp / "bare.npz")], repeat)
-        ours = timed([*EXCOLOR, "infer", "--run", str(run), "--input", str(tmp / "hd.npy"), "--output", str(tmp / "ours.npz")], repeat)
-        np.testing.assert_allclose(np.load(tmp / "ours.npz")["outputs"], np.load(tmp / "bare.npz")["outputs"], atol=1e-6)
+        bare = timed(
+            [
+                PYTHON,
+                "-c",
+                BARE_FORWARD,
+                str(run / "checkpoints" / "last.ckpt"),
+                str(tmp / "hd.npy"),
+                str(tmp / "bare.npz"),
+            ],
+            repeat,
+        )
+        ours = timed(
+            [*EXCOLOR, "infer", "--run", str(run), "--input", str(tmp / "hd.npy"), "--output", str(tmp / "ours.npz")],
+            repeat,
+        )
+        np.testing.assert_allclose(
+            np.load(tmp / "ours.npz")["outputs"], np.load(tmp / "bare.npz")["outputs"], atol=1e-6
+        )
         memory = {}
         for n in (1_000_000, 10_000_000):
-            out = subprocess.run([PYTHON, "-c", PEAK_MEMORY, str(run), str(n)], check=True, capture_output=True, text=True, cwd=REPO)
+            out = subprocess.run(
+                [PYTHON, "-c", PEAK_MEMORY, str(run), str(n)], check=True, capture_output=True, text=True, cwd=REPO
+            )
             extra, arrays = (float(x) for x in out.stdout.split())
             memory[n] = (extra, arrays)
 
     import lightning
 
-    print(f"# Evaluation benchmark — {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {platform.processor() or platform.machine()}")
-    print(f"python {platform.python_version()}, torch {torch.__version__}, lightning {lightning.__version__}, median of {repeat}")
+    print(
+        f"# Evaluation benchmark — {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {platform.processor() or platform.machine()}"
+    )
+    print(
+        f"python {platform.python_version()}, torch {torch.__version__}, lightning {lightning.__version__}, median of {repeat}"
+    )
     print()
     print("| measurement | bare | excolor | ratio | target |")
     print("|---|---|---|---|---|")
-    print(f"| infer, HD cube (552,960 colours), whole process | {bare:.2f} s | {ours:.2f} s | {ours / bare:.2f} | ≤ 2.5 |")
+    print(
+        f"| infer, HD cube (552,960 colours), whole process | {bare:.2f} s | {ours:.2f} s | {ours / bare:.2f} | ≤ 2.5 |"
+    )
     (e1, a1), (e10, a10) = memory[1_000_000], memory[10_000_000]
     print()
     print("| measurement (excolor's chunked evaluation) | 1M colours | 10M colours | ratio | target |")
     print("|---|---|---|---|---|")
-    print(f"| extra memory beyond inputs and results | {e1:.0f} MiB | {e10:.0f} MiB | {e10 / max(e1, 1):.2f} | bounded (about 1) |")
-    print(f"| inputs and results themselves | {a1:.0f} MiB | {a10:.0f} MiB | {a10 / max(a1, 1):.2f} | (grow with the input) |")
+    print(
+        f"| extra memory beyond inputs and results | {e1:.0f} MiB | {e10:.0f} MiB | {e10 / max(e1, 1):.2f} | bounded (about 1) |"
+    )
+    print(
+        f"| inputs and results themselves | {a1:.0f} MiB | {a10:.0f} MiB | {a10 / max(a1, 1):.2f} | (grow with the input) |"
+    )
 
 
 if __name__ == "__main__":

@@ -31,11 +31,19 @@ SHEET = "STEP,PHASE,ACTION,lr,reg-separate,reg-anchor,reg-unit,reg-unit-v,reg-pl
 def sweep(workdir: Path, name: str, requeue: bool) -> tuple[float, float | None]:
     """(wall seconds of the sweep, seconds from the requeue to the resume line, or None)."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "SLURM_CONF": str(CONF)}
-    args = ["train", "-m", "experiment=smoke", f"dopesheet={workdir / 'long.csv'}", "trainer.checkpoint_every=200",
-            "hydra/launcher=submitit_slurm", f"hydra.sweep.dir={name}"]
+    args = [
+        "train",
+        "-m",
+        "experiment=smoke",
+        f"dopesheet={workdir / 'long.csv'}",
+        "trainer.checkpoint_every=200",
+        "hydra/launcher=submitit_slurm",
+        f"hydra.sweep.dir={name}",
+    ]
     start = time.perf_counter()
-    process = subprocess.Popen([*excolor_command(), *args], cwd=workdir, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*excolor_command(), *args], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     requeued_at = None
     if requeue:
         checkpoint = workdir / name / "0" / "checkpoints" / "last.ckpt"
@@ -61,8 +69,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args()
-    up = CONF.exists() and subprocess.run(["sinfo"], env={**os.environ, "SLURM_CONF": str(CONF)},
-                                          capture_output=True).returncode == 0
+    up = (
+        CONF.exists()
+        and subprocess.run(["sinfo"], env={**os.environ, "SLURM_CONF": str(CONF)}, capture_output=True).returncode == 0
+    )
     if not up:
         print("bench_slurm: skipped: no local SLURM cluster (sudo scripts/local-slurm.sh start)")
         return
@@ -76,12 +86,20 @@ def main() -> None:
             wall, seconds = sweep(workdir, f"requeued-{rep}", requeue=True)
             requeued.append(wall)
             back.append(seconds)
-    print(table(
-        ["one-job sweep, 3,001 steps", f"median of {args.reps} (s)", "runs (s)"],
-        [["straight through", f"{median(straight):.1f}", ", ".join(f"{x:.1f}" for x in straight)],
-         ["requeued once (scontrol requeue)", f"{median(requeued):.1f}", ", ".join(f"{x:.1f}" for x in requeued)],
-         ["requeue -> 'resuming from step N'", f"{median(back):.1f}", ", ".join(f"{x:.1f}" for x in back)]],
-    ))
+    print(
+        table(
+            ["one-job sweep, 3,001 steps", f"median of {args.reps} (s)", "runs (s)"],
+            [
+                ["straight through", f"{median(straight):.1f}", ", ".join(f"{x:.1f}" for x in straight)],
+                [
+                    "requeued once (scontrol requeue)",
+                    f"{median(requeued):.1f}",
+                    ", ".join(f"{x:.1f}" for x in requeued),
+                ],
+                ["requeue -> 'resuming from step N'", f"{median(back):.1f}", ", ".join(f"{x:.1f}" for x in back)],
+            ],
+        )
+    )
 
 
 if __name__ == "__main__":

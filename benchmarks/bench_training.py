@@ -161,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     if DEVICE == "cuda":
         import torch
 
-        print(f"device: {torch.cuda.get_device_name(0)} (target 1 on cuda: trainer.accelerator=gpu, bare --device cuda)")
+        print(
+            f"device: {torch.cuda.get_device_name(0)} (target 1 on cuda: trainer.accelerator=gpu, bare --device cuda)"
+        )
     print(check_same_maths(), flush=True)
 
     with tempfile.TemporaryDirectory(prefix="excolor-bench-") as tmp:
@@ -187,7 +189,15 @@ def main(argv: list[str] | None = None) -> int:
         for key, command in (("excolor", "excolor train"), ("bare", "bare_training.py (eager loop)")):
             _, recon, separate = runs[key][-1]
             rows.append([command, f"{wall[key]:.2f}", f"{cpu[key]:.2f}", f"{recon:.2e}", f"{separate:.2f}"])
-        rows.append(["ratio excolor / bare", f"{wall['excolor'] / wall['bare']:.3f}", f"{cpu['excolor'] / cpu['bare']:.3f}", "", ""])
+        rows.append(
+            [
+                "ratio excolor / bare",
+                f"{wall['excolor'] / wall['bare']:.3f}",
+                f"{cpu['excolor'] / cpu['bare']:.3f}",
+                "",
+                "",
+            ]
+        )
         print(table(["process", "wall s", "CPU s", "final train/recon", "final reg-separate"], rows))
         verdict = "MET" if wall["excolor"] <= wall["bare"] else "NOT MET"
         print(f"\ntarget 1 (excolor wall ≤ bare wall): {verdict}", flush=True)
@@ -197,10 +207,15 @@ def main(argv: list[str] | None = None) -> int:
         # -- target 4: steps -----------------------------------------------------------------
         sheets = {10: write(workdir / "steps-10.csv", STARTUP_SHEET)}
         sheets.update({n: write(workdir / f"steps-{n}.csv", ex22_like_sheet(n)) for n in sizes})
-        scaling: dict[int, dict[str, tuple[float, float]]] = {n: {"excolor": (1e9, 1e9), "bare": (1e9, 1e9)} for n in sheets}
+        scaling: dict[int, dict[str, tuple[float, float]]] = {
+            n: {"excolor": (1e9, 1e9), "bare": (1e9, 1e9)} for n in sheets
+        }
         for _ in range(scaling_reps):  # the fastest of the repetitions: the least disturbed by other load
             for n in sheets:
-                for key, result in (("excolor", timed_excolor(workdir, sheets[n], f"s-{n}")), ("bare", bare_loop(sheets[n]))):
+                for key, result in (
+                    ("excolor", timed_excolor(workdir, sheets[n], f"s-{n}")),
+                    ("bare", bare_loop(sheets[n])),
+                ):
                     scaling[n][key] = min(scaling[n][key], result)
         print(f"\n## Target 4: cost grows linearly in steps (ex-2.2-shaped sheets; fastest of {scaling_reps})\n")
         print("process s: the whole process; loop µs/step: the training loop alone (excolor: on_train_start to")
@@ -208,25 +223,74 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for n in sheets:
             e, b = scaling[n]["excolor"], scaling[n]["bare"]
-            rows.append([f"{n:,}", f"{e[0]:.2f}", f"{e[1] / n * 1e6:.0f}", f"{b[0]:.2f}", f"{b[1] / n * 1e6:.0f}", f"{e[1] / b[1]:.2f}"])
-        print(table(["steps", "excolor process s", "excolor loop µs/step", "bare process s", "bare loop µs/step", "loop ratio"], rows))
+            rows.append(
+                [
+                    f"{n:,}",
+                    f"{e[0]:.2f}",
+                    f"{e[1] / n * 1e6:.0f}",
+                    f"{b[0]:.2f}",
+                    f"{b[1] / n * 1e6:.0f}",
+                    f"{e[1] / b[1]:.2f}",
+                ]
+            )
+        print(
+            table(
+                [
+                    "steps",
+                    "excolor process s",
+                    "excolor loop µs/step",
+                    "bare process s",
+                    "bare loop µs/step",
+                    "loop ratio",
+                ],
+                rows,
+            )
+        )
         loop_per_step = [scaling[n]["excolor"][1] / n * 1e6 for n in sizes]
-        print(f"\nexcolor loop µs/step over {', '.join(f'{n:,}' for n in sizes)} steps: largest / smallest {max(loop_per_step) / min(loop_per_step):.2f} (flat: close to 1)")
+        print(
+            f"\nexcolor loop µs/step over {', '.join(f'{n:,}' for n in sizes)} steps: largest / smallest {max(loop_per_step) / min(loop_per_step):.2f} (flat: close to 1)"
+        )
         for key in ("excolor", "bare"):
             intercept, slope, deviation = linear_fit([(n, scaling[n][key][0]) for n in sheets])
-            print(f"{key} process time ≈ {intercept:.2f} s + {slope * 1e6:.0f} µs × steps (largest deviation from the line {deviation:.1%})")
+            print(
+                f"{key} process time ≈ {intercept:.2f} s + {slope * 1e6:.0f} µs × steps (largest deviation from the line {deviation:.1%})"
+            )
 
         # -- target 4: rows ------------------------------------------------------------------
         many = write(workdir / f"rows-{many_rows}.csv", many_rows_sheet(row_steps, many_rows))
         rows_runs = {"excolor": (1e9, 1e9), "bare": (1e9, 1e9)}
         for _ in range(scaling_reps):
-            rows_runs = {"excolor": min(rows_runs["excolor"], timed_excolor(workdir, many, "r-many")), "bare": min(rows_runs["bare"], bare_loop(many))}
+            rows_runs = {
+                "excolor": min(rows_runs["excolor"], timed_excolor(workdir, many, "r-many")),
+                "bare": min(rows_runs["bare"], bare_loop(many)),
+            }
         print(f"\n## Target 4: cost flat in dopesheet rows ({row_steps:,} steps; fastest of {scaling_reps})\n")
         rows = []
         for key in ("excolor", "bare"):
             a, b = scaling[row_steps][key], rows_runs[key]
-            rows.append([key, f"{a[0]:.2f}", f"{b[0]:.2f}", f"{a[1] / row_steps * 1e6:.0f}", f"{b[1] / row_steps * 1e6:.0f}", f"{b[1] / a[1]:.2f}"])
-        print(table(["process", "8 rows process s", f"{many_rows:,} rows process s", "8 rows loop µs/step", f"{many_rows:,} rows loop µs/step", "loop ratio"], rows))
+            rows.append(
+                [
+                    key,
+                    f"{a[0]:.2f}",
+                    f"{b[0]:.2f}",
+                    f"{a[1] / row_steps * 1e6:.0f}",
+                    f"{b[1] / row_steps * 1e6:.0f}",
+                    f"{b[1] / a[1]:.2f}",
+                ]
+            )
+        print(
+            table(
+                [
+                    "process",
+                    "8 rows process s",
+                    f"{many_rows:,} rows process s",
+                    "8 rows loop µs/step",
+                    f"{many_rows:,} rows loop µs/step",
+                    "loop ratio",
+                ],
+                rows,
+            )
+        )
 
     print("\n## torch threads (bare loop, in its own process)\n")
     print(threads_table(300 if args.quick else 500))

@@ -185,7 +185,9 @@ class DataSettings:
 
 def _positive_int(value: Any, key: str, least: int = 1) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < least:
-        raise UserError(f"{key} must be {'a positive integer' if least == 1 else f'an integer ≥ {least}'} (got {value!r})")
+        raise UserError(
+            f"{key} must be {'a positive integer' if least == 1 else f'an integer ≥ {least}'} (got {value!r})"
+        )
     return value
 
 
@@ -229,7 +231,9 @@ def data_settings(cfg_data: Mapping) -> DataSettings:
         _positive_int(validation["every"], "data.validation.every", least=0)
         _positive_int(validation["batch_size"], "data.validation.batch_size")
         if validation["colours"] not in COLOUR_SETS:
-            raise UserError(f"data.validation.colours: unknown set {validation['colours']!r}; sets: {', '.join(COLOUR_SETS)}")
+            raise UserError(
+                f"data.validation.colours: unknown set {validation['colours']!r}; sets: {', '.join(COLOUR_SETS)}"
+            )
         _positive_int(validation["grid_steps"], "data.validation.grid_steps", least=2)
     return DataSettings(kind, batch_size, labels, hard_labels, cube, grid, validation)
 
@@ -253,7 +257,9 @@ def build_validation(cfg):
     settings = data.validation
     if not settings or not settings["every"]:
         return None
-    return ValidationSet.build(settings["colours"], settings["grid_steps"], data.labels, settings["batch_size"], settings["every"])
+    return ValidationSet.build(
+        settings["colours"], settings["grid_steps"], data.labels, settings["batch_size"], settings["every"]
+    )
 
 
 def intervention_keys() -> dict[str, set[str]]:

@@ -230,7 +230,8 @@ def seeds_together(config_name: str, seeds: str, overrides: list[str], task, val
 def run_command(
     overrides: Overrides = None,
     seeds: Annotated[
-        Optional[str], typer.Option("--seeds", help=SEEDS_HELP + " Each seed is then evaluated; summary.md compares them.")
+        Optional[str],
+        typer.Option("--seeds", help=SEEDS_HELP + " Each seed is then evaluated; summary.md compares them."),
     ] = None,
 ) -> None:
     """The main job: train, intervene, draw every figure, write report.md.
@@ -253,9 +254,13 @@ def run_command(
 def report(
     paths: Annotated[
         Optional[list[Path]],
-        typer.Argument(help="Run directories, or folders holding runs (a sweep), searched recursively. Default: outputs/latest."),
+        typer.Argument(
+            help="Run directories, or folders holding runs (a sweep), searched recursively. Default: outputs/latest."
+        ),
     ] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", help="Also write the summary as Markdown to this file.")] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", help="Also write the summary as Markdown to this file.")
+    ] = None,
     best: Annotated[
         Optional[str],
         typer.Option(
@@ -285,8 +290,11 @@ def report(
 
 KindOption = Annotated[
     Optional[str],
-    typer.Option("--kind", help="Intervention: a config in configs/intervention/ (none, suppression, repulsion, "
-                 "ablation, prune, ...), with the run's own settings for it unless overridden."),
+    typer.Option(
+        "--kind",
+        help="Intervention: a config in configs/intervention/ (none, suppression, repulsion, "
+        "ablation, prune, ...), with the run's own settings for it unless overridden.",
+    ),
 ]
 RunOption = Annotated[Optional[Path], typer.Option("--run", help="Run directory (default: outputs/latest).")]
 
@@ -325,14 +333,21 @@ def intervene(
 def infer(
     colors: Annotated[
         Optional[list[str]],
-        typer.Argument(help="Colours: '#ff0000', 'r,g,b' floats in [0, 1], or names like red. Default: 17 named colours."),
+        typer.Argument(
+            help="Colours: '#ff0000', 'r,g,b' floats in [0, 1], or names like red. Default: 17 named colours."
+        ),
     ] = None,
     run: RunOption = None,
     kind: KindOption = None,
-    input_file: Annotated[Optional[Path], typer.Option("--input", help="An .npy or .csv file of N×3 floats in [0, 1].")] = None,
-    output_file: Annotated[Optional[Path], typer.Option("--output", help="Save inputs, outputs, latents as .npz.")] = None,
+    input_file: Annotated[
+        Optional[Path], typer.Option("--input", help="An .npy or .csv file of N×3 floats in [0, 1].")
+    ] = None,
+    output_file: Annotated[
+        Optional[Path], typer.Option("--output", help="Save inputs, outputs, latents as .npz.")
+    ] = None,
     overrides: Annotated[
-        Optional[list[str]], typer.Option("--set", help="Override of the intervention config (repeatable), e.g. intervention.mapper.b=0.7")
+        Optional[list[str]],
+        typer.Option("--set", help="Override of the intervention config (repeatable), e.g. intervention.mapper.b=0.7"),
     ] = None,
 ) -> None:
     """Run a trained model on colours you give.
@@ -366,7 +381,9 @@ def plot(
     dopesheet: Annotated[
         Optional[Path], typer.Option("--dopesheet", help="With 'schedule': plot this CSV alone, no run needed.")
     ] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for the PNGs (default: the run's figures/).")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="Folder for the PNGs (default: the run's figures/).")
+    ] = None,
 ) -> None:
     """Draw a run's figures (PNG, with alt text).
 

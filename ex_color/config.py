@@ -55,8 +55,19 @@ def compose(config_name: str, overrides: list[str] | tuple[str, ...] = ()) -> Di
 
 
 # Hydra's own flags that take a value (`--cfg job`), may take one (`--info defaults`), or take none.
-VALUE_FLAGS = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd",
-               "--experimental-rerun"}
+VALUE_FLAGS = {
+    "--cfg",
+    "-c",
+    "--package",
+    "-p",
+    "--config-path",
+    "-cp",
+    "--config-name",
+    "-cn",
+    "--config-dir",
+    "-cd",
+    "--experimental-rerun",
+}
 INFO_FLAGS = {"--info", "-i"}
 INFO_VALUES = {"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
 HELP_FLAGS = {"--help", "-h", "--hydra-help", "--shell-completion", "-sc"}
@@ -113,8 +124,9 @@ def check_overrides(config_name: str, arguments: list[str], validate=None) -> No
             validate(cfg)
 
 
-def compose_intervention(kind: str, overrides: list[str] | tuple[str, ...] = (), run_cfg=None,
-                         where: str = "--kind") -> DictConfig:
+def compose_intervention(
+    kind: str, overrides: list[str] | tuple[str, ...] = (), run_cfg=None, where: str = "--kind"
+) -> DictConfig:
     """The `intervene` config of intervention `kind`: configs/intervention/<kind>.yaml, then the run's own
     settings (its `concepts` and `intervention_settings.<kind>`, when `run_cfg` is given), then `overrides`."""
     from omegaconf import OmegaConf
@@ -131,7 +143,9 @@ def compose_intervention(kind: str, overrides: list[str] | tuple[str, ...] = (),
     try:
         return OmegaConf.merge(*layers)
     except Exception as error:  # mismatched types between the layers
-        raise UserError(f"intervention {kind}: the run's settings and the overrides do not merge: {one_line(error)}") from None
+        raise UserError(
+            f"intervention {kind}: the run's settings and the overrides do not merge: {one_line(error)}"
+        ) from None
 
 
 def run_settings(run_cfg: DictConfig, kind: str) -> dict:

@@ -81,8 +81,15 @@ class FigureWriter:
 
         cube = result.probe.display
         pred = result.intervened.display.outputs.reshape(cube.rgb.shape)
-        figure = plot_color_grid(pred, cube.rgb, cube.coords["s"], cube.coords["v"], cube.coords["h"],
-                                 title=f"Predicted colours · {self._label(result)}", theme=self.theme)
+        figure = plot_color_grid(
+            pred,
+            cube.rgb,
+            cube.coords["s"],
+            cube.coords["v"],
+            cube.coords["h"],
+            title=f"Predicted colours · {self._label(result)}",
+            theme=self.theme,
+        )
         return self._save("colors", result, figure)
 
     def error(self, result) -> Path:
@@ -90,9 +97,15 @@ class FigureWriter:
 
         cube = result.probe.hd
         baseline = result.hd_errors("baseline") if result.intervention.changes_model else None
-        figure = plot_error_series(result.hd_errors(), cube.coords["h"], cube.coords["s"], cube.coords["v"],
-                                   title=f"Reconstruction error · {self._label(result)}", baseline=baseline,
-                                   theme=self.theme)
+        figure = plot_error_series(
+            result.hd_errors(),
+            cube.coords["h"],
+            cube.coords["s"],
+            cube.coords["v"],
+            title=f"Reconstruction error · {self._label(result)}",
+            baseline=baseline,
+            theme=self.theme,
+        )
         return self._save("error", result, figure)
 
     def latents(self, result) -> Path:
@@ -102,8 +115,15 @@ class FigureWriter:
         width = predictions.latents.shape[1]
         views = [v for v in LATENT_VIEWS if max(v) < width] or [tuple(range(min(3, width)))]
         cones = [Cone(*mark) for mark in result.intervention.cones()]
-        figure = plot_latent_views(predictions.latents, predictions.outputs, result.probe.rgb.flat_rgb(), dims=views,
-                                   cones=cones, title=f"Latents · {self._label(result)}", theme=self.theme)
+        figure = plot_latent_views(
+            predictions.latents,
+            predictions.outputs,
+            result.probe.rgb.flat_rgb(),
+            dims=views,
+            cones=cones,
+            title=f"Latents · {self._label(result)}",
+            theme=self.theme,
+        )
         return self._save("latents", result, figure)
 
     def intervention(self, result) -> Path:
@@ -116,8 +136,15 @@ class FigureWriter:
             kind = intervention.name if intervention is not None else "none"
             raise UserError(f"the intervention figure needs a hook intervention (suppression, repulsion; got {kind})")
         align_in, align_out, lobe = response_curve(fn, intervention.concept[1])
-        figure = plot_intervention_curve(align_in, align_out, intervention.name, dict(intervention.params),
-                                         title=f"Intervention · {intervention.name}", theme=self.theme, lobe_xy=lobe)
+        figure = plot_intervention_curve(
+            align_in,
+            align_out,
+            intervention.name,
+            dict(intervention.params),
+            title=f"Intervention · {intervention.name}",
+            theme=self.theme,
+            lobe_xy=lobe,
+        )
         return self._save("intervention", result, figure)
 
     def training(self, result=None) -> Path:
@@ -127,8 +154,9 @@ class FigureWriter:
         steps, series = read_metrics(self.run_dir / runs.METRICS)
         timeline = run_timeline(self.run_dir)
         name = runs.load_config(self.run_dir).get("name", self.run_dir.name)
-        figure = plot_training(steps, series, timeline.phases, timeline.events, title=f"Training · {name}",
-                               theme=self.theme)
+        figure = plot_training(
+            steps, series, timeline.phases, timeline.events, title=f"Training · {name}", theme=self.theme
+        )
         return self._save("training", None, figure)
 
     def schedule(self, result=None) -> Path:
@@ -145,8 +173,16 @@ def schedule_figure(timeline, theme: str):
     from ex_color.plots import plot_schedule
 
     title = f"Schedule · {Path(timeline.source).name}"
-    return plot_schedule(timeline.length, timeline.values, timeline.keyframes, timeline.spaces,
-                         timeline.phases, timeline.events, title=title, theme=theme)
+    return plot_schedule(
+        timeline.length,
+        timeline.values,
+        timeline.keyframes,
+        timeline.spaces,
+        timeline.phases,
+        timeline.events,
+        title=title,
+        theme=theme,
+    )
 
 
 def plot_dopesheet(dopesheet: Path, out_dir: Path, theme: str = "light") -> Path:

@@ -69,7 +69,9 @@ def schedule_weights(timeline, names: Sequence[str]) -> np.ndarray:
     return np.stack(columns, axis=1) if columns else np.zeros((timeline.length, 0))
 
 
-def non_finite_problem(values: np.ndarray, first: int, active: np.ndarray, regularizers: RegularizerSet) -> tuple[int, str] | None:
+def non_finite_problem(
+    values: np.ndarray, first: int, active: np.ndarray, regularizers: RegularizerSet
+) -> tuple[int, str] | None:
     """(step, what) of the first non-finite value in one member's metric rows [steps, 2 + n_terms (+ val)]
     (loss, recon, terms, then any validation columns, not checked) from step `first`, among the terms
     computed there (`active`: the schedule's mask)."""
@@ -150,7 +152,9 @@ class TrainLoop:
             patterns, pattern_at = np.zeros((1, 0), dtype=bool), np.zeros(self.length, dtype=np.int64)
         self.pattern_at = np.asarray(pattern_at).reshape(-1).tolist()  # which regularizers are active changes rarely
         self.patterns = [regularizers.active_indices(row) for row in patterns]
-        self.tables = [torch.tensor(self.weights[:, list(p)], dtype=torch.float32, device=self.device) for p in self.patterns]
+        self.tables = [
+            torch.tensor(self.weights[:, list(p)], dtype=torch.float32, device=self.device) for p in self.patterns
+        ]
         self.metric_names = ("train/loss", "train/recon", *(f"train/{name}" for name in regularizers.names))
         self.validation = None
         if validation is not None and validation.every > 0:
@@ -273,8 +277,13 @@ class TrainLoop:
         self._pending_validation = []
         return first, table.cpu().numpy()
 
-    def run(self, on_rows: Callable[[int, np.ndarray], None], on_checkpoint: Callable[[], None], checkpoint_every: int = 0,
-            should_stop: Callable[[], bool] = lambda: False) -> bool:
+    def run(
+        self,
+        on_rows: Callable[[int, np.ndarray], None],
+        on_checkpoint: Callable[[], None],
+        checkpoint_every: int = 0,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> bool:
         """Train from `self.step` to the end; `on_rows(first_step, rows)` gets the metrics every `log_every`
         steps, `on_checkpoint()` is called (after the rows) every `checkpoint_every` steps, at the end, and
         when `should_stop()` says so between steps. Returns True when it trained to the end."""
@@ -301,11 +310,16 @@ class TrainLoop:
         stacked = self.members > 1
         optimizer = self.optimizer.state_dict()
         state = {
-            key: {name: (value[index] if stacked and value.dim() > 0 else value).detach().cpu().clone() for name, value in entry.items()}
+            key: {
+                name: (value[index] if stacked and value.dim() > 0 else value).detach().cpu().clone()
+                for name, value in entry.items()
+            }
             for key, entry in optimizer["state"].items()
         }
         return {
-            "state_dict": {f"model.{name}": value for name, value in member_state(self.model, index, self.members).items()},
+            "state_dict": {
+                f"model.{name}": value for name, value in member_state(self.model, index, self.members).items()
+            },
             "optimizer_states": [{"state": state, "param_groups": optimizer["param_groups"]}],
             "global_step": self.step,
             "epoch": 0,
@@ -317,7 +331,9 @@ class TrainLoop:
             raise ValueError("one checkpoint per member")
         steps = {int(c["global_step"]) for c in checkpoints}
         if len(steps) != 1:
-            raise UserError(f"the members' checkpoints are at different steps ({sorted(steps)}); cannot resume them together")
+            raise UserError(
+                f"the members' checkpoints are at different steps ({sorted(steps)}); cannot resume them together"
+            )
 
         def together(values: list[torch.Tensor]) -> torch.Tensor:
             return torch.stack(values) if self.members > 1 and values[0].dim() > 0 else values[0]
@@ -376,5 +392,8 @@ class _Validation:
         total = total.reshape(self.members, self.full_batches, -1).sum(1) * self.batch_size
         if self.short:
             short = [z[:, cut:] for z in zs]
-            total = total + self.pattern(dict(zip(self.pattern.layers, short)), self.short_weights, stacked=True) * self.short
+            total = (
+                total
+                + self.pattern(dict(zip(self.pattern.layers, short)), self.short_weights, stacked=True) * self.short
+            )
         return torch.cat([recon, total / self.count], dim=-1)

@@ -22,7 +22,9 @@ def number(value, digits: int = 4) -> str:
 
 def escape(text: str) -> str:
     """Text safe inside a Markdown table cell or an image's alt text."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("[", "\\[").replace("]", "\\]").replace("\n", " ")
+    return (
+        str(text).replace("\\", "\\\\").replace("|", "\\|").replace("[", "\\[").replace("]", "\\]").replace("\n", " ")
+    )
 
 
 @dataclass

@@ -118,4 +118,3 @@ def load_run(path: Path) -> RunResult:
         for metrics_file in sorted(folder.glob("*/metrics.json")):
             interventions[metrics_file.parent.name] = InterventionMetrics.load(metrics_file)
     return RunResult(path, config, overrides, steps, window, losses, interventions)
-

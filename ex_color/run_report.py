@@ -82,18 +82,22 @@ def regularizer_table(result: RunResult) -> TextTable | None:
     rows = []
     for name, reg in regs.items():
         labels = reg.get("labels") or {}
-        rows.append([
-            f"`{name}`",
-            escape(call_text(reg.get("loss") or {})),
-            escape(", ".join(reg.get("layers") or [])),
-            escape(", ".join(f"{k} ×{v}" for k, v in labels.items()) or "all samples"),
-        ])
+        rows.append(
+            [
+                f"`{name}`",
+                escape(call_text(reg.get("loss") or {})),
+                escape(", ".join(reg.get("layers") or [])),
+                escape(", ".join(f"{k} ×{v}" for k, v in labels.items()) or "all samples"),
+            ]
+        )
     note = "Weights follow the dopesheet column of the same name (1.0 where a term has no column)."
     return TextTable("Regularizers", ["term", "loss", "layers", "labels"], rows, align=["l"] * 4, note=note)
 
 
 def losses_table(result: RunResult) -> TextTable:
-    rows = [[f"`{name}`", number(mean), f"{number(lo)} – {number(hi)}"] for name, (mean, lo, hi) in result.losses.items()]
+    rows = [
+        [f"`{name}`", number(mean), f"{number(lo)} – {number(hi)}"] for name, (mean, lo, hi) in result.losses.items()
+    ]
     title = f"Final losses (mean of the last {result.window} of {result.steps:,} steps)"
     return TextTable(title, ["term", "final", "range over those steps"], rows)
 
@@ -125,13 +129,15 @@ def interventions_overview(result: RunResult) -> TextTable:
         base_ratio = sel.baseline_error_ratio
         if kind == "none":
             continue
-        rows.append([
-            f"[{kind}](#{kind})",
-            number(m.intervened.max),
-            number(m.intervened.mean),
-            number(sel.error_ratio),
-            number(sel.delta_ratio),
-        ])
+        rows.append(
+            [
+                f"[{kind}](#{kind})",
+                number(m.intervened.max),
+                number(m.intervened.mean),
+                number(sel.error_ratio),
+                number(sel.delta_ratio),
+            ]
+        )
     if base_ratio is not None:
         rows[0][3] = number(base_ratio)
     note = (
@@ -140,7 +146,9 @@ def interventions_overview(result: RunResult) -> TextTable:
         "error increase of the concept's colour over the largest increase among far colours and grays. "
         "Higher ratios: damage lands on the concept."
     )
-    return TextTable("Interventions at a glance", ["model", "max error", "mean error", "error ratio", "Δ ratio"], rows, note=note)
+    return TextTable(
+        "Interventions at a glance", ["model", "max error", "mean error", "error ratio", "Δ ratio"], rows, note=note
+    )
 
 
 def intervention_section(result: RunResult, kind: str) -> str:
@@ -149,7 +157,9 @@ def intervention_section(result: RunResult, kind: str) -> str:
     cube = m.eval_cube
     parts = [f"### {kind}\n"]
     if kind == "none":
-        parts.append("The trained model as it is, evaluated the same way as the interventions (its figures are the run's, above).\n")
+        parts.append(
+            "The trained model as it is, evaluated the same way as the interventions (its figures are the run's, above).\n"
+        )
     else:
         parts.append(f"Settings: {settings_text(m.intervention)}.\n")
     parts.append(f"Evaluated on an HSV cube of {cube.hues}×{cube.saturations}×{cube.values} colours.\n")
@@ -160,28 +170,50 @@ def intervention_section(result: RunResult, kind: str) -> str:
     if kind == "none":
         tables = [
             TextTable("Per-colour MSE", ["", "baseline"], [[s, number(getattr(m.baseline, s))] for s in stats]),
-            TextTable("Named colours", ["colour", "rgb", "baseline"], [
-                [escape(name), rgb[name], number(row.baseline)] for name, row in m.named_colors.items()
-            ], align=["l", "l", "r"]),
-            TextTable(selectivity_title, ["", "baseline"], [
-                ["on/off-target error ratio", number(sel.baseline_error_ratio)],
-            ]),
+            TextTable(
+                "Named colours",
+                ["colour", "rgb", "baseline"],
+                [[escape(name), rgb[name], number(row.baseline)] for name, row in m.named_colors.items()],
+                align=["l", "l", "r"],
+            ),
+            TextTable(
+                selectivity_title,
+                ["", "baseline"],
+                [
+                    ["on/off-target error ratio", number(sel.baseline_error_ratio)],
+                ],
+            ),
         ]
     else:
         tables = [
-            TextTable("Per-colour MSE", ["", "baseline", kind], [
-                [s, number(getattr(m.baseline, s)), number(getattr(m.intervened, s))] for s in stats
-            ]),
-            TextTable("Named colours", ["colour", "rgb", "baseline", "intervened", "Δ"], [
-                [escape(name), rgb[name], number(row.baseline), number(row.intervened), number(row.delta)]
-                for name, row in m.named_colors.items()
-            ], align=["l", "l", "r", "r", "r"]),
-            TextTable(selectivity_title, ["", "baseline", kind], [
-                ["on/off-target error ratio", number(sel.baseline_error_ratio), number(sel.error_ratio)],
-                ["on-target mean error", "", number(sel.on_target_mean_error)],
-                ["off-target mean error", "", number(sel.off_target_mean_error)],
-                [f"Δ {target} / largest far Δ ({escape(sel.largest_far_delta_color)})", "", number(sel.delta_ratio)],
-            ]),
+            TextTable(
+                "Per-colour MSE",
+                ["", "baseline", kind],
+                [[s, number(getattr(m.baseline, s)), number(getattr(m.intervened, s))] for s in stats],
+            ),
+            TextTable(
+                "Named colours",
+                ["colour", "rgb", "baseline", "intervened", "Δ"],
+                [
+                    [escape(name), rgb[name], number(row.baseline), number(row.intervened), number(row.delta)]
+                    for name, row in m.named_colors.items()
+                ],
+                align=["l", "l", "r", "r", "r"],
+            ),
+            TextTable(
+                selectivity_title,
+                ["", "baseline", kind],
+                [
+                    ["on/off-target error ratio", number(sel.baseline_error_ratio), number(sel.error_ratio)],
+                    ["on-target mean error", "", number(sel.on_target_mean_error)],
+                    ["off-target mean error", "", number(sel.off_target_mean_error)],
+                    [
+                        f"Δ {target} / largest far Δ ({escape(sel.largest_far_delta_color)})",
+                        "",
+                        number(sel.delta_ratio),
+                    ],
+                ],
+            ),
         ]
     parts += [table.markdown() for table in tables]
     if kind != "none":

@@ -117,8 +117,11 @@ def checkpoints(run_dir: Path) -> list[Path]:
     own = run_dir / runs.CHECKPOINT
     if own.exists():
         return [own]
-    return sorted(p / runs.CHECKPOINT for p in run_dir.glob("seed-*") if (p / runs.CHECKPOINT).exists()
-                  and not (p / "error.json").exists())
+    return sorted(
+        p / runs.CHECKPOINT
+        for p in run_dir.glob("seed-*")
+        if (p / runs.CHECKPOINT).exists() and not (p / "error.json").exists()
+    )
 
 
 def progress(run_dir: Path) -> tuple[int, int | None] | None:
@@ -162,12 +165,18 @@ def plan_job(job_dir: Path, config_text: str, restarts: int) -> Plan:
     done, length = found
     where = f"{job_dir} holds a run ({done} of {length or '?'} steps)"
     if restarts == 0:
-        return Plan("refuse", job_dir, done, length,
-                    f"{where}; a new sweep job does not overwrite it: choose another hydra.sweep.dir")
+        return Plan(
+            "refuse",
+            job_dir,
+            done,
+            length,
+            f"{where}; a new sweep job does not overwrite it: choose another hydra.sweep.dir",
+        )
     previous = job_dir / runs.CONFIG
     if not previous.exists() or previous.read_text() != config_text:
-        return Plan("refuse", job_dir, done, length,
-                    f"{where} of another config; the requeued job does not overwrite it")
+        return Plan(
+            "refuse", job_dir, done, length, f"{where} of another config; the requeued job does not overwrite it"
+        )
     if length is not None and done >= length:
         return Plan("finished", job_dir, done, length)
     return Plan("resume", job_dir, done, length)
@@ -189,8 +198,9 @@ def continue_job(task: Callable, cfg) -> Any:
         log.info("requeued (restart %d): resuming from step %d of %s", restart_count(), plan.step, plan.length)
         _without_job_log_file(resume_run, plan.run_dir)
     else:
-        log.info("requeued (restart %d): training had finished (%d steps); not training again",
-                 restart_count(), plan.step)
+        log.info(
+            "requeued (restart %d): training had finished (%d steps); not training again", restart_count(), plan.step
+        )
     return _after_training(task, cfg, plan.run_dir)
 
 
@@ -208,8 +218,11 @@ def _after_training(task: Callable, cfg, run_dir: Path) -> Path:
         from ex_color.tasks.report import report
 
         configs = run_module.intervention_configs(cfg)
-        finished = [p for p in sorted(run_dir.glob("seed-*")) if (p / runs.CHECKPOINT).exists()
-                    and not (p / "error.json").exists()]
+        finished = [
+            p
+            for p in sorted(run_dir.glob("seed-*"))
+            if (p / runs.CHECKPOINT).exists() and not (p / "error.json").exists()
+        ]
         for seed_dir in finished:
             run_module.evaluate_run(seed_dir, configs)
         if finished:
@@ -229,8 +242,11 @@ def _without_job_log_file(function: Callable, run_dir: Path) -> Any:
     meanwhile, so that no line is written twice."""
     root = logging.getLogger()
     log_file = str((run_dir / "train.log").resolve())
-    hydra_handlers = [h for h in root.handlers
-                      if isinstance(h, logging.FileHandler) and str(Path(h.baseFilename).resolve()) == log_file]
+    hydra_handlers = [
+        h
+        for h in root.handlers
+        if isinstance(h, logging.FileHandler) and str(Path(h.baseFilename).resolve()) == log_file
+    ]
     before = list(root.handlers)
     for handler in hydra_handlers:
         root.removeHandler(handler)
@@ -308,8 +324,12 @@ def before_launch(launcher, jobs: int, first: int) -> None:
         found = progress(sweep_dir / str(number))
         if found is not None:
             done, length = found
-            print(f"excolor: error: {sweep_dir / str(number)} holds a run ({done} of {length or '?'} steps); "
-                  "a new sweep does not overwrite it: choose another hydra.sweep.dir", file=sys.stderr, flush=True)
+            print(
+                f"excolor: error: {sweep_dir / str(number)} holds a run ({done} of {length or '?'} steps); "
+                "a new sweep does not overwrite it: choose another hydra.sweep.dir",
+                file=sys.stderr,
+                flush=True,
+            )
             raise SystemExit(2)
 
 
@@ -347,8 +367,12 @@ def launch_failed(launcher, error: Exception) -> None:
 
     known = isinstance(error, (FailedJobError, UncompletedJobError))  # (RuntimeErrors themselves)
     if not known and isinstance(error, (RuntimeError, OSError)) and ("srun" in str(error) or "sbatch" in str(error)):
-        print(f"excolor: error: no SLURM here ({error}); submit from a machine of the cluster, or start one "
-              "with scripts/local-slurm.sh", file=sys.stderr, flush=True)
+        print(
+            f"excolor: error: no SLURM here ({error}); submit from a machine of the cluster, or start one "
+            "with scripts/local-slurm.sh",
+            file=sys.stderr,
+            flush=True,
+        )
         raise SystemExit(2)
     if not known:
         return
@@ -359,8 +383,11 @@ def launch_failed(launcher, error: Exception) -> None:
         raise SystemExit(2)
     sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
     first = lines[0] if lines else type(error).__name__
-    print(f"excolor: error: a SLURM job ended without a result ({first}); its output is in {sweep_dir / '.submitit'}",
-          file=sys.stderr, flush=True)
+    print(
+        f"excolor: error: a SLURM job ended without a result ({first}); its output is in {sweep_dir / '.submitit'}",
+        file=sys.stderr,
+        flush=True,
+    )
     raise SystemExit(1)
 
 

@@ -96,5 +96,11 @@ def last_sweep() -> SweepOutcome | None:
             failures.append(json.loads(error.read_text()))
         except ValueError:
             failures.append({"job": error.parent.name, "exit_code": 1})
-    failures.sort(key=lambda f: (not isinstance(f.get("job"), int), f.get("job") if isinstance(f.get("job"), int) else 0, str(f.get("job"))))
+    failures.sort(
+        key=lambda f: (
+            not isinstance(f.get("job"), int),
+            f.get("job") if isinstance(f.get("job"), int) else 0,
+            str(f.get("job")),
+        )
+    )
     return SweepOutcome(_sweep_dir, len(jobs), failures)

@@ -34,14 +34,28 @@ class WandbMetrics:
     `tracking_scope` finishes it. Seeds trained together (`group` given) get one wandb run each, grouped by
     their directory, and each finishes its own."""
 
-    def __init__(self, save_dir: str | Path, project: str = "ex-color", name: str | None = None, mode: str = "auto",
-                 group: str | None = None, **kwargs):
+    def __init__(
+        self,
+        save_dir: str | Path,
+        project: str = "ex-color",
+        name: str | None = None,
+        mode: str = "auto",
+        group: str | None = None,
+        **kwargs,
+    ):
         import wandb
 
         os.environ.setdefault("WANDB_SILENT", "true")
         self.owned = group is not None
-        self.run = wandb.init(project=project, name=name, group=group, dir=str(save_dir), mode=wandb_mode(mode),
-                              reinit="create_new" if self.owned else "default", **kwargs)
+        self.run = wandb.init(
+            project=project,
+            name=name,
+            group=group,
+            dir=str(save_dir),
+            mode=wandb_mode(mode),
+            reinit="create_new" if self.owned else "default",
+            **kwargs,
+        )
 
     def log_hyperparams(self, params: Mapping) -> None:
         self.run.config.update(dict(params), allow_val_change=True)
@@ -57,7 +71,9 @@ class WandbMetrics:
             self.run.finish(exit_code=0 if status == "success" else 1)
 
 
-def wandb_logger(save_dir: str | Path, project: str = "ex-color", name: str | None = None, mode: str = "auto", **kwargs):
+def wandb_logger(
+    save_dir: str | Path, project: str = "ex-color", name: str | None = None, mode: str = "auto", **kwargs
+):
     return WandbMetrics(save_dir, project=project, name=name, mode=mode, **kwargs)
 
 

@@ -16,11 +16,11 @@ EXCOLOR = [sys.executable, "-m", "ex_color.cli"]
 def excolor(*args: str, cwd: Path, check: bool = True, env: dict | None = None, timeout: int = 600):
     """Run the real CLI in a subprocess."""
     full_env = {**os.environ, "WANDB_MODE": "offline", "PYTHONWARNINGS": "ignore", **(env or {})}
-    result = subprocess.run(
-        [*EXCOLOR, *args], cwd=cwd, capture_output=True, text=True, env=full_env, timeout=timeout
-    )
+    result = subprocess.run([*EXCOLOR, *args], cwd=cwd, capture_output=True, text=True, env=full_env, timeout=timeout)
     if check and result.returncode != 0:
-        raise AssertionError(f"excolor {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"excolor {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 

@@ -3,7 +3,6 @@ no traceback, nothing half-written, and outputs/latest still pointing at the las
 
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -47,7 +46,10 @@ DOPESHEETS = {
     "log-of-zero": ("STEP,PHASE,ACTION,lr:log\n0,Train,,0.01\n10,,,0\n", ["row 3", "lr:log"]),
     "missing-step-column": ("PHASE,ACTION,lr\nTrain,,0.01\n", ["STEP"]),
     "empty-file": ("", ["empty"]),
-    "column-naming-nothing": ("STEP,PHASE,ACTION,lr,reg-polar\n0,Train,,0.01,1\n10,,,0.01,\n", ["reg-polar", "reg-anchor"]),
+    "column-naming-nothing": (
+        "STEP,PHASE,ACTION,lr,reg-polar\n0,Train,,0.01,1\n10,,,0.01,\n",
+        ["reg-polar", "reg-anchor"],
+    ),
 }
 
 
@@ -131,7 +133,9 @@ def test_intervention_mistakes(workdir, smoke_run, args, fragments):
 
 
 def test_run_pointing_at_nothing_or_not_a_run(workdir, tmp_path):
-    one_line_error(excolor("intervene", "--kind", "none", "--run", "no/such/dir", cwd=workdir, check=False), "no/such/dir")
+    one_line_error(
+        excolor("intervene", "--kind", "none", "--run", "no/such/dir", cwd=workdir, check=False), "no/such/dir"
+    )
     (tmp_path / "empty").mkdir()
     one_line_error(excolor("infer", "--run", str(tmp_path / "empty"), cwd=workdir, check=False), "not a training run")
 
@@ -151,7 +155,12 @@ def test_truncated_or_corrupt_checkpoint(workdir, smoke_run, tmp_path, damage):
 
 @pytest.mark.parametrize(
     "colour,fragments",
-    [("#12345g", ["'#12345g'"]), ("1,2", ["'1,2'"]), ("0.5,0.5,1.5", ["1.5", "outside [0, 1]"]), ("-0.1,0,0", ["-0.1"])],
+    [
+        ("#12345g", ["'#12345g'"]),
+        ("1,2", ["'1,2'"]),
+        ("0.5,0.5,1.5", ["1.5", "outside [0, 1]"]),
+        ("-0.1,0,0", ["-0.1"]),
+    ],
 )
 def test_bad_colours(workdir, colour, fragments):
     one_line_error(excolor("infer", "--", colour, cwd=workdir, check=False), *fragments)

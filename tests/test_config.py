@@ -1,7 +1,5 @@
 """Every shipped config composes, and builds the objects it describes."""
 
-from pathlib import Path
-
 import pytest
 
 from ex_color.builders import build_model, build_regularizers, plain
@@ -56,7 +54,10 @@ def test_overrides_reach_the_built_objects():
         (["model.bottleneck=0"], "model.bottleneck must be a positive integer"),
         (["regularizers.reg-anchor.layers=[decoder.9]"], "no layer named 'decoder.9'"),
         (["+regularizers.reg-anchor.labels.blue=1.0"], "unknown label 'blue'"),
-        (["regularizers.reg-anchor.loss.point=[1,0,0,0,0,0]"], "point has 6 values, more than the layer's width 4 (layer 'encoder')"),
+        (
+            ["regularizers.reg-anchor.loss.point=[1,0,0,0,0,0]"],
+            "point has 6 values, more than the layer's width 4 (layer 'encoder')",
+        ),
     ],
 )
 def test_config_mistakes_are_one_line_user_errors(overrides, message):

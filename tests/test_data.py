@@ -114,9 +114,33 @@ def _digest(*tensors: torch.Tensor) -> str:
 # sha256 prefixes of (rgb, labels) of `experiment=smoke` batches, recorded with the code before labels had
 # powers and data=rgb existed (commit 19da9b8): data=hsv must keep giving the same bits.
 HSV_BATCHES = {
-    ((), 0): ["6f12d0402be2c088", "680e0b31958e8f9c", "fa6d34da2dd09398", "462eea1efa441076", "98e81d6d7953d696", "b22bb07ea4177a01", "49c47c5591928e88"],
-    ((), 3): ["5ef3397fef0253a8", "7661d20bfa116356", "32eb2abff56d3b9e", "015f7843810415d6", "d2d8aaec46590b1f", "19cd4aebc27c3674", "247d96b731f3f8d1"],
-    (("data.hard_labels=false",), 0): ["e4e01047e5b24865", "4ec1e0febe6aadf2", "39d3f930a6ea3af6", "6146cfa0efc4ae7c", "722a6bd0e5d0cab5", "e2a619ef93017cd0", "6c41f167eb18348a"],
+    ((), 0): [
+        "6f12d0402be2c088",
+        "680e0b31958e8f9c",
+        "fa6d34da2dd09398",
+        "462eea1efa441076",
+        "98e81d6d7953d696",
+        "b22bb07ea4177a01",
+        "49c47c5591928e88",
+    ],
+    ((), 3): [
+        "5ef3397fef0253a8",
+        "7661d20bfa116356",
+        "32eb2abff56d3b9e",
+        "015f7843810415d6",
+        "d2d8aaec46590b1f",
+        "19cd4aebc27c3674",
+        "247d96b731f3f8d1",
+    ],
+    (("data.hard_labels=false",), 0): [
+        "e4e01047e5b24865",
+        "4ec1e0febe6aadf2",
+        "39d3f930a6ea3af6",
+        "6146cfa0efc4ae7c",
+        "722a6bd0e5d0cab5",
+        "e2a619ef93017cd0",
+        "6c41f167eb18348a",
+    ],
 }
 
 
@@ -128,12 +152,17 @@ def test_hsv_batches_and_labels_are_the_same_bits_as_before(overrides, seed):
 
 
 def test_the_old_label_format_means_the_2_2_powers():
-    old, new = parse_labels({"red": 0.5, "vibrant": 0.5}), parse_labels({"red": {"power": 10, "scale": 0.5}, "vibrant": {"power": 100, "scale": 0.5}})
+    old, new = (
+        parse_labels({"red": 0.5, "vibrant": 0.5}),
+        parse_labels({"red": {"power": 10, "scale": 0.5}, "vibrant": {"power": 100, "scale": 0.5}}),
+    )
     assert old == new
 
 
 def test_label_functions_by_hand():
-    rgb = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.5, 0.5, 1.0], [0.0, 1.0, 1.0], [0.5, 0.5, 0.5], [1.0, 0.0, 0.5]])
+    rgb = torch.tensor(
+        [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.5, 0.5, 1.0], [0.0, 1.0, 1.0], [0.5, 0.5, 0.5], [1.0, 0.0, 0.5]]
+    )
     specs = parse_labels(
         {
             "red": {"power": 1, "scale": 1},
@@ -163,7 +192,10 @@ def test_a_hue_label_centred_on_red_is_redness_on_the_vivid_rim():
     "labels,message",
     [
         ({"xyz": {"power": 1, "scale": 1}}, "data.labels.xyz: names no label function"),
-        ({"red": {"function": "redd", "power": 1, "scale": 1}}, "data.labels.red.function: names no label function ('redd')"),
+        (
+            {"red": {"function": "redd", "power": 1, "scale": 1}},
+            "data.labels.red.function: names no label function ('redd')",
+        ),
         ({"red": {"power": -1, "scale": 0.1}}, "data.labels.red.power: must be ≥ 0"),
         ({"red": {"power": 8, "scale": 1.5}}, "data.labels.red.scale: must be in [0, 1]"),
         ({"red": {"power": 8, "scale": -0.1}}, "data.labels.red.scale: must be in [0, 1]"),
@@ -179,7 +211,9 @@ def test_label_mistakes_name_the_key(labels, message):
 
 
 def _rgb_source(m: int, seed: int = 0, batch_size: int = 64, **labels) -> EpochBatchSource:
-    return EpochBatchSource(ColorCube.rgb_grid(m).flat_rgb(), batch_size, labels or {"red": {"power": 8, "scale": 0.08}}, seed=seed)
+    return EpochBatchSource(
+        ColorCube.rgb_grid(m).flat_rgb(), batch_size, labels or {"red": {"power": 8, "scale": 0.08}}, seed=seed
+    )
 
 
 def test_rgb_epochs_have_a_short_last_batch():
@@ -222,8 +256,14 @@ def test_rgb_label_rate_follows_the_probabilities():
 
 
 def test_validation_set_centres_then_corners_with_exact_labels():
-    specs = parse_labels({"red": {"power": 8, "scale": 0.08}, "vibrant": {"power": 10, "scale": 0.01},
-                          "blue": {"hue": 240, "power": 8, "scale": 0.08}, "desaturated": {"power": 1, "scale": 1}})
+    specs = parse_labels(
+        {
+            "red": {"power": 8, "scale": 0.08},
+            "vibrant": {"power": 10, "scale": 0.01},
+            "blue": {"hue": 240, "power": 8, "scale": 0.08},
+            "desaturated": {"power": 1, "scale": 1},
+        }
+    )
     val = ValidationSet.build("centres", 4, specs, batch_size=64, every=150)
     assert val.rgb.shape == (351, 3) and val.labels.shape == (351, 4)
     torch.testing.assert_close(val.rgb[0], torch.tensor([1 / 16, 1 / 16, 1 / 16]))

@@ -36,7 +36,12 @@ def test_parse_seeds():
     assert parse_seeds("5") == [5]
     assert parse_seeds("0,3, 9") == [0, 3, 9]
     assert parse_seeds("0-1,10-11") == [0, 1, 10, 11]
-    for bad, words in [("3-1", "runs backwards"), ("a", "'a' is not a seed"), ("1,1", "seed 1 appears twice"), ("0-", "'0-'")]:
+    for bad, words in [
+        ("3-1", "runs backwards"),
+        ("a", "'a' is not a seed"),
+        ("1,1", "seed 1 appears twice"),
+        ("0-", "'0-'"),
+    ]:
         with pytest.raises(UserError, match=words):
             parse_seeds(bad)
 
@@ -101,7 +106,9 @@ def test_a_seed_that_goes_non_finite_fails_alone(tmp_path, monkeypatch):
         return stacked
 
     monkeypatch.setattr(model_module, "stack_models", poisoned)
-    with pytest.raises(RunFailed, match=r"1 of 3 seeds failed \(seed 5: .* became non-finite at step 0\); the others finished"):
+    with pytest.raises(
+        RunFailed, match=r"1 of 3 seeds failed \(seed 5: .* became non-finite at step 0\); the others finished"
+    ):
         train(compose("train", ["experiment=smoke"]), tmp_path / "together", seeds=[4, 5, 6])
     failed = json.loads((tmp_path / "together" / "seed-5" / "error.json").read_text())
     assert failed["seed"] == 5 and failed["exit_code"] == 1
@@ -123,7 +130,12 @@ def test_cli_trains_seeds_into_run_directories_that_report_and_intervene_read(tm
     for seed in (0, 2):
         member = root / f"seed-{seed}"
         assert runs.resolve_run(member) == member
-        assert (member / ".hydra" / "overrides.yaml").read_text().split() == ["-", "experiment=smoke", "-", f"seed={seed}"]
+        assert (member / ".hydra" / "overrides.yaml").read_text().split() == [
+            "-",
+            "experiment=smoke",
+            "-",
+            f"seed={seed}",
+        ]
     report = excolor("report", cwd=tmp_path)
     assert "seed=0" in report.stdout and "seed=2" in report.stdout
     excolor("intervene", "--kind", "suppression", "--run", str(root / "seed-2"), cwd=tmp_path)
@@ -137,13 +149,18 @@ def test_cli_trains_seeds_into_run_directories_that_report_and_intervene_read(tm
         (["--seeds", "2-1"], "runs backwards"),
         (["--seeds", "0-1", "optimizer._target_=torch.optim.LBFGS"], "LBFGS cannot train seeds together"),
         (["--seeds", "0-1", "+trainer.gradient_clip_val=1.0"], "trainer.gradient_clip_val: unknown setting"),
-        (["--seeds", "0-1", "--resume", "somewhere"], "--resume continues a run with the config and seeds it was started with"),
+        (
+            ["--seeds", "0-1", "--resume", "somewhere"],
+            "--resume continues a run with the config and seeds it was started with",
+        ),
     ],
 )
 def test_cli_refuses_what_seeds_together_cannot_do_in_one_line(tmp_path, args, words):
     result = excolor("train", *args, cwd=tmp_path, check=False)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"excolor: error: {result.stderr.strip().removeprefix('excolor: error: ')}"]
+    assert result.stderr.strip().splitlines() == [
+        f"excolor: error: {result.stderr.strip().removeprefix('excolor: error: ')}"
+    ]
     assert words in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "outputs").exists() or not any((tmp_path / "outputs").rglob("seed-*"))
 
@@ -154,8 +171,11 @@ def test_an_interrupted_ensemble_resumes_bit_for_bit(tmp_path):
     args = ["train", "--seeds", "0-2", "experiment=smoke", "dopesheet=long.csv", "trainer.checkpoint_every=500"]
     process = subprocess.Popen(
         [*EXCOLOR, *args, "hydra.run.dir=interrupted"],
-        cwd=tmp_path, env={**os.environ, "PYTHONWARNINGS": "ignore"},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     first_checkpoint = tmp_path / "interrupted" / "seed-2" / runs.CHECKPOINT
     deadline = time.monotonic() + 120
@@ -166,7 +186,10 @@ def test_an_interrupted_ensemble_resumes_bit_for_bit(tmp_path):
     assert process.returncode == 130, stderr
     last = stderr.strip().splitlines()[-1]
     assert "SIGINT at step" in last and f"excolor train --resume {tmp_path / 'interrupted'}" in last
-    stopped = {torch.load(tmp_path / "interrupted" / f"seed-{k}" / runs.CHECKPOINT, weights_only=True)["global_step"] for k in range(3)}
+    stopped = {
+        torch.load(tmp_path / "interrupted" / f"seed-{k}" / runs.CHECKPOINT, weights_only=True)["global_step"]
+        for k in range(3)
+    }
     assert len(stopped) == 1 and 0 < stopped.pop() < 6001
     assert not (tmp_path / "outputs" / "latest").exists()
 
@@ -207,7 +230,10 @@ def test_a_user_s_own_term_trains_alone_and_with_seeds_through_an_override(tmp_p
     for run_dir in [tmp_path / "single", *(tmp_path / "together" / f"seed-{k}" for k in range(4))]:
         header = (run_dir / "metrics.csv").read_text().splitlines()[0].split(",")
         assert "train/reg-x" in header
-        values = [float(row.split(",")[header.index("train/reg-x")]) for row in (run_dir / "metrics.csv").read_text().splitlines()[1:]]
+        values = [
+            float(row.split(",")[header.index("train/reg-x")])
+            for row in (run_dir / "metrics.csv").read_text().splitlines()[1:]
+        ]
         assert len(values) == 301 and all(v == v and v >= 0 for v in values)
     a, b = weights(tmp_path / "single"), weights(tmp_path / "together" / "seed-0")
     assert max(float((a[k] - b[k]).abs().max()) for k in a) < MEMBER_TOLERANCE
@@ -217,8 +243,16 @@ def test_a_user_s_own_term_trains_alone_and_with_seeds_through_an_override(tmp_p
 def test_seeds_with_wandb_make_one_wandb_run_per_seed_grouped_by_their_directory(tmp_path):
     from test_tracking import logged
 
-    result = excolor("train", "--seeds", "0-1", "experiment=smoke", "logger=wandb", "hydra.run.dir=together", cwd=tmp_path,
-                     env={"WANDB_MODE": "offline"})
+    result = excolor(
+        "train",
+        "--seeds",
+        "0-1",
+        "experiment=smoke",
+        "logger=wandb",
+        "hydra.run.dir=together",
+        cwd=tmp_path,
+        env={"WANDB_MODE": "offline"},
+    )
     assert "wandb: WARNING" not in result.stderr
     for seed in (0, 1):
         member = tmp_path / "together" / f"seed-{seed}"
@@ -241,7 +275,16 @@ def test_tensorboard_writes_one_event_directory_per_run(tmp_path):
 
 @pytest.mark.slow
 def test_a_sweep_trains_each_job_s_seeds_together(tmp_path):
-    excolor("train", "-m", "--seeds", "0-1", "experiment=smoke", "model.bottleneck=4,5", "hydra.sweep.dir=sweep", cwd=tmp_path)
+    excolor(
+        "train",
+        "-m",
+        "--seeds",
+        "0-1",
+        "experiment=smoke",
+        "model.bottleneck=4,5",
+        "hydra.sweep.dir=sweep",
+        cwd=tmp_path,
+    )
     members = sorted(p.relative_to(tmp_path / "sweep").as_posix() for p in (tmp_path / "sweep").glob("*/seed-*"))
     assert members == ["0/seed-0", "0/seed-1", "1/seed-0", "1/seed-1"]
     assert runs.load_config(tmp_path / "sweep" / "1" / "seed-1").model.bottleneck == 5
@@ -257,7 +300,12 @@ def test_run_with_seeds_evaluates_each_seed_and_summarises_them(tmp_path):
         member = root / f"seed-{seed}"
         assert (member / "report.md").is_file()
         assert json.loads((member / "interventions" / "suppression" / "metrics.json").read_text())["selectivity"]
-        assert {p.name for p in (member / "figures").glob("*.png")} >= {"colors.png", "error.png", "latents.png", "training.png"}
+        assert {p.name for p in (member / "figures").glob("*.png")} >= {
+            "colors.png",
+            "error.png",
+            "latents.png",
+            "training.png",
+        }
     summary = (root / "summary.md").read_text()
     assert summary.startswith("# Summary of 2 runs") and "seed=0" in summary and "seed=1" in summary
     assert (tmp_path / "outputs" / "latest").resolve() == root
@@ -265,7 +313,9 @@ def test_run_with_seeds_evaluates_each_seed_and_summarises_them(tmp_path):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
 def test_seeds_on_gpu_without_cuda_is_a_one_line_error(tmp_path):
-    result = excolor("train", "--seeds", "0-1", "experiment=smoke", "trainer.accelerator=gpu", cwd=tmp_path, check=False)
+    result = excolor(
+        "train", "--seeds", "0-1", "experiment=smoke", "trainer.accelerator=gpu", cwd=tmp_path, check=False
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == "excolor: error: trainer.accelerator=gpu: no CUDA device is available"
 

@@ -70,6 +70,16 @@ def test_intervene_and_infer_apply_the_runs_settings(run_copy, tmp_path):
     excolor("infer", "--run", str(run_copy), "--kind", "repulsion", "--output", str(out), cwd=tmp_path)
     red = np.load(out)["latents"] @ np.array([1, 0, 0, 0], dtype=np.float32)
     assert red.max() <= 0.7 + 1e-3
-    excolor("infer", "--run", str(run_copy), "--kind", "repulsion", "--set", "intervention.mapper.b=0.3",
-            "--output", str(out), cwd=tmp_path)
+    excolor(
+        "infer",
+        "--run",
+        str(run_copy),
+        "--kind",
+        "repulsion",
+        "--set",
+        "intervention.mapper.b=0.3",
+        "--output",
+        str(out),
+        cwd=tmp_path,
+    )
     assert (np.load(out)["latents"] @ np.array([1, 0, 0, 0], dtype=np.float32)).max() <= 0.3 + 1e-3

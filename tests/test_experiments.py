@@ -3,7 +3,6 @@ every `excolor train|run` line of README.md composes."""
 
 import re
 import shlex
-from pathlib import Path
 
 import pytest
 

@@ -1,7 +1,6 @@
 """Interventions, inference and evaluation on a real smoke run, through the real CLI and the task functions."""
 
 import json
-import struct
 
 import numpy as np
 import pytest
@@ -135,11 +134,23 @@ def test_infer_reads_files_and_applies_an_intervention(smoke_run, tmp_path):
     plain = tmp_path / "plain.npz"
     excolor("infer", "--run", str(smoke_run), "--input", str(tmp_path / "c.npy"), "--output", str(plain), cwd=tmp_path)
     from_csv = tmp_path / "csv.npz"
-    excolor("infer", "--run", str(smoke_run), "--input", str(tmp_path / "c.csv"), "--output", str(from_csv), cwd=tmp_path)
+    excolor(
+        "infer", "--run", str(smoke_run), "--input", str(tmp_path / "c.csv"), "--output", str(from_csv), cwd=tmp_path
+    )
     np.testing.assert_array_equal(np.load(plain)["outputs"], np.load(from_csv)["outputs"])
     suppressed = tmp_path / "s.npz"
-    excolor("infer", "--run", str(smoke_run), "--kind", "suppression", "--input", str(tmp_path / "c.npy"),
-            "--output", str(suppressed), cwd=tmp_path)
+    excolor(
+        "infer",
+        "--run",
+        str(smoke_run),
+        "--kind",
+        "suppression",
+        "--input",
+        str(tmp_path / "c.npy"),
+        "--output",
+        str(suppressed),
+        cwd=tmp_path,
+    )
     latents = np.load(suppressed)["latents"]
     base = np.load(plain)["latents"]
     assert not np.allclose(latents[base[:, 0] > 0.1], base[base[:, 0] > 0.1])
@@ -152,7 +163,10 @@ def test_infer_reads_files_and_applies_an_intervention(smoke_run, tmp_path):
         (["infer", "1.5,0,0"], "outside [0, 1]"),
         (["infer", "--input", "missing.npy"], "no such file"),
         (["intervene", "--kind", "nope"], "--kind nope: unknown intervention; kinds: ablation, none, prune"),
-        (["intervene", "--kind", "repulsion", "intervention.mapper.a=0.7", "intervention.mapper.b=0.5"], "a must be less than b"),
+        (
+            ["intervene", "--kind", "repulsion", "intervention.mapper.a=0.7", "intervention.mapper.b=0.5"],
+            "a must be less than b",
+        ),
         (["intervene", "--kind", "suppression", "intervention.falloff.power=0.5"], "power"),
         (["intervene", "--kind", "suppression", "concepts.red=[1,0,0]"], "concept 'red' has 3 values"),
         (["intervene", "--kind", "suppression", "concepts.red=[0,0,0,0]"], "zero vector"),

@@ -65,8 +65,15 @@ def test_falloff_with_threshold_and_scale():
 
 @pytest.mark.parametrize(
     "kwargs, name",
-    [({"a": 1.0}, "a"), ({"a": -0.1}, "a"), ({"b": 0.0}, "b"), ({"b": 1.5}, "b"), ({"power": 0.5}, "power"),
-     ({"a": "x"}, "a"), ({"b": float("nan")}, "b")],
+    [
+        ({"a": 1.0}, "a"),
+        ({"a": -0.1}, "a"),
+        ({"b": 0.0}, "b"),
+        ({"b": 1.5}, "b"),
+        ({"power": 0.5}, "power"),
+        ({"a": "x"}, "a"),
+        ({"b": float("nan")}, "b"),
+    ],
 )
 def test_falloff_validation_names_parameter(kwargs, name):
     with pytest.raises(UserError, match=rf"falloff: {name}\b.*{name}="):

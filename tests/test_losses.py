@@ -42,7 +42,9 @@ def test_angular_anchor_matches_the_spec_and_passes_gradcheck():
     point = torch.tensor([1.0, 2.0, 0.0, -1.0], dtype=torch.float64)
     plain = 1 - (z / (z.norm(dim=-1, keepdim=True) + 1e-8)) @ (point / (point.norm() + 1e-8))
     torch.testing.assert_close(AngularAnchor((1, 2, 0, -1))(z), plain)
-    regs = RegularizerSet([Regularizer("reg-anchor", AngularAnchor((1, 2, 0, -1)), ("encoder",), {"red": 1.0})], ("red",))
+    regs = RegularizerSet(
+        [Regularizer("reg-anchor", AngularAnchor((1, 2, 0, -1)), ("encoder",), {"red": 1.0})], ("red",)
+    )
     assert torch.autograd.gradcheck(lambda z: regs({"encoder": z}, labels)["reg-anchor"], (z,))
 
 
@@ -107,7 +109,9 @@ def test_label_weighting_by_hand():
 
 def test_term_without_its_labels_in_the_batch_contributes_nothing():
     z = torch.randn(4, 4, requires_grad=True)
-    regs = RegularizerSet([Regularizer("reg-anchor", Anchor((1, 0, 0, 0)), ("encoder",), {"red": 1.0})], ("red", "vibrant"))
+    regs = RegularizerSet(
+        [Regularizer("reg-anchor", Anchor((1, 0, 0, 0)), ("encoder",), {"red": 1.0})], ("red", "vibrant")
+    )
     value = regs({"encoder": z}, torch.zeros(4, 2))["reg-anchor"]
     value.backward()
     assert value.item() == 0.0 and torch.count_nonzero(z.grad) == 0
@@ -194,7 +198,9 @@ def test_terms_match_the_spec_written_out_plainly():
         torch.testing.assert_close(z_ours.grad, z_plain.grad, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("separate", [Separate(10.0), Separate(100.0, shift=True), Separate(2.5, shift=True), Separate(1.0)])
+@pytest.mark.parametrize(
+    "separate", [Separate(10.0), Separate(100.0, shift=True), Separate(2.5, shift=True), Separate(1.0)]
+)
 def test_gradients_pass_gradcheck_with_soft_labels_and_several_layers(separate):
     torch.manual_seed(1)
     z = torch.randn(8, 4, dtype=torch.float64, requires_grad=True)
@@ -243,7 +249,10 @@ class NoVmap(Unitarity):
 @pytest.mark.parametrize("term", [Separate(10.0, shift=True), GramSpread(), NoVmap(), AngularAnchor((0, 1, 0, 0))])
 def test_a_stack_of_batches_gives_each_batch_s_own_values_and_gradients(term):
     regs = RegularizerSet(
-        [Regularizer("reg-x", term, ("encoder",)), Regularizer("reg-anchor", Anchor((1, 0, 0, 0)), ("encoder",), {"red": 1.0})],
+        [
+            Regularizer("reg-x", term, ("encoder",)),
+            Regularizer("reg-anchor", Anchor((1, 0, 0, 0)), ("encoder",), {"red": 1.0}),
+        ],
         ("red",),
     )
     active = (0, 1)

@@ -23,5 +23,8 @@ def test_a_column_first_logged_later_is_added_to_the_header_with_earlier_rows_ke
     columns, rows = read(tmp_path / "metrics.csv")
     assert columns == ["step", "train/loss", "val/recon"]
     assert [(r["step"], r["train/loss"], r["val/recon"]) for r in rows] == [
-        ("0", "1.0", ""), ("1", "0.5", ""), ("2", "0.25", "0.1"), ("3", "0.2", "")
+        ("0", "1.0", ""),
+        ("1", "0.5", ""),
+        ("2", "0.25", "0.1"),
+        ("3", "0.2", ""),
     ]

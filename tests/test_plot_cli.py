@@ -59,8 +59,14 @@ def test_colors_figure_pixels_show_the_real_predictions(smoke_run, tmp_path):
     cube = ColorCube.hsv(*display).permute("svh")
     pred = predict(runs.load_model(smoke_run), cube.flat_rgb()).outputs.reshape(cube.rgb.shape)
     # The same figure drawn here tells where each panel sits in the saved image.
-    fig, _ = plot_color_grid(pred, cube.rgb, cube.coords["s"], cube.coords["v"], cube.coords["h"],
-                             title="Predicted colours · no intervention")
+    fig, _ = plot_color_grid(
+        pred,
+        cube.rgb,
+        cube.coords["s"],
+        cube.coords["v"],
+        cube.coords["h"],
+        title="Predicted colours · no intervention",
+    )
     FigureCanvasAgg(fig).draw()
     boxes = [ax.get_window_extent() for ax in fig.axes]
     assert saved.shape[:2] == (int(round(fig.get_figheight() * fig.dpi)), int(round(fig.get_figwidth() * fig.dpi)))

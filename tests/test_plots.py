@@ -189,8 +189,13 @@ def test_error_series_rejects_bad_shapes():
     with pytest.raises(ValueError):
         plot_error_series(np.zeros((10, 4)), np.arange(10) / 10, np.linspace(0, 1, 4), [1.0])
     with pytest.raises(ValueError):
-        plot_error_series(np.zeros((10, 4, 3)), np.arange(10) / 10, np.linspace(0, 1, 4), np.linspace(0, 1, 3),
-                          baseline=np.zeros((10, 4, 2)))
+        plot_error_series(
+            np.zeros((10, 4, 3)),
+            np.arange(10) / 10,
+            np.linspace(0, 1, 4),
+            np.linspace(0, 1, 3),
+            baseline=np.zeros((10, 4, 2)),
+        )
 
 
 # --- latent views ---------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -30,8 +29,14 @@ def test_signal_saves_a_checkpoint_and_resume_is_bit_identical(tmp_path, sig, co
     (tmp_path / "long.csv").write_text(LONG_SHEET)
     args = ["train", "experiment=smoke", "dopesheet=long.csv", "trainer.checkpoint_every=200"]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    process = subprocess.Popen([*EXCOLOR, *args, "hydra.run.dir=interrupted"], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*EXCOLOR, *args, "hydra.run.dir=interrupted"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     checkpoint = tmp_path / "interrupted" / "checkpoints" / "last.ckpt"
     deadline = time.monotonic() + 120
     while not checkpoint.exists() and time.monotonic() < deadline and process.poll() is None:
@@ -60,12 +65,25 @@ def test_non_finite_term_stops_naming_term_layer_and_step_and_keeps_last_good_ch
     (tmp_path / "outputs").mkdir()
     (tmp_path / "outputs" / "latest").symlink_to(smoke_run)
     # reg-anchor switches on at step 150 with a target so far away that its loss overflows float32.
-    (tmp_path / "boom.csv").write_text("STEP,PHASE,ACTION,lr,reg-anchor::step-end\n0,Train,,0.01,0\n150,,,0.01,1\n300,,,0.01,1\n")
-    result = excolor("train", "experiment=smoke", "dopesheet=boom.csv", "hydra.run.dir=boom", "trainer.checkpoint_every=100",
-                     "trainer.log_every=50", "regularizers.reg-anchor.loss.point=[1e30,0,0,0]", cwd=tmp_path, check=False)
+    (tmp_path / "boom.csv").write_text(
+        "STEP,PHASE,ACTION,lr,reg-anchor::step-end\n0,Train,,0.01,0\n150,,,0.01,1\n300,,,0.01,1\n"
+    )
+    result = excolor(
+        "train",
+        "experiment=smoke",
+        "dopesheet=boom.csv",
+        "hydra.run.dir=boom",
+        "trainer.checkpoint_every=100",
+        "trainer.log_every=50",
+        "regularizers.reg-anchor.loss.point=[1e30,0,0,0]",
+        cwd=tmp_path,
+        check=False,
+    )
     assert result.returncode == 1
     line = result.stderr.strip().splitlines()[-1]
-    assert "'reg-anchor'" in line and "layer encoder" in line and "step 150" in line and "Traceback" not in result.stderr
+    assert (
+        "'reg-anchor'" in line and "layer encoder" in line and "step 150" in line and "Traceback" not in result.stderr
+    )
     step, weights, _ = checkpoint_state(tmp_path / "boom")
     assert step == 100 and all(torch.isfinite(w).all() for w in weights.values())
     assert (tmp_path / "outputs" / "latest").resolve() == smoke_run.resolve()

@@ -47,9 +47,16 @@ def make_run(path: Path, seed: int, loss: float, ratio: float | None = None, ste
                 intervened=ErrorSummary(max=0.5 * r, mean=0.01 * r, median=0.01),
                 named_colors={"red": NamedColorError(rgb=[1, 0, 0], baseline=0.01, intervened=0.1, delta=0.09)},
                 selectivity=Selectivity(
-                    target_hue=0.0, target_color="red", on_target_mean_error=0.1, off_target_mean_error=0.02,
-                    error_ratio=r, baseline_error_ratio=1.5, target_delta=0.09, largest_far_delta=0.045 / r,
-                    largest_far_delta_color="cyan", delta_ratio=2 * r,
+                    target_hue=0.0,
+                    target_color="red",
+                    on_target_mean_error=0.1,
+                    off_target_mean_error=0.02,
+                    error_ratio=r,
+                    baseline_error_ratio=1.5,
+                    target_delta=0.09,
+                    largest_far_delta=0.045 / r,
+                    largest_far_delta_color="cyan",
+                    delta_ratio=2 * r,
                 ),
             )
             (folder / "metrics.json").write_text(metrics.to_json())

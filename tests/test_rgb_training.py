@@ -83,8 +83,11 @@ def test_validation_is_logged_at_its_cadence_and_resume_continues_bit_for_bit(tm
     # Stopped at step 154 (mid-epoch: epochs are 16 steps), its checkpoint loaded into a new loop.
     first_part, _ = build_loop(cfg, [4], trainer, warn=False)
     resumed_rows = []
-    finished = first_part.run(lambda first, table: resumed_rows.append(torch.from_numpy(table)), lambda: None,
-                              should_stop=lambda: first_part.step == 154)
+    finished = first_part.run(
+        lambda first, table: resumed_rows.append(torch.from_numpy(table)),
+        lambda: None,
+        should_stop=lambda: first_part.step == 154,
+    )
     assert not finished
     checkpoint = first_part.member_checkpoint(0)
     second_part, _ = build_loop(cfg, [4], trainer, warn=False)

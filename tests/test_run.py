@@ -35,7 +35,11 @@ def test_run_writes_every_intervention_figure_and_the_report(full_run):
     for kind in ("none", "suppression", "repulsion"):
         assert (full_run / "interventions" / kind / "metrics.json").is_file()
     assert sorted(p.name for p in (full_run / "figures").glob("*.png")) == [
-        "colors.png", "error.png", "latents.png", "schedule.png", "training.png"
+        "colors.png",
+        "error.png",
+        "latents.png",
+        "schedule.png",
+        "training.png",
     ]
     for kind in ("suppression", "repulsion"):
         names = sorted(p.name for p in (full_run / "interventions" / kind / "figures").glob("*.png"))
@@ -57,8 +61,14 @@ def test_every_relative_link_in_the_report_resolves(full_run):
 def test_report_holds_config_losses_and_every_interventions_metrics(full_run):
     text = (full_run / "report.md").read_text()
     assert text.startswith("# smoke · seed 0")
-    for fragment in ("| experiment | smoke |", "| steps | 301 |", "`reg-anchor`", "Anchor(point=", "dopesheet.csv",
-                     "Final losses (mean of the last 3 of 301 steps)"):
+    for fragment in (
+        "| experiment | smoke |",
+        "| steps | 301 |",
+        "`reg-anchor`",
+        "Anchor(point=",
+        "dopesheet.csv",
+        "Final losses (mean of the last 3 of 301 steps)",
+    ):
         assert fragment in text, fragment
     for kind in ("none", "suppression", "repulsion"):
         metrics = json.loads((full_run / "interventions" / kind / "metrics.json").read_text())
@@ -78,12 +88,20 @@ def test_report_of_one_run_and_rewriting_its_report(full_run, tmp_path):
     (full_run / "report.md").unlink()
     result = excolor("report", str(full_run), "--run-reports", cwd=tmp_path)
     assert (full_run / "report.md").read_text().split("\n", 4)[4] == before.split("\n", 4)[4]  # all but the date
-    assert "repulsion/error_ratio" in result.stdout and "Best run by repulsion/error_ratio (higher is better)" in result.stdout
+    assert (
+        "repulsion/error_ratio" in result.stdout
+        and "Best run by repulsion/error_ratio (higher is better)" in result.stdout
+    )
 
 
 def test_intervention_mistakes_fail_before_training(tmp_path):
-    result = excolor("run", "experiment=smoke", 'intervention_overrides.repulsion=["intervention.mapper.a=0.7"]',
-                     cwd=tmp_path, check=False)
+    result = excolor(
+        "run",
+        "experiment=smoke",
+        'intervention_overrides.repulsion=["intervention.mapper.a=0.7"]',
+        cwd=tmp_path,
+        check=False,
+    )
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "intervention repulsion" in result.stderr and "a must be less than b" in result.stderr
     result = excolor("run", "experiment=smoke", "interventions=[none,nosuch]", cwd=tmp_path, check=False)
@@ -119,8 +137,16 @@ def test_joblib_sweep_gives_each_job_its_run_and_report_summarises_it(tmp_path):
 def test_a_failing_job_fails_alone_in_one_line(tmp_path):
     (tmp_path / "ok.csv").write_text("STEP,PHASE,ACTION,lr\n0,Train,,0.01\n50,,,0.01\n")
     (tmp_path / "boom.csv").write_text("STEP,PHASE,ACTION,lr\n0,Train,,1e30\n50,,,1e30\n")
-    result = excolor("train", "-m", "experiment=smoke", "regularizers=none", f"dopesheet={tmp_path / 'ok.csv'},{tmp_path / 'boom.csv'}",
-                     "hydra/launcher=joblib", cwd=tmp_path, check=False)
+    result = excolor(
+        "train",
+        "-m",
+        "experiment=smoke",
+        "regularizers=none",
+        f"dopesheet={tmp_path / 'ok.csv'},{tmp_path / 'boom.csv'}",
+        "hydra/launcher=joblib",
+        cwd=tmp_path,
+        check=False,
+    )
     assert result.returncode == 1, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("excolor: error:")]
     assert len(errors) == 2 and "Traceback" not in result.stderr

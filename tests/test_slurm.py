@@ -35,8 +35,10 @@ def _why_no_cluster() -> str | None:
     """None when a local cluster is up (started here if need be), else why the SLURM tests skip."""
     missing = [name for name in ("munged", "slurmctld", "slurmd", "sbatch") if shutil.which(name) is None]
     if missing:
-        return (f"SLURM tests skipped: {', '.join(missing)} not installed "
-                "(`sudo scripts/local-slurm.sh start` installs them from Debian's packages)")
+        return (
+            f"SLURM tests skipped: {', '.join(missing)} not installed "
+            "(`sudo scripts/local-slurm.sh start` installs them from Debian's packages)"
+        )
     env = {**os.environ, "EXCOLOR_SLURM_DIR": str(CLUSTER_DIR)}
     if os.geteuid() == 0:
         result = subprocess.run(["bash", str(SCRIPT), "start"], capture_output=True, text=True, env=env, timeout=120)
@@ -80,23 +82,36 @@ def test_a_slurm_sweep_equals_joblib_bit_for_bit_and_warns_once(cluster, tmp_pat
     assert again.returncode == 2, again.stderr
     assert again.stderr.strip().splitlines()[-1] == (
         "excolor: error: slurm/0 holds a run (301 of 301 steps); a new sweep does not overwrite it: "
-        "choose another hydra.sweep.dir")
+        "choose another hydra.sweep.dir"
+    )
     assert (tmp_path / "slurm" / "0" / "metrics.csv").read_text() == before
 
     # A setting SLURM refuses: its reason in one line, exit 2 (not a traceback, not sbatch's lines twice).
-    refused = excolor(*args, SLURM, "hydra.launcher.partition=nosuch", "hydra.sweep.dir=other", cwd=tmp_path,
-                      env=cluster, check=False)
+    refused = excolor(
+        *args, SLURM, "hydra.launcher.partition=nosuch", "hydra.sweep.dir=other", cwd=tmp_path, env=cluster, check=False
+    )
     assert refused.returncode == 2 and refused.stderr.strip().splitlines() == [
         "excolor: error: sbatch refused the sweep: invalid partition specified: nosuch; "
-        "Batch job submission failed: Invalid partition name specified"], refused.stderr
+        "Batch job submission failed: Invalid partition name specified"
+    ], refused.stderr
 
 
 def test_a_run_sweep_on_slurm_isolates_a_failing_job_and_reports(cluster, tmp_path):
     (tmp_path / "ok.csv").write_text("STEP,PHASE,ACTION,lr\n0,Train,,0.01\n50,,,0.01\n")
     (tmp_path / "boom.csv").write_text("STEP,PHASE,ACTION,lr\n0,Train,,1e30\n50,,,1e30\n")
-    result = excolor("run", "-m", "experiment=smoke", "regularizers=none", "interventions=[none,suppression]",
-                     f"dopesheet={tmp_path / 'ok.csv'},{tmp_path / 'boom.csv'}", SLURM, "hydra.sweep.dir=sweep",
-                     cwd=tmp_path, env=cluster, check=False)
+    result = excolor(
+        "run",
+        "-m",
+        "experiment=smoke",
+        "regularizers=none",
+        "interventions=[none,suppression]",
+        f"dopesheet={tmp_path / 'ok.csv'},{tmp_path / 'boom.csv'}",
+        SLURM,
+        "hydra.sweep.dir=sweep",
+        cwd=tmp_path,
+        env=cluster,
+        check=False,
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("excolor: error: 1 of 2 sweep jobs failed (job 1)")
@@ -111,14 +126,25 @@ def test_a_run_sweep_on_slurm_isolates_a_failing_job_and_reports(cluster, tmp_pa
 
 
 def test_a_seeds_sweep_on_slurm(cluster, tmp_path):
-    excolor("train", "-m", "--seeds", "0-1", "experiment=smoke", "model.bottleneck=4,5", SLURM,
-            "hydra.sweep.dir=sweep", cwd=tmp_path, env=cluster)
-    excolor("train", "--seeds", "0-1", "experiment=smoke", "model.bottleneck=5", "hydra.run.dir=local",
-            cwd=tmp_path)
+    excolor(
+        "train",
+        "-m",
+        "--seeds",
+        "0-1",
+        "experiment=smoke",
+        "model.bottleneck=4,5",
+        SLURM,
+        "hydra.sweep.dir=sweep",
+        cwd=tmp_path,
+        env=cluster,
+    )
+    excolor("train", "--seeds", "0-1", "experiment=smoke", "model.bottleneck=5", "hydra.run.dir=local", cwd=tmp_path)
     members = sorted(p.relative_to(tmp_path / "sweep").as_posix() for p in (tmp_path / "sweep").glob("*/seed-*"))
     assert members == ["0/seed-0", "0/seed-1", "1/seed-0", "1/seed-1"]
     for seed in ("seed-0", "seed-1"):  # the job trained its seeds as they train on this machine
-        assert (tmp_path / "sweep" / "1" / seed / "metrics.csv").read_text() == (tmp_path / "local" / seed / "metrics.csv").read_text()
+        assert (tmp_path / "sweep" / "1" / seed / "metrics.csv").read_text() == (
+            tmp_path / "local" / seed / "metrics.csv"
+        ).read_text()
     report = excolor("report", "sweep", cwd=tmp_path)
     assert "Across 4 runs" in report.stdout
 
@@ -127,10 +153,19 @@ def _requeued_sweep(tmp_path: Path, cluster: dict, extra: list[str], how: str, c
     """Start a one-job sweep, requeue it (scontrol requeue, or submitit's preemption signal USR2) once its
     first checkpoint exists, and wait for it; returns (result, seconds from the requeue to the resume)."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore", **cluster}
-    args = ["train", "-m", *extra, "experiment=smoke", "dopesheet=long.csv", "trainer.checkpoint_every=200",
-            SLURM, "hydra.sweep.dir=sweep"]
-    process = subprocess.Popen([*EXCOLOR, *args], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    args = [
+        "train",
+        "-m",
+        *extra,
+        "experiment=smoke",
+        "dopesheet=long.csv",
+        "trainer.checkpoint_every=200",
+        SLURM,
+        "hydra.sweep.dir=sweep",
+    ]
+    process = subprocess.Popen(
+        [*EXCOLOR, *args], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 180
     while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -166,21 +201,37 @@ def test_a_requeued_job_resumes_from_its_checkpoint_bit_identical(cluster, tmp_p
     step, seconds = _resumed(tmp_path / "sweep" / "0" / "train.log", requeued_at)
     print(f"requeued job ({how}) resumed from step {step} after {seconds:.1f} s")
     assert 0 < step < 3001
-    excolor("train", "experiment=smoke", "dopesheet=long.csv", "trainer.checkpoint_every=200", "seed=0",
-            "hydra.run.dir=straight", cwd=tmp_path)
+    excolor(
+        "train",
+        "experiment=smoke",
+        "dopesheet=long.csv",
+        "trainer.checkpoint_every=200",
+        "seed=0",
+        "hydra.run.dir=straight",
+        cwd=tmp_path,
+    )
     assert_same_run(tmp_path / "sweep" / "0", tmp_path / "straight")
     assert len((tmp_path / "sweep" / "0" / "metrics.csv").read_text().splitlines()) == 3002  # no step twice
 
 
 def test_a_requeued_seeds_job_resumes_bit_identical(cluster, tmp_path):
     (tmp_path / "long.csv").write_text(LONG_SHEET)
-    _, requeued_at = _requeued_sweep(tmp_path, cluster, ["--seeds", "0-1"], "requeue",
-                                     tmp_path / "sweep" / "0" / "seed-1" / CHECKPOINT)
+    _, requeued_at = _requeued_sweep(
+        tmp_path, cluster, ["--seeds", "0-1"], "requeue", tmp_path / "sweep" / "0" / "seed-1" / CHECKPOINT
+    )
     step, _ = _resumed(tmp_path / "sweep" / "0" / "train.log", requeued_at)
     assert 0 < step < 3001
     assert not list((tmp_path / "sweep").rglob("error.json"))
-    excolor("train", "--seeds", "0-1", "experiment=smoke", "dopesheet=long.csv", "trainer.checkpoint_every=200",
-            "hydra.run.dir=straight", cwd=tmp_path)
+    excolor(
+        "train",
+        "--seeds",
+        "0-1",
+        "experiment=smoke",
+        "dopesheet=long.csv",
+        "trainer.checkpoint_every=200",
+        "hydra.run.dir=straight",
+        cwd=tmp_path,
+    )
     for seed in ("seed-0", "seed-1"):
         assert_same_run(tmp_path / "sweep" / "0" / seed, tmp_path / "straight" / seed)
 
@@ -191,6 +242,8 @@ def test_what_a_requeued_job_does_with_its_directory(smoke_run, tmp_path):
     finished = slurm.plan_job(smoke_run, config, restarts=1)
     assert (finished.action, finished.step, finished.length) == ("finished", 301, 301)
     other = slurm.plan_job(smoke_run, config.replace("seed: 0", "seed: 7"), restarts=1)
-    assert other.action == "refuse" and other.message.endswith("of another config; the requeued job does not overwrite it")
+    assert other.action == "refuse" and other.message.endswith(
+        "of another config; the requeued job does not overwrite it"
+    )
     fresh = slurm.plan_job(smoke_run, config, restarts=0)  # not a restart: a new job never writes over a run
     assert fresh.action == "refuse" and "choose another hydra.sweep.dir" in fresh.message

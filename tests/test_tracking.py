@@ -79,8 +79,17 @@ def test_run_with_wandb_offline_logs_everything_into_one_run(tmp_path):
 def test_a_failed_training_still_finishes_its_wandb_run(tmp_path):
     sheet = tmp_path / "boom.csv"
     sheet.write_text("STEP,PHASE,ACTION,lr\n0,Train,,1e30\n50,,,1e30\n")
-    result = excolor("train", "experiment=smoke", "regularizers=none", f"dopesheet={sheet}", "logger=wandb",
-                     f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path, check=False, env={"WANDB_MODE": "offline"})
+    result = excolor(
+        "train",
+        "experiment=smoke",
+        "regularizers=none",
+        f"dopesheet={sheet}",
+        "logger=wandb",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        cwd=tmp_path,
+        check=False,
+        env={"WANDB_MODE": "offline"},
+    )
     assert result.returncode == 1 and "non-finite" in result.stderr
     _, config, exit_code, _ = logged(tmp_path / "run")
     assert exit_code == 1 and "seed" in config

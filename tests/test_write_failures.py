@@ -9,7 +9,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-import torch
 
 from ex_color import runs
 from ex_color.config import compose
@@ -67,7 +66,12 @@ def mount_tmpfs(path: Path, size: str) -> bool:
     if os.geteuid() != 0 or shutil.which("mount") is None:
         return False
     path.mkdir(parents=True, exist_ok=True)
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 def test_a_really_full_disk_through_the_cli(tmp_path):
@@ -80,7 +84,11 @@ def test_a_really_full_disk_through_the_cli(tmp_path):
         result = excolor(*args, f"hydra.run.dir={disk / 'run'}", cwd=tmp_path, check=False)
         assert result.returncode == 1, result.stderr
         line = result.stderr.strip().splitlines()[-1]
-        assert line.startswith("excolor: error: cannot write ") and "No space left on device" in line and "Traceback" not in result.stderr
+        assert (
+            line.startswith("excolor: error: cannot write ")
+            and "No space left on device" in line
+            and "Traceback" not in result.stderr
+        )
         assert line.endswith(f"excolor train --resume {disk / 'run'}")
         kept = runs.load_checkpoint(disk / "run")["global_step"]
         assert metric_steps(disk / "run") == list(range(kept))
@@ -97,7 +105,12 @@ def test_a_really_full_disk_through_the_cli(tmp_path):
 def read_only_dir(tmp_path):
     path = tmp_path / f"ro-{uuid.uuid4().hex[:6]}"
     path.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,ro", "tmpfs", str(path)], capture_output=True).returncode:
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=64k,ro", "tmpfs", str(path)], capture_output=True
+        ).returncode
+    ):
         pytest.skip("needs root and tmpfs mounts for a read-only file system")
     yield path
     subprocess.run(["umount", str(path)], capture_output=True)
@@ -109,14 +122,20 @@ def test_a_run_directory_under_a_file_is_refused_before_anything_starts(tmp_path
     key = "hydra.sweep.dir" if "-m" in command else "hydra.run.dir"
     result = excolor(*command, "experiment=smoke", f"{key}={tmp_path / 'afile' / 'run'}", cwd=tmp_path, check=False)
     assert result.returncode == 2
-    assert result.stderr.strip() == f"excolor: error: {key} {tmp_path / 'afile' / 'run'}: {tmp_path / 'afile'} is a file, not a directory"
+    assert (
+        result.stderr.strip()
+        == f"excolor: error: {key} {tmp_path / 'afile' / 'run'}: {tmp_path / 'afile'} is a file, not a directory"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
 
 
 def test_a_run_directory_on_a_read_only_file_system_is_refused(tmp_path, read_only_dir):
     result = excolor("train", "experiment=smoke", f"hydra.run.dir={read_only_dir / 'run'}", cwd=tmp_path, check=False)
     assert result.returncode == 2
-    assert result.stderr.strip() == f"excolor: error: hydra.run.dir {read_only_dir / 'run'}: cannot write in {read_only_dir} (Read-only file system)"
+    assert (
+        result.stderr.strip()
+        == f"excolor: error: hydra.run.dir {read_only_dir / 'run'}: cannot write in {read_only_dir} (Read-only file system)"
+    )
     assert not (tmp_path / "outputs").exists()
 
 
@@ -133,8 +152,13 @@ def test_other_destinations_under_a_file_are_refused_in_one_line(tmp_path, smoke
     blocker.write_text("")
     args = [a.replace("{file}", str(blocker)) for a in args]
     target = Path(args[args.index(key) + 1])
-    result = excolor(*args, *([] if args[0] == "report" else ["--run", str(smoke_run)]), *([str(smoke_run)] if args[0] == "report" else []),
-                     cwd=tmp_path, check=False)
+    result = excolor(
+        *args,
+        *([] if args[0] == "report" else ["--run", str(smoke_run)]),
+        *([str(smoke_run)] if args[0] == "report" else []),
+        cwd=tmp_path,
+        check=False,
+    )
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip() == f"excolor: error: {key} {target}: {blocker} is a file, not a directory"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
@@ -146,12 +170,18 @@ def test_intervene_and_plot_on_a_read_only_run_are_refused_in_one_line(tmp_path,
     shutil.copytree(smoke_run, run, ignore=shutil.ignore_patterns("figures", "interventions", "report.md"))
     subprocess.run(["mount", "-o", "remount,ro", str(read_only_dir)], check=True)
     for args, what in [
-        (["intervene", "--kind", "suppression"], f"the run's interventions folder {run / 'interventions' / 'suppression'}"),
+        (
+            ["intervene", "--kind", "suppression"],
+            f"the run's interventions folder {run / 'interventions' / 'suppression'}",
+        ),
         (["plot", "all"], f"the run's figures {run / 'figures'}"),
     ]:
         result = excolor(*args, "--run", str(run), cwd=tmp_path, check=False)
         assert result.returncode == 2, result.stderr
-        assert result.stderr.strip().startswith(f"excolor: error: {what}: cannot write in ") and "Read-only file system" in result.stderr
+        assert (
+            result.stderr.strip().startswith(f"excolor: error: {what}: cannot write in ")
+            and "Read-only file system" in result.stderr
+        )
 
 
 def test_figures_on_a_disk_that_fills_up_fail_in_one_line_and_leave_only_whole_files(tmp_path, smoke_run):

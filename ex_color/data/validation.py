@@ -38,6 +38,8 @@ class ValidationSet:
     every: int
 
     @classmethod
-    def build(cls, colours: str, grid_steps: int, specs: tuple[LabelSpec, ...], batch_size: int, every: int) -> ValidationSet:
+    def build(
+        cls, colours: str, grid_steps: int, specs: tuple[LabelSpec, ...], batch_size: int, every: int
+    ) -> ValidationSet:
         rgb = cell_centres_and_corners() if colours == "centres" else rgb_grid(grid_steps)
         return cls(torch.tensor(rgb, dtype=torch.float32), exact_labels(rgb, specs), batch_size, every)

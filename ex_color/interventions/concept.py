@@ -57,6 +57,4 @@ def unit_concept(concept: Tensor, owner: str) -> Tensor:
 def check_width(z: Tensor, c: Tensor, owner: str) -> None:
     """UserError if the layer output's last dimension does not match the concept."""
     if z.dim() == 0 or z.shape[-1] != c.numel():
-        raise UserError(
-            f"{owner}: concept has {c.numel()} dims but the layer output has shape {list(z.shape)}"
-        )
+        raise UserError(f"{owner}: concept has {c.numel()} dims but the layer output has shape {list(z.shape)}")

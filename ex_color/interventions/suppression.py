@@ -33,4 +33,3 @@ class Suppression(nn.Module):
 
     def extra_repr(self) -> str:
         return f"falloff={self.falloff!r}"
-

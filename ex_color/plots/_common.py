@@ -16,7 +16,6 @@ from .theme import Theme, get_theme
 DPI = 120
 
 
-
 def new_figure(width: float, height: float, theme: Theme, *, dpi: int = DPI) -> Figure:
     """A detached (non-pyplot) figure with constrained layout and the theme's background."""
     return Figure(
@@ -147,8 +146,7 @@ def draw_events(ax: Axes, events: Mapping[int, Sequence[str]] | None, theme: The
     for step in steps:
         ax.axvline(step, color=theme.faint, lw=0.7, ls=":", alpha=0.8, zorder=0.2)
         if label:
-            ax.plot([step], [1.0], marker="v", ms=5, color=theme.foreground, transform=trans, clip_on=False,
-                    zorder=6)
+            ax.plot([step], [1.0], marker="v", ms=5, color=theme.foreground, transform=trans, clip_on=False, zorder=6)
     if label and len(steps) <= 12:
         for step in steps:
             names = ", ".join(str(n) for n in events[step])

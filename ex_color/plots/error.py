@@ -214,9 +214,7 @@ def plot_error_series(
         _outline(ax_c, v, yc_, th)
         ax_b.plot(s, yb_, color=col, lw=LW, zorder=2.5, solid_capstyle="round")
         ax_c.plot(v, yc_, color=col, lw=LW, zorder=2.5, solid_capstyle="round")
-        hue_handles.append(
-            Line2D([], [], color=col, lw=2.5, label=f"{h_deg[hi]:.0f}° {hue_name(h_deg[hi])}")
-        )
+        hue_handles.append(Line2D([], [], color=col, lw=2.5, label=f"{h_deg[hi]:.0f}° {hue_name(h_deg[hi])}"))
     ax_b.set_xlim(s[0], s[-1])
     ax_c.set_xlim(v[0], v[-1])
     ax_b.set_title(f"(b) against saturation  (v = {v[vi_max]:.2f})", loc="left", color=th.foreground)
@@ -234,12 +232,20 @@ def plot_error_series(
         dash = Line2D([], [], color=th.faint, lw=1.2, ls=(0, (4, 2)), label="baseline")
         handles.append(dash)
         hue_handles.append(dash)
-    leg_a = ax_a.legend(handles=handles, loc="best", fontsize=7, ncols=3, framealpha=0.9,
-                        handlelength=2.4, columnspacing=1.0,
-                        handler_map={LineCollection: _HandlerGradient(th.foreground)})
+    leg_a = ax_a.legend(
+        handles=handles,
+        loc="best",
+        fontsize=7,
+        ncols=3,
+        framealpha=0.9,
+        handlelength=2.4,
+        columnspacing=1.0,
+        handler_map={LineCollection: _HandlerGradient(th.foreground)},
+    )
     style_legend(leg_a, th)
-    leg_b = ax_b.legend(handles=hue_handles, loc="best", fontsize=7, ncols=3, framealpha=0.9,
-                        handlelength=1.6, columnspacing=1.0)
+    leg_b = ax_b.legend(
+        handles=hue_handles, loc="best", fontsize=7, ncols=3, framealpha=0.9, handlelength=1.6, columnspacing=1.0
+    )
     style_legend(leg_b, th)
 
     # Colour strips as x axes.

@@ -117,12 +117,10 @@ def plot_intervention_curve(
     ax_c.plot(xi, yo, color=accent, lw=2.2, zorder=3, label=kind)
     if a is not None and lo < a < hi:
         ax_c.axvline(a, color=th.faint, lw=0.8, ls=":", zorder=1)
-        ax_c.annotate(f"a = {fmt(a)}", (a, lo), xytext=(3, 3), textcoords="offset points", fontsize=8,
-                      color=th.faint)
+        ax_c.annotate(f"a = {fmt(a)}", (a, lo), xytext=(3, 3), textcoords="offset points", fontsize=8, color=th.faint)
     if kind == "repulsion" and b is not None:
         ax_c.axhline(b, color=th.faint, lw=0.8, ls=":", zorder=1)
-        ax_c.annotate(f"b = {fmt(b)}", (lo, b), xytext=(3, 3), textcoords="offset points", fontsize=8,
-                      color=th.faint)
+        ax_c.annotate(f"b = {fmt(b)}", (lo, b), xytext=(3, 3), textcoords="offset points", fontsize=8, color=th.faint)
     ax_c.set_xlim(lo, hi)
     ax_c.set_ylim(min(lo, float(np.nanmin(yo))), max(hi, float(np.nanmax(yo))) + 0.02)
     ax_c.set_aspect("equal", adjustable="box")
@@ -133,9 +131,18 @@ def plot_intervention_curve(
     style_legend(leg, th)
     if params:
         text = "\n".join(f"{k} = {fmt(v) if isinstance(v, (int, float)) else v}" for k, v in params.items())
-        ax_c.text(0.97, 0.04, text, transform=ax_c.transAxes, ha="right", va="bottom", fontsize=8,
-                  color=th.foreground, family="monospace",
-                  bbox=dict(boxstyle="round,pad=0.4", facecolor=th.background, edgecolor=th.grid))
+        ax_c.text(
+            0.97,
+            0.04,
+            text,
+            transform=ax_c.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=8,
+            color=th.foreground,
+            family="monospace",
+            bbox=dict(boxstyle="round,pad=0.4", facecolor=th.background, edgecolor=th.grid),
+        )
 
     # (b) lobe.
     style_axes(ax_l, th, grid=False, spines=())
@@ -151,18 +158,32 @@ def plot_intervention_curve(
         src = np.array([np.cos(theta[p]), np.sin(theta[p])])
         dst = lobe[p]
         if np.all(np.isfinite(dst)) and np.linalg.norm(dst - src) > 0.03:
-            ax_l.annotate("", xy=dst, xytext=src, zorder=2.8,
-                          arrowprops=dict(arrowstyle="-|>", color=th.faint, lw=0.7, shrinkA=0, shrinkB=1,
-                                          mutation_scale=7))
+            ax_l.annotate(
+                "",
+                xy=dst,
+                xytext=src,
+                zorder=2.8,
+                arrowprops=dict(arrowstyle="-|>", color=th.faint, lw=0.7, shrinkA=0, shrinkB=1, mutation_scale=7),
+            )
     if kind == "repulsion" and b is not None and -1 < b < 1:
         ang = np.arccos(b)
         for sgn in (1, -1):
-            ax_l.plot([0, 1.1 * np.cos(ang)], [0, 1.1 * sgn * np.sin(ang)], color=th.faint, lw=0.8, ls=":",
-                      zorder=1.5)
-        ax_l.annotate(f"{np.degrees(ang):.0f}°", (0.32 * np.cos(ang / 2), 0.32 * np.sin(ang / 2)),
-                      fontsize=8, color=th.faint, ha="center", va="center")
-    ax_l.annotate("", xy=(1.18, 0), xytext=(0, 0), zorder=4,
-                  arrowprops=dict(arrowstyle="-|>", color=th.foreground, lw=1.6, mutation_scale=14))
+            ax_l.plot([0, 1.1 * np.cos(ang)], [0, 1.1 * sgn * np.sin(ang)], color=th.faint, lw=0.8, ls=":", zorder=1.5)
+        ax_l.annotate(
+            f"{np.degrees(ang):.0f}°",
+            (0.32 * np.cos(ang / 2), 0.32 * np.sin(ang / 2)),
+            fontsize=8,
+            color=th.faint,
+            ha="center",
+            va="center",
+        )
+    ax_l.annotate(
+        "",
+        xy=(1.18, 0),
+        xytext=(0, 0),
+        zorder=4,
+        arrowprops=dict(arrowstyle="-|>", color=th.foreground, lw=1.6, mutation_scale=14),
+    )
     ax_l.text(1.18, 0.05, "concept", ha="right", va="bottom", fontsize=9, color=th.foreground, zorder=4)
     ax_l.set_aspect("equal")
     ax_l.set_xlim(-1.25, 1.3)

@@ -189,12 +189,19 @@ def plot_latent_views(
     labelled = [c for c in cones if c.label]
     if labelled:
         handles = [
-            Line2D([], [], color=th.foreground, lw=1.6, ls="--" if c.style == "dashed" else "-",
-                   label=f"{c.label} ({np.degrees(c.half_angle):.0f}°)")
+            Line2D(
+                [],
+                [],
+                color=th.foreground,
+                lw=1.6,
+                ls="--" if c.style == "dashed" else "-",
+                label=f"{c.label} ({np.degrees(c.half_angle):.0f}°)",
+            )
             for c in labelled
         ]
-        leg = fig.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)), fontsize=8,
-                         frameon=False)
+        leg = fig.legend(
+            handles=handles, loc="outside lower center", ncols=min(4, len(handles)), fontsize=8, frameon=False
+        )
         style_legend(leg, th)
     suptitle(fig, title, th)
 
@@ -203,11 +210,15 @@ def plot_latent_views(
         f"{title + ': ' if title else ''}{n_views} orthographic views of a {n_dim}-dimensional latent space, "
         f"showing {int(finite.sum()):,} colours as coloured balls on and around a black unit sphere."
     ]
-    views = "; ".join(f"view {v + 1} plots dim {i} across, dim {j} up, with dim {k} towards the viewer"
-                      for v, (i, j, k) in enumerate(dims))
+    views = "; ".join(
+        f"view {v + 1} plots dim {i} across, dim {j} up, with dim {k} towards the viewer"
+        for v, (i, j, k) in enumerate(dims)
+    )
     parts.append(views[0].upper() + views[1:] + ".")
-    parts.append("Each ball is filled with the reconstructed colour and has a small dot of the true colour in its "
-                 "centre; nearer balls hide farther ones.")
+    parts.append(
+        "Each ball is filled with the reconstructed colour and has a small dot of the true colour in its "
+        "centre; nearer balls hide farther ones."
+    )
     if finite.any():
         norms = np.linalg.norm(z[finite], axis=1)
         q = np.percentile(norms, [0, 50, 100])

@@ -77,12 +77,20 @@ def plot_schedule(
         if kf:
             ks = np.array([s for s, _ in kf], dtype=float)
             kv = np.array([v for _, v in kf], dtype=float)
-            ax.plot(ks, kv, ls="none", marker="o", ms=4.5, mfc=color, mec=th.background, mew=0.8, zorder=4,
-                    clip_on=False)
+            ax.plot(
+                ks, kv, ls="none", marker="o", ms=4.5, mfc=color, mec=th.background, mew=0.8, zorder=4, clip_on=False
+            )
             if len(kf) <= 10:
                 for s, v in kf:
-                    ax.annotate(fmt(v), (s, v), xytext=(3, 4), textcoords="offset points", fontsize=7,
-                                color=th.foreground, zorder=5)
+                    ax.annotate(
+                        fmt(v),
+                        (s, v),
+                        xytext=(3, 4),
+                        textcoords="offset points",
+                        fontsize=7,
+                        color=th.foreground,
+                        zorder=5,
+                    )
         if log:
             ax.set_yscale("log")
         else:
@@ -94,8 +102,7 @@ def plot_schedule(
         space = (spaces.get(name) or "linear").lower()
         ax.set_ylabel(name, rotation=0, ha="right", va="center", color=color, fontweight="bold")
         if log and space != "log":
-            ax.text(1.0, 1.0, "log scale", transform=ax.transAxes, ha="right", va="bottom", fontsize=7,
-                    color=th.faint)
+            ax.text(1.0, 1.0, "log scale", transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color=th.faint)
         ax.set_xlim(0, max(length - 1, 1))
         finite = y[np.isfinite(y)]
         if finite.size:

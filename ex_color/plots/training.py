@@ -94,16 +94,32 @@ def plot_training(
             ax.plot(x[::stride], med, color=color, lw=1.6, zorder=3)
             ax.set_yscale("log")
             last = med[np.isfinite(med)][-1] if np.isfinite(med).any() else np.nan
-            summary.append(
-                f"{name} from {fmt(med[np.isfinite(med)][0])} to {fmt(last)} (minimum {fmt(np.nanmin(y))})"
-            )
+            summary.append(f"{name} from {fmt(med[np.isfinite(med)][0])} to {fmt(last)} (minimum {fmt(np.nanmin(y))})")
         else:
-            ax.text(0.5, 0.5, "no positive values", transform=ax.transAxes, ha="center", va="center",
-                    color=th.faint, fontsize=9)
+            ax.text(
+                0.5,
+                0.5,
+                "no positive values",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                color=th.faint,
+                fontsize=9,
+            )
             summary.append(f"{name} has no positive values")
-        ax.text(0.01, 0.06, name, transform=ax.transAxes, ha="left", va="bottom", fontsize=9,
-                fontweight="bold", color=color, zorder=7,
-                bbox=dict(boxstyle="round,pad=0.2", facecolor=th.background, edgecolor="none", alpha=0.8))
+        ax.text(
+            0.01,
+            0.06,
+            name,
+            transform=ax.transAxes,
+            ha="left",
+            va="bottom",
+            fontsize=9,
+            fontweight="bold",
+            color=color,
+            zorder=7,
+            bbox=dict(boxstyle="round,pad=0.2", facecolor=th.background, edgecolor="none", alpha=0.8),
+        )
         ax.set_xlim(x0, x1 if x1 > x0 else x0 + 1)
         # The lowest panel in each column shows the step labels.
         below = idx + ncols

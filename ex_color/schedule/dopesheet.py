@@ -20,10 +20,10 @@ from pathlib import Path
 from ex_color.errors import UserError, located
 from ex_color.schedule.easing import EASINGS, SPACES, canonical_easing
 
-STEP, PHASE, ACTION = 'STEP', 'PHASE', 'ACTION'
-_ABSOLUTE = re.compile(r'\d+')
-_RELATIVE = re.compile(r'([+-])(\d+)')
-_FRACTION = re.compile(r'([+-])(\d*\.\d+|\d+\.\d*)')
+STEP, PHASE, ACTION = "STEP", "PHASE", "ACTION"
+_ABSOLUTE = re.compile(r"\d+")
+_RELATIVE = re.compile(r"([+-])(\d+)")
+_FRACTION = re.compile(r"([+-])(\d*\.\d+|\d+\.\d*)")
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Dopesheet:
         known = list(dict.fromkeys(known))
         for prop in self.properties.values():
             if prop.name not in known:
-                message = f'names no regularizer or setting of this run; known: {", ".join(sorted(known))}'
+                message = f"names no regularizer or setting of this run; known: {', '.join(sorted(known))}"
                 raise UserError(located(message, file=self.source, column=prop.column))
         return [name for name in known if name not in self.properties]
 
@@ -61,7 +61,7 @@ class Dopesheet:
 class _Row:
     line: int
     cells: list[str]
-    step_text: str = ''
+    step_text: str = ""
     step: int = -1
 
 
@@ -69,24 +69,24 @@ def load_dopesheet(path: str | Path) -> Dopesheet:
     """Read and parse the dopesheet at ``path``."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f'dopesheet not found: {path}')
+        raise UserError(f"dopesheet not found: {path}")
     try:
-        text = path.read_text(encoding='utf-8-sig')
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
-        raise UserError(located(f'cannot read dopesheet: {e}', file=path)) from None
+        raise UserError(located(f"cannot read dopesheet: {e}", file=path)) from None
     return parse_dopesheet(text, str(path))
 
 
-def parse_dopesheet(text: str, source: str = '<dopesheet>') -> Dopesheet:
+def parse_dopesheet(text: str, source: str = "<dopesheet>") -> Dopesheet:
     """Parse dopesheet CSV ``text``; ``source`` names it in error messages."""
-    header, header_line, rows = _read_rows(text.removeprefix('\ufeff'), source)
+    header, header_line, rows = _read_rows(text.removeprefix("\ufeff"), source)
     columns = _parse_header(header, header_line, source)
     fixed = columns.fixed
     for row in rows:
         if len(row.cells) > len(header) and any(c.strip() for c in row.cells[len(header) :]):
-            message = f'more cells than the header has columns ({len(header)})'
+            message = f"more cells than the header has columns ({len(header)})"
             raise UserError(located(message, file=source, row=row.line))
-        row.cells += [''] * (len(header) - len(row.cells))
+        row.cells += [""] * (len(header) - len(row.cells))
         row.step_text = row.cells[fixed[STEP]].strip()
     _resolve_steps(rows, source, step_column=header[fixed[STEP]])
     rows.sort(key=lambda r: r.step)  # stable: rows at the same step keep their file order
@@ -97,7 +97,7 @@ def parse_dopesheet(text: str, source: str = '<dopesheet>') -> Dopesheet:
         if PHASE in fixed and (name := row.cells[fixed[PHASE]].strip()):
             phases.append((row.step, name))
         if ACTION in fixed:
-            names = [a.strip() for a in row.cells[fixed[ACTION]].split(',') if a.strip()]
+            names = [a.strip() for a in row.cells[fixed[ACTION]].split(",") if a.strip()]
             if names:
                 events.setdefault(row.step, []).extend(names)
 
@@ -128,11 +128,11 @@ def _read_rows(text: str, source: str) -> tuple[list[str], int, list[_Row]]:
             else:
                 rows.append(_Row(line, list(cells)))
     except csv.Error as e:
-        raise UserError(located(f'not valid CSV: {e}', file=source, row=reader.line_num)) from None
+        raise UserError(located(f"not valid CSV: {e}", file=source, row=reader.line_num)) from None
     if header is None:
-        raise UserError(located('empty file: expected a header row with a STEP column', file=source))
+        raise UserError(located("empty file: expected a header row with a STEP column", file=source))
     if not rows:
-        raise UserError(located('no data rows below the header', file=source, row=header_line))
+        raise UserError(located("no data rows below the header", file=source, row=header_line))
     return header, header_line, rows
 
 
@@ -150,30 +150,30 @@ def _parse_header(header: list[str], line: int, source: str) -> _Columns:
     for i, cell in enumerate(header):
         if cell in (STEP, PHASE, ACTION):
             if cell in columns.fixed:
-                raise UserError(located(f'duplicate {cell} column', file=source, row=line, column=cell))
+                raise UserError(located(f"duplicate {cell} column", file=source, row=line, column=cell))
             columns.fixed[cell] = i
             continue
         where = dict(file=source, row=line, column=cell)
-        parts = [p.strip() for p in cell.split(':')]
+        parts = [p.strip() for p in cell.split(":")]
         if len(parts) > 3:
-            raise UserError(located('expected a header of the form name, name:space or name:space:easing', **where))
-        name, space, easing = parts + [''] * (3 - len(parts))
+            raise UserError(located("expected a header of the form name, name:space or name:space:easing", **where))
+        name, space, easing = parts + [""] * (3 - len(parts))
         if not name:
-            raise UserError(located('empty property name in header', **where))
+            raise UserError(located("empty property name in header", **where))
         space = space or SPACES[0]
         if space not in SPACES:
-            raise UserError(located(f'unknown space {space!r}; expected one of {", ".join(SPACES)}', **where))
+            raise UserError(located(f"unknown space {space!r}; expected one of {', '.join(SPACES)}", **where))
         easing_name = canonical_easing(easing or EASINGS[0])
         if easing_name is None:
             raise UserError(
-                located(f'unknown easing {easing!r}; expected one of {", ".join(EASINGS)} (or step)', **where)
+                located(f"unknown easing {easing!r}; expected one of {', '.join(EASINGS)} (or step)", **where)
             )
         if name in seen:
-            raise UserError(located(f'duplicate column for property {name!r} (also {seen[name]!r})', **where))
+            raise UserError(located(f"duplicate column for property {name!r} (also {seen[name]!r})", **where))
         seen[name] = cell
         columns.properties[i] = (name, space, easing_name)
     if STEP not in columns.fixed:
-        raise UserError(located('no STEP column in the header', file=source, row=line))
+        raise UserError(located("no STEP column in the header", file=source, row=line))
     return columns
 
 
@@ -191,18 +191,18 @@ def _resolve_steps(rows: list[_Row], source: str, step_column: str) -> None:
         elif _RELATIVE.fullmatch(text) or _FRACTION.fullmatch(text):
             anchors.append(None)
         elif not text:
-            raise fail(row, 'empty STEP')
-        elif re.fullmatch(r'\d*\.\d+|\d+\.', text):
-            raise fail(row, f'STEP {text!r}: an absolute step must be a whole number (a fraction needs a sign: +0.5)')
+            raise fail(row, "empty STEP")
+        elif re.fullmatch(r"\d*\.\d+|\d+\.", text):
+            raise fail(row, f"STEP {text!r}: an absolute step must be a whole number (a fraction needs a sign: +0.5)")
         else:
-            raise fail(row, f'STEP {text!r}: expected N, +N, -N, +F or -F (0 < F < 1)')
+            raise fail(row, f"STEP {text!r}: expected N, +N, -N, +F or -F (0 < F < 1)")
 
     previous: list[int | None] = []  # per row: the last anchor above it (or itself)
     last: int | None = None
     for row, anchor in zip(rows, anchors):
         if anchor is not None:
             if last is not None and anchor < last:
-                raise fail(row, f'absolute step {anchor} is below absolute step {last}; anchors must not decrease')
+                raise fail(row, f"absolute step {anchor} is below absolute step {last}; anchors must not decrease")
             last = anchor
         previous.append(last)
     following: list[int | None] = [None] * len(rows)  # per row: the first anchor below it
@@ -217,23 +217,23 @@ def _resolve_steps(rows: list[_Row], source: str, step_column: str) -> None:
         except ValueError as e:
             raise fail(row, str(e)) from None
         if row.step < 0:
-            raise fail(row, f'STEP {row.step_text!r} resolves to step {row.step}, before step 0')
+            raise fail(row, f"STEP {row.step_text!r} resolves to step {row.step}, before step 0")
 
 
 def _relative_step(text: str, before: int | None, after: int | None) -> int:
     """Resolve ``+N``, ``-N``, ``+F`` or ``-F`` between the anchors ``before`` and ``after``."""
-    forward, amount = text[0] == '+', text[1:]
-    if '.' not in amount:
-        anchor, which, where = (before, 'previous', 'above') if forward else (after, 'next', 'below')
+    forward, amount = text[0] == "+", text[1:]
+    if "." not in amount:
+        anchor, which, where = (before, "previous", "above") if forward else (after, "next", "below")
         if anchor is None:
-            raise ValueError(f'STEP {text!r} counts from the {which} absolute step, but there is none {where}')
+            raise ValueError(f"STEP {text!r} counts from the {which} absolute step, but there is none {where}")
         return anchor + int(amount) if forward else anchor - int(amount)
     fraction = Fraction(amount)
     if not 0 < fraction < 1:
-        raise ValueError(f'STEP {text!r}: a fraction must be between 0 and 1 (exclusive)')
+        raise ValueError(f"STEP {text!r}: a fraction must be between 0 and 1 (exclusive)")
     if before is None or after is None:
-        which = 'previous' if before is None else 'next'
-        raise ValueError(f'STEP {text!r} is a fraction of the interval between absolute steps, but has no {which} one')
+        which = "previous" if before is None else "next"
+        raise ValueError(f"STEP {text!r} is a fraction of the interval between absolute steps, but has no {which} one")
     offset = fraction * (after - before)
     return math.floor((before + offset if forward else after - offset) + Fraction(1, 2))  # rounded half-up
 
@@ -249,12 +249,12 @@ def _parse_property(
         try:
             value = _parse_value(text, space)
             if row.step in keyed:
-                raise ValueError(f'step {row.step} of {name!r} is already keyed by row {keyed[row.step][1]}')
+                raise ValueError(f"step {row.step} of {name!r} is already keyed by row {keyed[row.step][1]}")
         except ValueError as e:
             raise UserError(located(str(e), file=source, row=row.line, column=column)) from None
         keyed[row.step] = (value, row.line)
     if not keyed:
-        raise UserError(located(f'property {name!r} has no keyed values', file=source, column=column))
+        raise UserError(located(f"property {name!r} has no keyed values", file=source, column=column))
     keyframes = sorted((step, value) for step, (value, _) in keyed.items())
     return Property(name=name, space=space, easing=easing, keyframes=keyframes, column=column)
 
@@ -263,9 +263,9 @@ def _parse_value(text: str, space: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f'value {text!r} is not a number') from None
+        raise ValueError(f"value {text!r} is not a number") from None
     if not math.isfinite(value):
-        raise ValueError(f'value {text!r} is not a finite number')
-    if space == 'log' and value <= 0:
-        raise ValueError(f'value {text!r} must be positive in log space')
+        raise ValueError(f"value {text!r} is not a finite number")
+    if space == "log" and value <= 0:
+        raise ValueError(f"value {text!r} must be positive in log space")
     return value

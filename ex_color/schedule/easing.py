@@ -22,13 +22,13 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-EASINGS: tuple[str, ...] = ('minjerk', 'linear', 'step-end')
+EASINGS: tuple[str, ...] = ("minjerk", "linear", "step-end")
 """Canonical easing names; the first is the default."""
 
-EASING_ALIASES: dict[str, str] = {'step': 'step-end'}
+EASING_ALIASES: dict[str, str] = {"step": "step-end"}
 """Other spellings accepted in a dopesheet header."""
 
-SPACES: tuple[str, ...] = ('linear', 'log')
+SPACES: tuple[str, ...] = ("linear", "log")
 """Value spaces; the first is the default."""
 
 
@@ -55,7 +55,7 @@ def minjerk_coefficients(x0: float, v0: float, a0: float, x1: float, T: float) -
     ``v0`` and ``a0`` are per step; ``T`` (> 0) is the duration in steps.
     """
     if T <= 0:
-        raise ValueError(f'duration must be positive, got {T}')
+        raise ValueError(f"duration must be positive, got {T}")
     V0 = v0 * T
     A0 = a0 * T * T
     h = x1 - x0
@@ -103,7 +103,7 @@ def minjerk_acceleration(coeffs: NDArray[np.float64], tau: ArrayLike, T: float) 
 
 def _steps(T: int) -> NDArray[np.float64]:
     if T <= 0:
-        raise ValueError(f'duration must be a positive number of steps, got {T}')
+        raise ValueError(f"duration must be a positive number of steps, got {T}")
     return np.arange(T + 1, dtype=np.float64) / T
 
 
@@ -131,9 +131,9 @@ def step_end_segment(start: State, x1: float, T: int) -> tuple[NDArray[np.float6
 
 
 SEGMENTS = {
-    'minjerk': minjerk_segment,
-    'linear': linear_segment,
-    'step-end': step_end_segment,
+    "minjerk": minjerk_segment,
+    "linear": linear_segment,
+    "step-end": step_end_segment,
 }
 
 
@@ -141,5 +141,5 @@ def ease(easing: str, start: State, x1: float, T: int) -> tuple[NDArray[np.float
     """Values at steps ``0..T`` of a transition along ``easing`` (any accepted spelling)."""
     name = canonical_easing(easing)
     if name is None:
-        raise ValueError(f'unknown easing {easing!r}; expected one of {", ".join(EASINGS)}')
+        raise ValueError(f"unknown easing {easing!r}; expected one of {', '.join(EASINGS)}")
     return SEGMENTS[name](start, x1, T)

@@ -19,8 +19,8 @@ from ex_color.schedule.easing import State, ease
 def render_track(
     keyframes: Sequence[tuple[int, float]],
     length: int,
-    easing: str | Sequence[str] = 'minjerk',
-    space: str = 'linear',
+    easing: str | Sequence[str] = "minjerk",
+    space: str = "linear",
 ) -> NDArray[np.float64]:
     """Values of one property at steps ``0..length-1``.
 
@@ -31,20 +31,20 @@ def render_track(
     last, the last. Keyframe steps carry their keyed values exactly.
     """
     if not keyframes:
-        raise ValueError('a track needs at least one keyframe')
+        raise ValueError("a track needs at least one keyframe")
     steps = [int(s) for s, _ in keyframes]
     keyed = np.array([v for _, v in keyframes], dtype=np.float64)
     if steps[0] < 0 or steps[-1] >= length or any(b <= a for a, b in zip(steps, steps[1:])):
-        raise ValueError(f'keyframe steps must increase strictly within [0, {length}): {steps}')
+        raise ValueError(f"keyframe steps must increase strictly within [0, {length}): {steps}")
     easings = [easing] * (len(steps) - 1) if isinstance(easing, str) else list(easing)
     if len(easings) != len(steps) - 1:
-        raise ValueError(f'expected {len(steps) - 1} easings, got {len(easings)}')
-    if space not in ('linear', 'log'):
-        raise ValueError(f'unknown space {space!r}')
-    if space == 'log' and np.any(keyed <= 0):
-        raise ValueError('log-space keyframes must be positive')
+        raise ValueError(f"expected {len(steps) - 1} easings, got {len(easings)}")
+    if space not in ("linear", "log"):
+        raise ValueError(f"unknown space {space!r}")
+    if space == "log" and np.any(keyed <= 0):
+        raise ValueError("log-space keyframes must be positive")
 
-    targets = np.log(keyed) if space == 'log' else keyed
+    targets = np.log(keyed) if space == "log" else keyed
     track = np.empty(length, dtype=np.float64)
     track[: steps[0]] = targets[0]
     state = State(float(targets[0]))
@@ -53,7 +53,7 @@ def render_track(
         segment, state = ease(name, state, float(targets[i + 1]), t1 - t0)
         track[t0 : t1 + 1] = segment
     track[steps[-1] :] = targets[-1]
-    if space == 'log':
+    if space == "log":
         track = np.exp(track)
     track[: steps[0]] = keyed[0]
     track[steps[-1] :] = keyed[-1]
@@ -73,6 +73,7 @@ class Timeline:
     easings: dict[str, str]
     phases: list[tuple[int, str]]
     events: dict[int, list[str]]
+
     def __post_init__(self) -> None:
         for array in self.values.values():
             array.flags.writeable = False

@@ -24,8 +24,14 @@ def intervention_config(run_dir: Path, kind: str):
     return compose_intervention(kind, (), runs.load_config(run_dir))
 
 
-def plot(what: str, run_dir: str | Path | None = None, kind: str | None = None, theme: str = "light",
-         dopesheet: Path | None = None, out_dir: Path | None = None) -> list[Path]:
+def plot(
+    what: str,
+    run_dir: str | Path | None = None,
+    kind: str | None = None,
+    theme: str = "light",
+    dopesheet: Path | None = None,
+    out_dir: Path | None = None,
+) -> list[Path]:
     """Draw figure `what` ('all' for every figure that applies); returns the PNG paths."""
     if what not in (*FIGURES, "all"):
         raise UserError(f"unknown figure {what!r}; figures: {', '.join(FIGURES)}, all")

@@ -55,9 +55,7 @@ def find_runs(paths) -> tuple[list[Path], list[Path]]:
                     dirs[:] = [d for d in dirs if d not in NOT_RUNS]
         if not here:
             also = f"; {len(failed)} failed sweep job(s) with error.json" if failed else ""
-            raise UserError(
-                f"{given}: no runs found (a run directory holds {runs.CONFIG} and {runs.CHECKPOINT}){also}"
-            )
+            raise UserError(f"{given}: no runs found (a run directory holds {runs.CONFIG} and {runs.CHECKPOINT}){also}")
         found.update(dict.fromkeys(sorted(here, key=natural_key)))
     return list(found), sorted(failed, key=natural_key)
 
@@ -134,7 +132,10 @@ class Summary:
         """What follows the tables: the best run, and the failed sweep jobs left out."""
         lines = [self.best_line()] if self.best_run is not None else []
         if self.failed:
-            lines.append(f"Left out {len(self.failed)} failed sweep job(s) (see error.json): " + ", ".join(str(p) for p in self.failed))
+            lines.append(
+                f"Left out {len(self.failed)} failed sweep job(s) (see error.json): "
+                + ", ".join(str(p) for p in self.failed)
+            )
         return lines
 
     def tables(self, link_from: Path | None = None, full: bool = False) -> list[TextTable]:
@@ -145,14 +146,25 @@ class Summary:
             f"Across {n} run{'s' if n != 1 else ''} under {self.root}",
             ["metric", "better", "mean ± std", "min", "max", "runs"],
             [
-                [f"`{c}`", "higher" if higher_is_better(c) else "lower", s.mean_text(), number(s.min), number(s.max), str(s.n)]
+                [
+                    f"`{c}`",
+                    "higher" if higher_is_better(c) else "lower",
+                    s.mean_text(),
+                    number(s.min),
+                    number(s.max),
+                    str(s.n),
+                ]
                 for c, s in self.stats.items()
             ],
             align=["l", "l", "r", "r", "r", "r"],
             note=(
                 f"Losses: mean of the last {FINAL_SHARE:.0%} of each run's steps"
-                + ("; KIND/max, KIND/mean: per-colour error under that intervention; error_ratio, delta_ratio: its "
-                   "selectivity (on-target over off-target damage)" if any("/" in c for c in self.columns) else "")
+                + (
+                    "; KIND/max, KIND/mean: per-colour error under that intervention; error_ratio, delta_ratio: its "
+                    "selectivity (on-target over off-target damage)"
+                    if any("/" in c for c in self.columns)
+                    else ""
+                )
                 + ("; ± sample standard deviation over runs." if n > 1 else ".")
             ),
         )
@@ -172,18 +184,24 @@ class Summary:
         if self.best_index is not None:
             note += f"★ best by {self.best_metric}."
         per_run = TextTable(
-            "Per run", ["run", "overrides", *[f"`{c}`" for c in columns]], rows,
-            align=["l", "l", *["r"] * len(columns)], note=note.strip(),
+            "Per run",
+            ["run", "overrides", *[f"`{c}`" for c in columns]],
+            rows,
+            align=["l", "l", *["r"] * len(columns)],
+            note=note.strip(),
         )
         return [across, per_run]
 
     def markdown(self, link_from: Path) -> str:
         across, per_run = self.tables(link_from, full=True)
-        parts = [f"# Summary of {len(self.runs)} run{'s' if len(self.runs) != 1 else ''}\n",
-                 across.markdown("##"), per_run.markdown("##")]
+        parts = [
+            f"# Summary of {len(self.runs)} run{'s' if len(self.runs) != 1 else ''}\n",
+            across.markdown("##"),
+            per_run.markdown("##"),
+        ]
         if self.best_run is not None:
             parts.append(f"**{escape(self.best_line())}**\n")
-        parts += [f"{escape(line)}\n" for line in self.lines()[1 if self.best_run is not None else 0:]]
+        parts += [f"{escape(line)}\n" for line in self.lines()[1 if self.best_run is not None else 0 :]]
         return "\n".join(parts)
 
 

@@ -36,7 +36,9 @@ def intervention_configs(cfg: DictConfig) -> dict[str, DictConfig]:
         raise UserError("intervention_overrides: expected a mapping kind -> list of overrides")
     for kind, extra in overrides.items():
         if extra and kind not in kinds:
-            raise UserError(f"intervention_overrides.{kind}: {kind!r} is not in interventions ({', '.join(kinds) or 'none'})")
+            raise UserError(
+                f"intervention_overrides.{kind}: {kind!r} is not in interventions ({', '.join(kinds) or 'none'})"
+            )
     configs = {}
     for kind in kinds:
         extra = overrides.get(kind) or []
@@ -98,7 +100,10 @@ def evaluate_run(run_dir: Path, configs: dict[str, DictConfig]) -> Path:
         metrics = result.metrics
         log.info(
             "%s: per-colour MSE max %.4g mean %.4g, on/off-target error ratio %.3g",
-            kind, metrics.intervened.max, metrics.intervened.mean, metrics.selectivity.error_ratio,
+            kind,
+            metrics.intervened.max,
+            metrics.intervened.mean,
+            metrics.selectivity.error_ratio,
         )
     return write_run_report(run_dir)
 
@@ -139,7 +144,12 @@ def log_to_tracker(run_dir: Path) -> bool:
     tables = {}
     for kind, metrics in result.interventions.items():
         folder = run_dir / "interventions" / kind / "figures"
-        images.update({f"interventions/{kind}/figures/{name}": (png, alt) for name, png, alt in figures_in(folder, INTERVENTION_FIGURES)})
+        images.update(
+            {
+                f"interventions/{kind}/figures/{name}": (png, alt)
+                for name, png, alt in figures_in(folder, INTERVENTION_FIGURES)
+            }
+        )
         tables[f"interventions/{kind}/named_colors"] = (
             ["colour", "baseline", "intervened", "delta"],
             [[name, row.baseline, row.intervened, row.delta] for name, row in metrics.named_colors.items()],

@@ -132,7 +132,9 @@ class TrainOutcome:
         )
 
 
-def train(cfg: DictConfig, run_dir: str | Path | None = None, resume: bool = False, seeds: Sequence[int] | None = None) -> Path:
+def train(
+    cfg: DictConfig, run_dir: str | Path | None = None, resume: bool = False, seeds: Sequence[int] | None = None
+) -> Path:
     """Train as `cfg` says (the seeds `seeds` together, if given); returns the run directory (Hydra's
     output directory unless `run_dir` is given). Raises RunFailed if a loss went non-finite (for seeds,
     after the others finished), Interrupted on SIGINT/SIGTERM after saving a resumable checkpoint.
@@ -214,7 +216,12 @@ def train_outcome(
         if show_progress:
             done = first + len(rows)
             label = f"{len(indices)} seeds: " if together else ""
-            print(f"\r{label}step {done:,}/{loop.length:,}", end="\n" if done >= loop.length else "", file=sys.stderr, flush=True)
+            print(
+                f"\r{label}step {done:,}/{loop.length:,}",
+                end="\n" if done >= loop.length else "",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def on_checkpoint() -> None:
         checkpoints = []
@@ -268,7 +275,10 @@ def build_loop(cfg: DictConfig, seeds: Sequence[int], trainer: TrainerSettings, 
     # One process, one device: Lightning's own environment, so that a SLURM job is not taken for a
     # multi-process launch (sweeps on a cluster run one job per training).
     fabric = Fabric(
-        accelerator=str(device_for(trainer).type), devices=1, precision=trainer.precision, plugins=[LightningEnvironment()]
+        accelerator=str(device_for(trainer).type),
+        devices=1,
+        precision=trainer.precision,
+        plugins=[LightningEnvironment()],
     )
     parts = build_parts(cfg, warn=warn)
     models, sources = [], []
@@ -298,7 +308,9 @@ def stopped_writing(failure: WriteFailed, step: int, directories: list[Path], ro
     for directory in directories:
         runs.cut_metrics_to(directory, kept)
     if not checkpoints:
-        return f"{failure} (at step {step}, before the first checkpoint); nothing to resume: free space, then train again"
+        return (
+            f"{failure} (at step {step}, before the first checkpoint); nothing to resume: free space, then train again"
+        )
     return (
         f"{failure} (at step {step}); the checkpoint of step {kept} is kept and metrics.csv cut back to it; "
         f"free space, then continue with: excolor train --resume {root}"
@@ -379,7 +391,9 @@ def resume_run(run_dir: str | Path) -> Path:
     log_to_file(run_dir / "train.log")
     if all(c.get("global_step", 0) >= c["excolor"].get("schedule_length", float("inf")) for c in checkpoints):
         length = checkpoints[0]["excolor"]["schedule_length"]
-        raise UserError(f"{run_dir} already finished ({checkpoints[0]['global_step']} of {length} steps); nothing to resume")
+        raise UserError(
+            f"{run_dir} already finished ({checkpoints[0]['global_step']} of {length} steps); nothing to resume"
+        )
     return train(cfg, run_dir=run_dir, resume=True, seeds=seeds)
 
 
