@@ -9,6 +9,7 @@ launched the sweep, so the CLI can count the failures at the end and exit non-ze
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,8 +88,9 @@ def last_sweep() -> SweepOutcome | None:
         return None
     # A job's directory holds .hydra/ (Hydra writes it before the job starts) or, when the job failed on a
     # user mistake and its unfinished run was discarded, only error.json.
-    jobs = {p.parent.parent for p in _sweep_dir.rglob(".hydra/config.yaml")}
-    errors = list(_sweep_dir.rglob(ERROR_FILE))
+    found = [Path(folder) / name for folder, _, names in os.walk(_sweep_dir, followlinks=True) for name in names]
+    jobs = {p.parent.parent for p in found if p.name == "config.yaml" and p.parent.name == ".hydra"}
+    errors = [p for p in found if p.name == ERROR_FILE]  # job folders may be links to other disks
     jobs |= {p.parent for p in errors}
     failures = []
     for error in errors:

@@ -206,3 +206,35 @@ def test_figures_on_a_disk_that_fills_up_fail_in_one_line_and_leave_only_whole_f
                 Image.open(png).verify()  # every figure there is whole
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+def test_in_a_sweep_the_job_whose_disk_fills_up_fails_alone(tmp_path):
+    disk = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
+    if not mount_tmpfs(disk, "160k"):
+        pytest.skip("needs root and tmpfs mounts to fill a real disk")
+    try:
+        (tmp_path / "sheet.csv").write_text(SHEET)
+        (tmp_path / "sweep").mkdir()
+        (disk / "job0").mkdir()
+        (tmp_path / "sweep" / "0").symlink_to(disk / "job0")  # job 0 writes onto the small disk
+        result = excolor(
+            "train",
+            "-m",
+            *OVERRIDES,
+            f"dopesheet={tmp_path / 'sheet.csv'}",
+            "seed=0,1",
+            "hydra.sweep.dir=sweep",
+            cwd=tmp_path,
+            check=False,
+        )
+        assert result.returncode == 1, result.stderr
+        assert (
+            "job 0 (" in result.stderr
+            and "No space left on device" in result.stderr
+            and "Traceback" not in result.stderr
+        )
+        assert result.stderr.strip().splitlines()[-1].startswith("excolor: error: 1 of 2 sweep jobs failed (job 0)")
+        assert "No space left on device" in (tmp_path / "sweep" / "0" / "error.json").read_text()
+        assert runs.load_checkpoint(tmp_path / "sweep" / "1")["global_step"] == 1201
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
