@@ -85,7 +85,8 @@ def sweep_job(task, cfg):
     from hydra.core.hydra_config import HydraConfig
 
     from ex_color.errors import Interrupted, RunFailed, UserError
-    from ex_color.slurm import continue_job, requeue_if_signalled
+    from ex_color.slurm import requeue_if_signalled
+    from ex_color.tasks.run import continue_job
     from ex_color.sweeps import record_failure
 
     try:

@@ -28,14 +28,12 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from submitit.slurm.slurm import SlurmInfoWatcher
 
 from ex_color import runs
-from ex_color.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -182,83 +180,10 @@ def plan_job(job_dir: Path, config_text: str, restarts: int) -> Plan:
     return Plan("resume", job_dir, done, length)
 
 
-def continue_job(task: Callable, cfg) -> Any:
-    """Run this sweep job's task, or, when SLURM restarted the job, continue what its last attempt left.
-
-    Training resumes through `tasks.train.resume_run` (bit-identical to an uninterrupted run); `excolor
-    run` then evaluates the trained run as usual. Raises UserError when the directory must not be used."""
-    plan = _plan
-    if plan is None or plan.action == "start":
-        return task(cfg)
-    if plan.action == "refuse":
-        raise UserError(plan.message)
-    from ex_color.tasks.train import resume_run
-
-    if plan.action == "resume":
-        log.info("requeued (restart %d): resuming from step %d of %s", restart_count(), plan.step, plan.length)
-        _without_job_log_file(resume_run, plan.run_dir)
-    else:
-        log.info(
-            "requeued (restart %d): training had finished (%d steps); not training again", restart_count(), plan.step
-        )
-    return _after_training(task, cfg, plan.run_dir)
-
-
-def _after_training(task: Callable, cfg, run_dir: Path) -> Path:
-    """What the task does after training: nothing more for `train`, evaluation and report for `run`."""
-    from ex_color.tasks import run as run_module
-
-    function = task.func if isinstance(task, partial) else task
-    if function is run_module.run:
-        configs = run_module.intervention_configs(cfg)
-        with _tracking():
-            run_module.evaluate_run(run_dir, configs)
-            run_module.log_to_tracker(run_dir)
-    elif function is getattr(run_module, "run_seeds", None):
-        from ex_color.tasks.report import report
-
-        configs = run_module.intervention_configs(cfg)
-        finished = [
-            p
-            for p in sorted(run_dir.glob("seed-*"))
-            if (p / runs.CHECKPOINT).exists() and not (p / "error.json").exists()
-        ]
-        for seed_dir in finished:
-            run_module.evaluate_run(seed_dir, configs)
-        if finished:
-            report([run_dir], output=run_dir / "summary.md")
-    runs.update_latest(run_dir)
-    return run_dir
-
-
-def _tracking():
-    from ex_color.tracking import tracking_scope
-
-    return tracking_scope()
-
-
-def _without_job_log_file(function: Callable, run_dir: Path) -> Any:
-    """`resume_run` logs to the run's train.log itself; Hydra's handler on the same file steps aside
-    meanwhile, so that no line is written twice."""
-    root = logging.getLogger()
-    log_file = str((run_dir / "train.log").resolve())
-    hydra_handlers = [
-        h
-        for h in root.handlers
-        if isinstance(h, logging.FileHandler) and str(Path(h.baseFilename).resolve()) == log_file
-    ]
-    before = list(root.handlers)
-    for handler in hydra_handlers:
-        root.removeHandler(handler)
-    try:
-        return function(run_dir)
-    finally:
-        for handler in list(root.handlers):
-            if handler not in before:
-                root.removeHandler(handler)
-                handler.close()
-        for handler in hydra_handlers:
-            root.addHandler(handler)
+def current_plan() -> Plan | None:
+    """What this job does with its directory (decided on the node before Hydra wrote into it), when SLURM
+    runs it; None elsewhere."""
+    return _plan
 
 
 # -- the job: submitit's preemption / time-limit signal, made graceful -----------------------------------

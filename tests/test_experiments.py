@@ -6,7 +6,7 @@ import shlex
 
 import pytest
 
-from ex_color.builders import build_model, build_regularizers
+from ex_color.builders import plain, build_model, build_regularizers
 from ex_color.config import compose, compose_intervention
 from ex_color.data.colors import HUE_NAMES
 from ex_color.losses import Anchor, Planarity, Separate, Unitarity
@@ -18,7 +18,10 @@ from conftest import REPO, excolor
 def test_experiment_2_4_is_the_original():
     cfg = compose("train", ["experiment=ex-2.4"])
     assert cfg.name == "ex-2.4" and cfg.seed == 0 and cfg.model.normalize is True
-    assert cfg.dopesheet == "dopesheets/ex-2.4.csv" and dict(cfg.data.labels) == {"red": 0.5, "vibrant": 0.5}
+    assert cfg.dopesheet == "dopesheets/ex-2.4.csv" and plain(cfg.data.labels) == {
+        "red": {"power": 10, "scale": 0.5},
+        "vibrant": {"power": 100, "scale": 0.5},
+    }
     model = build_model(cfg.model)
     regs = {r.name: r for r in build_regularizers(cfg.regularizers, model, tuple(cfg.data.labels))}
     assert regs["reg-unit"].layers == ("encoder",) and isinstance(regs["reg-unit"].term, Unitarity)
@@ -71,7 +74,8 @@ def test_one_table_of_colour_names():
 def readme_lines() -> list[str]:
     """Every `excolor train|run` line of README.md that composes a config (not --resume), comments dropped."""
     lines = []
-    for line in (REPO / "README.md").read_text().splitlines():
+    text = (REPO / "README.md").read_text().replace("\\\n", " ")  # a command continued on the next line
+    for line in text.splitlines():
         if re.match(r"^excolor (train|run)\b", line) and "--resume" not in line:
             command = line.split(" #")[0].strip()
             if command not in lines:

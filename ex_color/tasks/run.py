@@ -9,10 +9,14 @@ until the end and is finished (marked failed if anything raised) on the way out.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig
 
+from ex_color import runs
 from ex_color.builders import plain
 from ex_color.errors import UserError
 
@@ -170,3 +174,82 @@ def validate_seeds(cfg: DictConfig) -> None:
 
     validate(cfg)
     validate_training_seeds(cfg)
+
+
+# -- a SLURM sweep job that SLURM requeued (ex_color.slurm decides what it does) ---------------------------
+
+
+def continue_job(task: Callable, cfg) -> Any:
+    """Run this sweep job's task, or, when SLURM restarted the job, continue what its last attempt left.
+
+    Training resumes through `tasks.train.resume_run` (bit-identical to an uninterrupted run); `excolor
+    run` then evaluates the trained run as usual. Raises UserError when the directory must not be used."""
+    from ex_color import slurm
+    from ex_color.tasks.train import resume_run
+
+    plan = slurm.current_plan()
+    if plan is None or plan.action == "start":
+        return task(cfg)
+    if plan.action == "refuse":
+        raise UserError(plan.message)
+    if plan.action == "resume":
+        log.info("requeued (restart %d): resuming from step %d of %s", slurm.restart_count(), plan.step, plan.length)
+        _without_job_log_file(resume_run, plan.run_dir)
+    else:
+        log.info(
+            "requeued (restart %d): training had finished (%d steps); not training again",
+            slurm.restart_count(),
+            plan.step,
+        )
+    return _after_training(task, cfg, plan.run_dir)
+
+
+def _after_training(task: Callable, cfg, run_dir: Path) -> Path:
+    """What the task does after training: nothing more for `train`, evaluation and report for `run`."""
+    from ex_color.tracking import tracking_scope
+
+    function = task.func if isinstance(task, partial) else task
+    if function is run:
+        configs = intervention_configs(cfg)
+        with tracking_scope():
+            evaluate_run(run_dir, configs)
+            log_to_tracker(run_dir)
+    elif function is run_seeds:
+        from ex_color.tasks.report import report
+
+        configs = intervention_configs(cfg)
+        finished = [
+            p
+            for p in sorted(run_dir.glob("seed-*"))
+            if (p / runs.CHECKPOINT).exists() and not (p / "error.json").exists()
+        ]
+        for seed_dir in finished:
+            evaluate_run(seed_dir, configs)
+        if finished:
+            report([run_dir], output=run_dir / "summary.md")
+    runs.update_latest(run_dir)
+    return run_dir
+
+
+def _without_job_log_file(function: Callable, run_dir: Path) -> Any:
+    """`resume_run` logs to the run's train.log itself; Hydra's handler on the same file steps aside
+    meanwhile, so that no line is written twice."""
+    root = logging.getLogger()
+    log_file = str((run_dir / "train.log").resolve())
+    hydra_handlers = [
+        h
+        for h in root.handlers
+        if isinstance(h, logging.FileHandler) and str(Path(h.baseFilename).resolve()) == log_file
+    ]
+    before = list(root.handlers)
+    for handler in hydra_handlers:
+        root.removeHandler(handler)
+    try:
+        return function(run_dir)
+    finally:
+        for handler in list(root.handlers):
+            if handler not in before:
+                root.removeHandler(handler)
+                handler.close()
+        for handler in hydra_handlers:
+            root.addHandler(handler)
