@@ -90,8 +90,10 @@ def variants(seeds: int):
 
     original_loop_init = loop_module.TrainLoop.__init__
 
-    def without_fabric(self, model, regularizers, timeline, sources, optimizer, fabric, log_every=100):
-        original_loop_init(self, model, regularizers, timeline, sources, optimizer, PlainFabric(fabric), log_every)
+    def without_fabric(self, model, regularizers, timeline, sources, optimizer, fabric, *args, **kwargs):
+        original_loop_init(
+            self, model, regularizers, timeline, sources, optimizer, PlainFabric(fabric), *args, **kwargs
+        )
 
     def one_member_at_a_time(self, *zs):
         return torch.stack([self.per_sample(*member) for member in zip(*zs)])
