@@ -4,7 +4,9 @@ A term is a small frozen dataclass whose `__call__` maps the activations `z` [B,
 batch) to a per-sample loss [B]. Autograd gives its gradient. A term that carries a point or a basis in
 the layer's space may define `for_width(n)`, returning itself adapted to a layer of width n (or raising
 ValueError when it cannot be). Terms are frozen (so hashable): equal terms on the same layer are computed
-once per step. Seeds trained together reach a term through `torch.vmap`, so a term never sees a stack.
+once per step. Seeds trained together reach a term through `torch.vmap`, so a term never sees a stack;
+the built-in terms, written with batch-generic operations, declare `takes_stacks = True` and are called
+on the stack directly, which saves vmap's fixed cost per step (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 import torch
 
@@ -60,6 +62,8 @@ class Anchor:
     def __post_init__(self):
         object.__setattr__(self, "point", tuple(float(x) for x in self.point))
 
+    takes_stacks: ClassVar[bool] = True  # __call__ also maps stacks [S, B, n] to [S, B]
+
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         return (z - _constant(self.point, z.dtype, z.device)).square().sum(-1)
 
@@ -80,6 +84,8 @@ class AngularAnchor(Anchor):
         norm = math.sqrt(sum(x * x for x in self.point))
         object.__setattr__(self, "_direction", tuple(x / (norm + 1e-8) for x in self.point))
 
+    takes_stacks: ClassVar[bool] = True  # __call__ also maps stacks [S, B, n] to [S, B]
+
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         unit = z / (torch.linalg.vector_norm(z, dim=-1, keepdim=True) + 1e-8)
         return 1 - unit @ _constant(self._direction, z.dtype, z.device)
@@ -92,9 +98,11 @@ class Separate:
     power: float = 10.0
     shift: bool = False
 
+    takes_stacks: ClassVar[bool] = True  # __call__ also maps stacks [S, B, n] to [S, B]
+
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         unit = z / (torch.linalg.vector_norm(z, dim=-1, keepdim=True) + 1e-8)
-        cos = unit @ unit.T
+        cos = unit @ unit.mT
         # The diagonal, and duplicates drawn by sampling with replacement, are not repelled.
         cos = cos.masked_fill(cos >= 1 - 1e-5, 0.0)
         if self.shift:
@@ -106,13 +114,17 @@ class Separate:
 class Planarity:
     """Pulls activations onto the plane of the first two dimensions: ``Σ_{k≥2} z_k²``."""
 
+    takes_stacks: ClassVar[bool] = True  # __call__ also maps stacks [S, B, n] to [S, B]
+
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
-        return z[:, 2:].square().sum(-1)
+        return z[..., 2:].square().sum(-1)
 
 
 @dataclass(frozen=True)
 class Unitarity:
     """Pulls activations onto the unit hypersphere: ``(‖z‖ − 1)²``."""
+
+    takes_stacks: ClassVar[bool] = True  # __call__ also maps stacks [S, B, n] to [S, B]
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         return (torch.linalg.vector_norm(z, dim=-1) - 1).square()
@@ -132,6 +144,15 @@ class Regularizer:
     layers: tuple[str, ...]
     labels: Mapping[str, float] | None = None
     validate: bool = False
+
+
+def takes_stacks(term: Term) -> bool:
+    """Whether the class that defines `term`'s `__call__` declares it takes stacks [S, B, n] too (a subclass
+    that writes its own `__call__` does not inherit the promise)."""
+    for cls in type(term).__mro__:
+        if "__call__" in cls.__dict__:
+            return bool(cls.__dict__.get("takes_stacks", False))
+    return False
 
 
 class _Pattern:
@@ -181,8 +202,10 @@ class _Pattern:
         return torch.stack([term(by_layer[layer]) for layer, term in self.unique], dim=-1)
 
     def stacked_per_sample(self, *zs: torch.Tensor) -> torch.Tensor:
-        """[S, B, U] for stacks of batches [S, B, n]: each member's batch alone, through `torch.vmap`
-        (or, for a term vmap cannot trace, one member at a time)."""
+        """[S, B, U] for stacks of batches [S, B, n]: each member's batch alone, through `torch.vmap` (or,
+        for a term vmap cannot trace, one member at a time), or directly when every term takes stacks."""
+        if self._vectorised is None and all(takes_stacks(term) for _, term in self.unique):
+            self._vectorised = self.per_sample
         if self._vectorised is None:
             try:
                 result = torch.vmap(self.per_sample)(*zs)

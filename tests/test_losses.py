@@ -246,7 +246,26 @@ class NoVmap(Unitarity):
         return super().__call__(z)
 
 
-@pytest.mark.parametrize("term", [Separate(10.0, shift=True), GramSpread(), NoVmap(), AngularAnchor((0, 1, 0, 0))])
+def test_only_a_class_that_writes_its_own_call_promises_to_take_stacks():
+    from ex_color.losses import takes_stacks
+
+    assert all(takes_stacks(t) for t in (Anchor((1, 0)), AngularAnchor((1, 0)), Separate(), Planarity(), Unitarity()))
+    assert not takes_stacks(AntiAnchor((1, 0))) and not takes_stacks(GramSpread()) and not takes_stacks(NoVmap())
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        Separate(10.0, shift=True),
+        Separate(100.0),
+        Planarity(),
+        Unitarity(),
+        AngularAnchor((0, 1, 0, 0)),
+        GramSpread(),
+        NoVmap(),
+    ],
+    ids=["separate-shift", "separate", "planarity", "unitarity", "angular-anchor", "user-term", "no-vmap"],
+)
 def test_a_stack_of_batches_gives_each_batch_s_own_values_and_gradients(term):
     regs = RegularizerSet(
         [
