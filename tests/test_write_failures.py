@@ -62,58 +62,57 @@ def test_a_full_disk_mid_training_stops_in_one_line_and_resumes_bit_for_bit(tmp_
         assert_same_run(member, reference)
 
 
-def mount_tmpfs(path: Path, size: str) -> bool:
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        return False
-    path.mkdir(parents=True, exist_ok=True)
-    return (
-        subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
-        ).returncode
-        == 0
+@pytest.fixture
+def small_disk(tmp_path):
+    """A function mounting a tmpfs of a given size (options such as `ro` too) under tmp_path; every disk it
+    mounted is unmounted after the test. Skips the test where it cannot mount (not root, no mount)."""
+    mounted: list[Path] = []
+
+    def mount(size: str, options: str = "", reason: str = "needs root and tmpfs mounts to fill a real disk") -> Path:
+        path = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
+        path.mkdir()
+        command = ["mount", "-t", "tmpfs", "-o", f"size={size}{options}", "tmpfs", str(path)]
+        if (
+            os.geteuid() != 0
+            or shutil.which("mount") is None
+            or subprocess.run(command, capture_output=True).returncode
+        ):
+            pytest.skip(reason)
+        mounted.append(path)
+        return path
+
+    yield mount
+    for path in mounted:
+        subprocess.run(["umount", str(path)], capture_output=True)
+
+
+def test_a_really_full_disk_through_the_cli(tmp_path, small_disk):
+    disk = small_disk(
+        "160k", reason="needs root and tmpfs mounts to fill a real disk (the test above injects the error instead)"
     )
+    (tmp_path / "sheet.csv").write_text(SHEET)
+    args = ["train", *OVERRIDES, f"dopesheet={tmp_path / 'sheet.csv'}"]
+    result = excolor(*args, f"hydra.run.dir={disk / 'run'}", cwd=tmp_path, check=False)
+    assert result.returncode == 1, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert (
+        line.startswith("excolor: error: cannot write ")
+        and "No space left on device" in line
+        and "Traceback" not in result.stderr
+    )
+    assert line.endswith(f"excolor train --resume {disk / 'run'}")
+    kept = runs.load_checkpoint(disk / "run")["global_step"]
+    assert metric_steps(disk / "run") == list(range(kept))
 
-
-def test_a_really_full_disk_through_the_cli(tmp_path):
-    disk = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
-    if not mount_tmpfs(disk, "160k"):
-        pytest.skip("needs root and tmpfs mounts to fill a real disk (the test above injects the error instead)")
-    try:
-        (tmp_path / "sheet.csv").write_text(SHEET)
-        args = ["train", *OVERRIDES, f"dopesheet={tmp_path / 'sheet.csv'}"]
-        result = excolor(*args, f"hydra.run.dir={disk / 'run'}", cwd=tmp_path, check=False)
-        assert result.returncode == 1, result.stderr
-        line = result.stderr.strip().splitlines()[-1]
-        assert (
-            line.startswith("excolor: error: cannot write ")
-            and "No space left on device" in line
-            and "Traceback" not in result.stderr
-        )
-        assert line.endswith(f"excolor train --resume {disk / 'run'}")
-        kept = runs.load_checkpoint(disk / "run")["global_step"]
-        assert metric_steps(disk / "run") == list(range(kept))
-
-        subprocess.run(["mount", "-o", "remount,size=8m", str(disk)], check=True)
-        excolor("train", "--resume", str(disk / "run"), cwd=tmp_path)
-        excolor(*args, f"hydra.run.dir={tmp_path / 'straight'}", cwd=tmp_path)
-        assert_same_run(disk / "run", tmp_path / "straight")
-    finally:
-        subprocess.run(["umount", str(disk)], capture_output=True)
+    subprocess.run(["mount", "-o", "remount,size=8m", str(disk)], check=True)
+    excolor("train", "--resume", str(disk / "run"), cwd=tmp_path)
+    excolor(*args, f"hydra.run.dir={tmp_path / 'straight'}", cwd=tmp_path)
+    assert_same_run(disk / "run", tmp_path / "straight")
 
 
 @pytest.fixture
-def read_only_dir(tmp_path):
-    path = tmp_path / f"ro-{uuid.uuid4().hex[:6]}"
-    path.mkdir()
-    if (
-        os.geteuid() != 0
-        or subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=64k,ro", "tmpfs", str(path)], capture_output=True
-        ).returncode
-    ):
-        pytest.skip("needs root and tmpfs mounts for a read-only file system")
-    yield path
-    subprocess.run(["umount", str(path)], capture_output=True)
+def read_only_dir(small_disk):
+    return small_disk("64k", ",ro", reason="needs root and tmpfs mounts for a read-only file system")
 
 
 @pytest.mark.parametrize("command", [["train"], ["run"], ["train", "--seeds", "0-1"], ["train", "-m", "seed=1,2"]])
@@ -184,57 +183,45 @@ def test_intervene_and_plot_on_a_read_only_run_are_refused_in_one_line(tmp_path,
         )
 
 
-def test_figures_on_a_disk_that_fills_up_fail_in_one_line_and_leave_only_whole_files(tmp_path, smoke_run):
-    disk = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
-    if not mount_tmpfs(disk, "4m"):
-        pytest.skip("needs root and tmpfs mounts to fill a real disk")
-    try:
-        run = disk / "run"
-        shutil.copytree(smoke_run, run, ignore=shutil.ignore_patterns("figures", "interventions", "report.md"))
-        used = sum(p.stat().st_size for p in run.rglob("*") if p.is_file())
-        subprocess.run(["mount", "-o", f"remount,size={used // 1024 + 120}k", str(disk)], check=True)
-        result = excolor("plot", "all", "--run", str(run), cwd=tmp_path, check=False)
-        assert result.returncode == 1, result.stderr
-        lines = result.stderr.strip().splitlines()
-        assert lines[-1].startswith("excolor: error: cannot write ") and lines[-1].endswith("No space left on device")
-        assert "Traceback" not in result.stderr
-        from PIL import Image
+def test_figures_on_a_disk_that_fills_up_fail_in_one_line_and_leave_only_whole_files(tmp_path, small_disk, smoke_run):
+    disk = small_disk("4m")
+    run = disk / "run"
+    shutil.copytree(smoke_run, run, ignore=shutil.ignore_patterns("figures", "interventions", "report.md"))
+    used = sum(p.stat().st_size for p in run.rglob("*") if p.is_file())
+    subprocess.run(["mount", "-o", f"remount,size={used // 1024 + 120}k", str(disk)], check=True)
+    result = excolor("plot", "all", "--run", str(run), cwd=tmp_path, check=False)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("excolor: error: cannot write ") and lines[-1].endswith("No space left on device")
+    assert "Traceback" not in result.stderr
+    from PIL import Image
 
-        for png in (run / "figures").glob("*"):
-            assert not png.name.startswith("."), f"a temporary file was left: {png.name}"
-            if png.suffix == ".png":
-                Image.open(png).verify()  # every figure there is whole
-    finally:
-        subprocess.run(["umount", str(disk)], capture_output=True)
+    for png in (run / "figures").glob("*"):
+        assert not png.name.startswith("."), f"a temporary file was left: {png.name}"
+        if png.suffix == ".png":
+            Image.open(png).verify()  # every figure there is whole
 
 
-def test_in_a_sweep_the_job_whose_disk_fills_up_fails_alone(tmp_path):
-    disk = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
-    if not mount_tmpfs(disk, "160k"):
-        pytest.skip("needs root and tmpfs mounts to fill a real disk")
-    try:
-        (tmp_path / "sheet.csv").write_text(SHEET)
-        (tmp_path / "sweep").mkdir()
-        (disk / "job0").mkdir()
-        (tmp_path / "sweep" / "0").symlink_to(disk / "job0")  # job 0 writes onto the small disk
-        result = excolor(
-            "train",
-            "-m",
-            *OVERRIDES,
-            f"dopesheet={tmp_path / 'sheet.csv'}",
-            "seed=0,1",
-            "hydra.sweep.dir=sweep",
-            cwd=tmp_path,
-            check=False,
-        )
-        assert result.returncode == 1, result.stderr
-        assert (
-            "job 0 (" in result.stderr
-            and "No space left on device" in result.stderr
-            and "Traceback" not in result.stderr
-        )
-        assert result.stderr.strip().splitlines()[-1].startswith("excolor: error: 1 of 2 sweep jobs failed (job 0)")
-        assert "No space left on device" in (tmp_path / "sweep" / "0" / "error.json").read_text()
-        assert runs.load_checkpoint(tmp_path / "sweep" / "1")["global_step"] == 1201
-    finally:
-        subprocess.run(["umount", str(disk)], capture_output=True)
+def test_in_a_sweep_the_job_whose_disk_fills_up_fails_alone(tmp_path, small_disk):
+    disk = small_disk("160k")
+    (tmp_path / "sheet.csv").write_text(SHEET)
+    (tmp_path / "sweep").mkdir()
+    (disk / "job0").mkdir()
+    (tmp_path / "sweep" / "0").symlink_to(disk / "job0")  # job 0 writes onto the small disk
+    result = excolor(
+        "train",
+        "-m",
+        *OVERRIDES,
+        f"dopesheet={tmp_path / 'sheet.csv'}",
+        "seed=0,1",
+        "hydra.sweep.dir=sweep",
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert (
+        "job 0 (" in result.stderr and "No space left on device" in result.stderr and "Traceback" not in result.stderr
+    )
+    assert result.stderr.strip().splitlines()[-1].startswith("excolor: error: 1 of 2 sweep jobs failed (job 0)")
+    assert "No space left on device" in (tmp_path / "sweep" / "0" / "error.json").read_text()
+    assert runs.load_checkpoint(tmp_path / "sweep" / "1")["global_step"] == 1201
