@@ -162,7 +162,10 @@ def check_output_dir(config_name: str, overrides: list[str]) -> None:
 def train(
     overrides: Overrides = None,
     resume: Annotated[
-        Optional[Path], typer.Option("--resume", help="Continue an interrupted run (one seed, or a --seeds directory) from its checkpoints.")
+        Optional[Path],
+        typer.Option(
+            "--resume", help="Continue an interrupted run (one seed, or a --seeds directory) from its checkpoints."
+        ),
     ] = None,
     seeds: Annotated[Optional[str], typer.Option("--seeds", help=SEEDS_HELP)] = None,
 ) -> None:
