@@ -35,6 +35,19 @@ def hsv_to_rgb(h: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.take_along_axis(choices, sector[None, ..., None].repeat(3, -1), 0)[0]
 
 
+def rgb_to_hsv(rgb: np.ndarray) -> np.ndarray:
+    """HSV [..., 3] of RGB colours [..., 3], hue in turns; greys get hue 0."""
+    rgb = np.asarray(rgb, dtype=np.float64)
+    r, g, b = np.moveaxis(rgb, -1, 0)
+    high, low = rgb.max(-1), rgb.min(-1)
+    chroma = high - low
+    safe = np.where(chroma > 0, chroma, 1.0)
+    sector = np.where(high == r, ((g - b) / safe) % 6, np.where(high == g, (b - r) / safe + 2, (r - g) / safe + 4))
+    hue = np.where(chroma > 0, sector / 6.0, 0.0) % 1.0
+    saturation = np.where(high > 0, chroma / np.where(high > 0, high, 1.0), 0.0)
+    return np.stack([hue, saturation, high], axis=-1)
+
+
 @dataclass(frozen=True)
 class ColorCube:
     """A grid of colours: `coords[axis]` along each named axis, `rgb` of shape (*shape, 3)."""

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ex_color.data.cubes import rgb_to_hsv
 from ex_color.errors import UserError
 
 
@@ -130,13 +131,7 @@ def parse_labels(labels: Mapping | None, key: str = "data.labels") -> tuple[Labe
 
 def hue_degrees(rgb: np.ndarray) -> np.ndarray:
     """The HSV hue of RGB colours [..., 3] in degrees, [0, 360); 0 for greys."""
-    rgb = np.asarray(rgb, dtype=np.float64)
-    r, g, b = np.moveaxis(rgb, -1, 0)
-    high, low = rgb.max(-1), rgb.min(-1)
-    chroma = high - low
-    safe = np.where(chroma > 0, chroma, 1.0)
-    sector = np.where(high == r, ((g - b) / safe) % 6, np.where(high == g, (b - r) / safe + 2, (r - g) / safe + 4))
-    return np.where(chroma > 0, 60.0 * sector, 0.0) % 360
+    return rgb_to_hsv(rgb)[..., 0] * 360.0
 
 
 def rgb_vibrancy(rgb: np.ndarray) -> np.ndarray:
