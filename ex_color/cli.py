@@ -235,7 +235,18 @@ def run_command(
     overrides: Overrides = None,
     seeds: Annotated[
         Optional[str],
-        typer.Option("--seeds", help=SEEDS_HELP + " Each seed is then evaluated; summary.md compares them."),
+        typer.Option(
+            "--seeds",
+            help=SEEDS_HELP + " Each seed is then scored, the best (or, with --evaluate all, every) seed is "
+            "evaluated in full, and summary.md / summary.json compare them.",
+        ),
+    ] = None,
+    evaluate: Annotated[
+        Optional[str],
+        typer.Option(
+            "--evaluate",
+            help="With --seeds: evaluate in full the best seed by score (best, the default) or every seed (all).",
+        ),
     ] = None,
 ) -> None:
     """The main job: train, intervene, draw every figure, write report.md.
@@ -243,15 +254,22 @@ def run_command(
     Takes every `train` override, plus `interventions=[none,suppression,repulsion]` and
     `'intervention_overrides.KIND=["key=value"]'`. The last line printed names the run directory.
     """
+    overrides = list(overrides or [])
+    if evaluate is not None:
+        if seeds is None:
+            fail("--evaluate chooses which of several seeds are evaluated: give it with --seeds")
+        if evaluate not in ("best", "all"):
+            fail(f"--evaluate {evaluate}: expected best or all")
+        overrides.append(f"redux.evaluate={evaluate}")
     if seeds is not None:
         from ex_color.tasks.run import run_seeds, validate_seeds
 
-        seeds_together("run", seeds, list(overrides or []), run_seeds, validate_seeds)
+        seeds_together("run", seeds, overrides, run_seeds, validate_seeds)
         return
     from ex_color.tasks.run import run as run_task
     from ex_color.tasks.run import validate
 
-    run_hydra("run", list(overrides or []), run_task, validate)
+    run_hydra("run", overrides, run_task, validate)
 
 
 @app.command()

@@ -4,6 +4,7 @@ the metrics of every intervention evaluated on it, and its figures."""
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import numpy as np
 from ex_color import runs
 from ex_color.errors import UserError
 from ex_color.evaluation.schema import InterventionMetrics
+from ex_color.render import number
 
 # The share of the last steps averaged into a "final" loss.
 FINAL_SHARE = 0.01
@@ -63,12 +65,58 @@ def final_losses(path: Path) -> tuple[int, int, dict[str, tuple[float, float, fl
     return int(steps[-1]) + 1, window, losses
 
 
+# metrics.csv columns reported by their last value (logged now and then, or counted up over the run).
+LAST_VALUE_PREFIXES = ("val/", "labels/")
+
+
+def last_values(path: Path) -> dict[str, float]:
+    """The last finite value of each `val/…` and `labels/…` column of a run's metrics.csv (empty without one)."""
+    if not path.is_file():
+        return {}
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        keys = [k for k in reader.fieldnames or [] if k.removeprefix("train/").startswith(LAST_VALUE_PREFIXES)]
+        last: dict[str, float] = {}
+        for row in reader:
+            for key in keys:
+                text = row.get(key)
+                if text:
+                    value = float(text)
+                    if math.isfinite(value):
+                        last[key.removeprefix("train/")] = value
+    return {
+        key.removeprefix("train/"): last[key.removeprefix("train/")]
+        for key in keys
+        if key.removeprefix("train/") in last
+    }
+
+
 def kind_order(kinds) -> list[str]:
     """Kinds in the registry's order (none, suppression, repulsion, ablation, prune, then others)."""
     from ex_color.interventions.kinds import KINDS
 
     order = list(KINDS)
     return sorted(kinds, key=lambda k: (order.index(k) if k in order else len(order), k))
+
+
+@dataclass
+class Stat:
+    n: int
+    mean: float
+    std: float
+    min: float
+    max: float
+
+    @classmethod
+    def of(cls, values: list[float]) -> Stat:
+        a = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=float)
+        if not len(a):
+            return cls(0, math.nan, math.nan, math.nan, math.nan)
+        std = float(a.std(ddof=1)) if len(a) > 1 else math.nan
+        return cls(len(a), float(a.mean()), std, float(a.min()), float(a.max()))
+
+    def mean_text(self) -> str:
+        return number(self.mean) if self.n < 2 else f"{number(self.mean)} ± {number(self.std, 2)}"
 
 
 @dataclass
@@ -82,15 +130,21 @@ class RunResult:
     window: int
     losses: dict[str, tuple[float, float, float]]
     interventions: dict[str, InterventionMetrics] = field(default_factory=dict)
+    score: float | None = None  # the experiment's score (score.json), when it has one
+    last: dict[str, float] = field(default_factory=dict)  # last_values of metrics.csv
 
     @property
     def name(self) -> str:
         return str(self.config.get("name", self.path.name))
 
     def metrics(self) -> dict[str, float]:
-        """Flat metric columns: final losses (`loss`, `recon`, `reg-…`), then per intervention its
-        intervened `max`/`mean` per-colour error and, for a real intervention, its selectivity."""
+        """Flat metric columns: final losses (`loss`, `recon`, `reg-…`), the score, the last validation
+        values and label counts, then per intervention its intervened `max`/`mean` per-colour error and,
+        for a real intervention, its selectivity."""
         out = {name: mean for name, (mean, _, _) in self.losses.items()}
+        if self.score is not None:
+            out["score"] = self.score
+        out.update(self.last)
         for kind in kind_order(self.interventions):
             metrics = self.interventions[kind]
             out[f"{kind}/max"] = float(metrics.intervened.max)
@@ -117,4 +171,17 @@ def load_run(path: Path) -> RunResult:
     if folder.is_dir():
         for metrics_file in sorted(folder.glob("*/metrics.json")):
             interventions[metrics_file.parent.name] = InterventionMetrics.load(metrics_file)
-    return RunResult(path, config, overrides, steps, window, losses, interventions)
+    from ex_color.evaluation.score import read_score
+
+    score = read_score(path)
+    return RunResult(
+        path,
+        config,
+        overrides,
+        steps,
+        window,
+        losses,
+        interventions,
+        score=float(score["score"]) if score and "score" in score else None,
+        last=last_values(path / runs.METRICS),
+    )

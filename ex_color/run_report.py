@@ -236,6 +236,19 @@ def run_report_markdown(result: RunResult) -> str:
     if regs is not None:
         parts.append(regs.markdown())
     parts += ["## Training\n", losses_table(result).markdown()]
+    if result.last:
+        parts.append(
+            TextTable(
+                "Validation (last values) and label counts (whole run)",
+                ["metric", "value"],
+                [[f"`{name}`", number(value)] for name, value in result.last.items()],
+            ).markdown()
+        )
+    if result.score is not None:
+        from ex_color.evaluation.score import read_score
+
+        label = (read_score(result.path) or {}).get("label", "the experiment's score")
+        parts.append(f"**Score: {number(result.score)}** ({escape(str(label))}, score.json).\n")
     for name, png, alt in figures_in(result.path / "figures", ("schedule", "training")):
         parts.append(f"{image(alt, png.relative_to(result.path).as_posix())}\n")
     model_figures = figures_in(result.path / "figures", ("colors", "error", "latents"))

@@ -306,8 +306,9 @@ def test_run_with_seeds_evaluates_each_seed_and_summarises_them(tmp_path):
             "latents.png",
             "training.png",
         }
-    summary = (root / "summary.md").read_text()
-    assert summary.startswith("# Summary of 2 runs") and "seed=0" in summary and "seed=1" in summary
+    summary = (root / "summary.md").read_text()  # no score in smoke: every seed evaluated, none best
+    assert summary.startswith("# smoke: 2 seeds") and "seed-0/report.md" in summary and "seed-1/report.md" in summary
+    assert json.loads((root / "summary.json").read_text())["best"] is None
     assert (tmp_path / "outputs" / "latest").resolve() == root
 
 

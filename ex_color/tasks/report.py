@@ -9,12 +9,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 from ex_color import runs
 from ex_color.errors import UserError
 from ex_color.render import TextTable, escape, number
-from ex_color.results import FINAL_SHARE, RunResult, is_failed_job, is_run_dir, kind_order, load_run
+from ex_color.results import FINAL_SHARE, RunResult, Stat, is_failed_job, is_run_dir, kind_order, load_run
 from ex_color.run_report import REPORT, write_run_report
 
 # Folders inside a run that never hold another run: not searched.
@@ -61,27 +60,7 @@ def find_runs(paths) -> tuple[list[Path], list[Path]]:
 
 
 def higher_is_better(metric: str) -> bool:
-    return metric.endswith(("/error_ratio", "/delta_ratio"))
-
-
-@dataclass
-class Stat:
-    n: int
-    mean: float
-    std: float
-    min: float
-    max: float
-
-    @classmethod
-    def of(cls, values: list[float]) -> Stat:
-        a = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=float)
-        if not len(a):
-            return cls(0, math.nan, math.nan, math.nan, math.nan)
-        std = float(a.std(ddof=1)) if len(a) > 1 else math.nan
-        return cls(len(a), float(a.mean()), std, float(a.min()), float(a.max()))
-
-    def mean_text(self) -> str:
-        return number(self.mean) if self.n < 2 else f"{number(self.mean)} ± {number(self.std, 2)}"
+    return metric == "score" or metric.endswith(("/error_ratio", "/delta_ratio"))
 
 
 @dataclass
@@ -207,9 +186,12 @@ class Summary:
 
 def resolve_best(best: str | None, columns: list[str]) -> str | None:
     """The metric column `--best` names; `selectivity`: the repulsion (else suppression, else another
-    intervention's) error ratio. Default: selectivity when interventions were evaluated, else `loss`."""
+    intervention's) error ratio. Default: the experiment's score when the runs have one, else selectivity
+    when interventions were evaluated, else `loss`."""
     ratios = [c for c in columns if c.endswith("/error_ratio")]
     if best is None:
+        if "score" in columns:
+            return "score"
         if ratios:
             best = "selectivity"
         elif "loss" in columns:

@@ -68,19 +68,46 @@ def check_interventions(configs: dict[str, DictConfig], cfg: DictConfig) -> None
 
 
 def run(cfg: DictConfig, run_dir: str | Path | None = None) -> Path:
-    """Train as `cfg` says, evaluate `cfg.interventions`, draw every figure, write report.md; returns the
-    run directory (Hydra's output directory unless `run_dir` is given)."""
+    """Train as `cfg` says, score it (when the experiment has a score), evaluate `cfg.interventions`, draw
+    every figure, write report.md; returns the run directory (Hydra's output directory unless `run_dir` is
+    given)."""
     from ex_color.tasks.train import train
     from ex_color.tracking import tracking_scope
 
     configs = intervention_configs(cfg)
     check_interventions(configs, cfg)
+    score = score_plan(cfg)
     with tracking_scope():
         run_dir = train(cfg, run_dir)
+        if score is not None:
+            score_seeds([run_dir], *score)
         report = evaluate_run(run_dir, configs)
         log_to_tracker(run_dir)
     log.info("report: %s", report)
     return run_dir
+
+
+def score_plan(cfg: DictConfig):
+    """(settings, the plan's intervention configs) of the experiment's score, each kind built for an untrained
+    model of the configured shape; None when the experiment has no score."""
+    from ex_color.evaluation.score import ScoreSettings, plan_configs
+
+    settings = ScoreSettings.from_config(cfg.get("score"))
+    if settings is None:
+        return None
+    configs = plan_configs(settings, cfg)
+    try:
+        check_interventions(configs, cfg)
+    except UserError as error:
+        raise UserError(f"score.plan: {error}") from None
+    return settings, configs
+
+
+def score_seeds(run_dirs: list[Path], settings, configs) -> None:
+    from ex_color.evaluation.score import score_runs
+
+    log.info("scoring %d run%s: %s", len(run_dirs), "s" if len(run_dirs) != 1 else "", settings.label())
+    score_runs(run_dirs, settings, configs)
 
 
 def evaluate_run(run_dir: Path, configs: dict[str, DictConfig]) -> Path:
@@ -113,23 +140,40 @@ def evaluate_run(run_dir: Path, configs: dict[str, DictConfig]) -> Path:
 
 
 def run_seeds(cfg: DictConfig, seeds: list[int], run_dir: str | Path | None = None) -> Path:
-    """`run` for several seeds: trained together (`tasks.train.train_outcome`), then each seed's figures, interventions
-    and report.md, and summary.md across the seeds; returns the directory holding `seed-<k>/`."""
-    from ex_color import runs
-    from ex_color.tasks.report import report
+    """`run` for several seeds, the redux procedure: trained together (`tasks.train.train_outcome`), each
+    scored, then the best seed (or, with `redux.evaluate=all`, every seed) evaluated in full, and the summary
+    across the seeds (summary.md, summary.json, figures/); returns the directory holding `seed-<k>/`."""
     from ex_color.tasks.train import train_outcome
 
     configs = intervention_configs(cfg)
     check_interventions(configs, cfg)
+    score = score_plan(cfg)
     outcome = train_outcome(cfg, run_dir, seeds=seeds)
-    for seed in outcome.finished:
-        evaluate_run(outcome.member_dir(seed), configs)
-    if outcome.finished:
-        report([outcome.directory], output=outcome.directory / "summary.md")
-        log.info("summary across seeds: %s", outcome.directory / "summary.md")
+    finish_seeds(cfg, outcome.directory, [outcome.member_dir(seed) for seed in outcome.finished], configs, score)
     outcome.check()
     runs.update_latest(outcome.directory)
     return outcome.directory
+
+
+def finish_seeds(cfg: DictConfig, directory: Path, finished: list[Path], configs, score) -> None:
+    """After seeds trained together: score each, evaluate the best (or all), write the summary."""
+    from ex_color import redux
+
+    if not finished:
+        return
+    settings = redux.ReduxSettings.from_config(cfg.get("redux"))
+    if score is not None:
+        score_seeds(finished, *score)
+    summary = redux.summarise(directory, settings)
+    if settings.evaluate == "all" or summary.best is None:
+        chosen = finished
+    else:
+        chosen = [directory / summary.best]
+        log.info("best seed by score: %s (%.4g)", summary.best, summary.rows[summary.best]["score"])
+    for seed_dir in chosen:
+        evaluate_run(seed_dir, configs)
+    redux.write_summary(redux.summarise(directory, settings))
+    log.info("summary across seeds: %s", directory / redux.SUMMARY_MD)
 
 
 def log_to_tracker(run_dir: Path) -> bool:
@@ -162,11 +206,15 @@ def log_to_tracker(run_dir: Path) -> bool:
 
 
 def validate(cfg: DictConfig) -> None:
-    """Check a composed `run` config completely (training and interventions) before any run directory exists."""
+    """Check a composed `run` config completely (training, interventions, the score and the redux settings)
+    before any run directory exists."""
+    from ex_color.redux import ReduxSettings
     from ex_color.tasks.train import validate as validate_training
 
     validate_training(cfg)
     check_interventions(intervention_configs(cfg), cfg)
+    score_plan(cfg)
+    ReduxSettings.from_config(cfg.get("redux"))
 
 
 def validate_seeds(cfg: DictConfig) -> None:
@@ -211,22 +259,19 @@ def _after_training(task: Callable, cfg, run_dir: Path) -> Path:
     function = task.func if isinstance(task, partial) else task
     if function is run:
         configs = intervention_configs(cfg)
+        score = score_plan(cfg)
         with tracking_scope():
+            if score is not None:
+                score_seeds([run_dir], *score)
             evaluate_run(run_dir, configs)
             log_to_tracker(run_dir)
     elif function is run_seeds:
-        from ex_color.tasks.report import report
-
-        configs = intervention_configs(cfg)
         finished = [
             p
             for p in sorted(run_dir.glob("seed-*"))
             if (p / runs.CHECKPOINT).exists() and not (p / "error.json").exists()
         ]
-        for seed_dir in finished:
-            evaluate_run(seed_dir, configs)
-        if finished:
-            report([run_dir], output=run_dir / "summary.md")
+        finish_seeds(cfg, run_dir, finished, intervention_configs(cfg), score_plan(cfg))
     runs.update_latest(run_dir)
     return run_dir
 

@@ -1,0 +1,179 @@
+"""The experiment's score (later-experiments §0.8): apply its evaluation plan (interventions and/or surgery)
+to a trained model, measure the per-colour error on a small RGB grid, and take R² of that error against
+similarity to the concept colour (or vibrancy) to a power. The redux picks its best seed by it.
+
+Config (`score:` in the experiment; null: no score):
+
+    score:
+      plan: [suppression]     # intervention kinds, applied in order with the run's own settings
+      grid: 8                 # RGB grid linspace(0, 1, grid) per channel
+      against: similarity     # or vibrancy (S·V)
+      power: 2
+      colour: red             # similarity's concept colour: a named colour or [h, s, v], h in turns
+      mode: angular           # similarity's hue mode (evaluation.similarity.HUE_MODES)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ex_color.data.colors import named_colors
+from ex_color.data.cubes import ColorCube, rgb_to_hsv
+from ex_color.errors import UserError
+from ex_color.evaluation.similarity import HUE_MODES, hsv_similarity, pearson_rows
+
+SCORE_FILE = "score.json"
+AGAINST = ("similarity", "vibrancy")
+DEFAULTS: dict[str, Any] = {
+    "plan": [],
+    "grid": 8,
+    "against": "similarity",
+    "power": 2.0,
+    "colour": "red",
+    "mode": "angular",
+}
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    plan: tuple[str, ...]
+    grid: int
+    against: str
+    power: float
+    colour: tuple[float, float, float]  # HSV, hue in turns
+    mode: str
+
+    @classmethod
+    def from_config(cls, node: Any, key: str = "score") -> ScoreSettings | None:
+        """The settings `node` gives (None when it is null), every value checked and named by key."""
+        from omegaconf import OmegaConf
+
+        if node is None:
+            return None
+        spec = OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+        if not isinstance(spec, Mapping):
+            raise UserError(f"{key}: expected a mapping with {', '.join(DEFAULTS)} (or null for no score)")
+        unknown = sorted(set(spec) - set(DEFAULTS))
+        if unknown:
+            raise UserError(f"{key}.{unknown[0]}: unknown key; known keys: {', '.join(DEFAULTS)}")
+        spec = {**DEFAULTS, **spec}
+        plan = spec["plan"]
+        plan = [plan] if isinstance(plan, str) else plan
+        if not isinstance(plan, list) or not all(isinstance(kind, str) for kind in plan):
+            raise UserError(f"{key}.plan: expected a list of intervention kinds (got {spec['plan']!r})")
+        grid = spec["grid"]
+        if not isinstance(grid, int) or isinstance(grid, bool) or grid < 2:
+            raise UserError(f"{key}.grid: must be an integer of at least 2 (got {grid!r})")
+        if spec["against"] not in AGAINST:
+            raise UserError(f"{key}.against: unknown predictor {spec['against']!r}; known: {', '.join(AGAINST)}")
+        power = spec["power"]
+        if not isinstance(power, (int, float)) or isinstance(power, bool) or not math.isfinite(power) or power <= 0:
+            raise UserError(f"{key}.power: must be a positive number (got {power!r})")
+        if spec["mode"] not in HUE_MODES:
+            raise UserError(f"{key}.mode: unknown mode {spec['mode']!r}; modes: {', '.join(HUE_MODES)}")
+        return cls(
+            tuple(plan), grid, spec["against"], float(power), _colour(spec["colour"], f"{key}.colour"), spec["mode"]
+        )
+
+    def predictor(self, rgb: np.ndarray) -> np.ndarray:
+        """similarity^p or vibrancy^p of each colour [N, 3]."""
+        hsv = rgb_to_hsv(rgb)
+        if self.against == "vibrancy":
+            base = hsv[..., 1] * hsv[..., 2]
+        else:
+            base = hsv_similarity(hsv, np.array(self.colour), self.mode)
+        return base**self.power
+
+    def label(self) -> str:
+        what = "similarity" if self.against == "similarity" else "vibrancy"
+        return f"R² of error vs {what}^{self.power:g}"
+
+    def record(self) -> dict[str, Any]:
+        return {**asdict(self), "plan": list(self.plan), "colour": list(self.colour)}
+
+
+def _colour(value: Any, key: str) -> tuple[float, float, float]:
+    if isinstance(value, str):
+        colours = named_colors()
+        if value not in colours:
+            raise UserError(f"{key}: unknown colour {value!r}; named colours: {', '.join(colours)}")
+        return tuple(float(x) for x in rgb_to_hsv(colours[value]))
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) == 3
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
+        and all(0 <= x <= 1 for x in value)
+    ):
+        return tuple(float(x) for x in value)
+    raise UserError(f"{key}: expected a named colour or [h, s, v] in [0, 1] (got {value!r})")
+
+
+def check_plan(settings: ScoreSettings, configs: Mapping[str, Any], where: str = "score.plan") -> None:
+    """Every kind of the plan has an intervention config (`configs`: kind -> composed `intervene` config)."""
+    missing = [kind for kind in settings.plan if kind not in configs]
+    if missing:
+        raise UserError(f"{where}: no intervention config for {missing[0]!r}")
+
+
+def plan_configs(settings: ScoreSettings, run_cfg: Any) -> dict[str, Any]:
+    """The composed `intervene` config of each kind in the plan, with the run's own settings."""
+    from ex_color.config import compose_intervention
+
+    return {kind: compose_intervention(kind, (), run_cfg, where="score.plan:") for kind in dict.fromkeys(settings.plan)}
+
+
+def planned_model(model, settings: ScoreSettings, configs: Mapping[str, Any]):
+    """(model, hooks) after applying the plan's kinds in order to `model` (never modified itself)."""
+    from ex_color.builders import build_intervention
+
+    placements = []
+    for kind in settings.plan:
+        icfg = configs[kind]
+        intervention = build_intervention(icfg.intervention, icfg.get("concepts") or {}, model)
+        model, added = intervention.applied_to(model)
+        placements.extend(added)
+    return model, placements
+
+
+def score_models(models: Sequence, settings: ScoreSettings, configs: Mapping[str, Any]) -> list[dict[str, float]]:
+    """Each model's score (R²) and r, from one forward pass per model over the grid and one correlation pass
+    over all of them."""
+    from ex_color.evaluation.metrics import per_color_error
+    from ex_color.evaluation.predict import predict
+
+    rgb = ColorCube.rgb_grid(settings.grid).flat_rgb()
+    errors = np.empty((len(models), len(rgb)))
+    for index, model in enumerate(models):
+        planned, placements = planned_model(model, settings, configs)
+        errors[index] = per_color_error(predict(planned, rgb, placements).outputs, rgb)
+    r = pearson_rows(settings.predictor(rgb), errors)
+    return [{"score": float(value * value), "r": float(value)} for value in r]
+
+
+def score_runs(run_dirs: Sequence[Path], settings: ScoreSettings, configs: Mapping[str, Any]) -> list[Path]:
+    """Score each trained run and write its `score.json`; returns the files written."""
+    from ex_color import runs
+
+    models = [runs.load_model(run_dir) for run_dir in run_dirs]
+    written = []
+    for run_dir, result in zip(run_dirs, score_models(models, settings, configs)):
+        record = {**result, "settings": settings.record(), "label": settings.label()}
+        written.append(runs.atomic_write_text(Path(run_dir) / SCORE_FILE, json.dumps(record, indent=2) + "\n"))
+    return written
+
+
+def read_score(run_dir: Path) -> dict[str, Any] | None:
+    path = Path(run_dir) / SCORE_FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise UserError(f"{path}: not a score file (unreadable or not JSON)") from None

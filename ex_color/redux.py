@@ -1,0 +1,319 @@
+"""The multi-seed ("redux") procedure's summary (later-experiments §0.9), read from the seeds' files: each
+seed's score, last validation values and label counts; min, max, mean and standard deviation of each;
+the Pareto front over the experiment's columns; the best seed (the highest score, which the front never
+overrules); box plots. Written as `summary.md`, `summary.json` and `figures/` beside the seeds.
+
+Config (`redux:`): `evaluate` (best | all: which seeds `excolor run --seeds` evaluates in full),
+`minimise` and `maximise` (the Pareto front's columns; null: every `val/…` column, and the score).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ex_color import runs
+from ex_color.errors import UserError
+from ex_color.render import TextTable, escape, image, number
+from ex_color.results import FINAL_SHARE, RunResult, Stat, is_run_dir, kind_order, load_run
+
+SUMMARY_MD = "summary.md"
+SUMMARY_JSON = "summary.json"
+FIGURES = "figures"
+BOX_PLOTS = "box-plots"
+EVALUATE = ("best", "all")
+FRONT_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class ReduxSettings:
+    evaluate: str = "best"
+    minimise: tuple[str, ...] | None = None
+    maximise: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_config(cls, node: Any, key: str = "redux") -> ReduxSettings:
+        from omegaconf import OmegaConf
+
+        if node is None:
+            return cls()
+        spec = OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else dict(node)
+        known = ("evaluate", "minimise", "maximise")
+        unknown = sorted(set(spec) - set(known))
+        if unknown:
+            raise UserError(f"{key}.{unknown[0]}: unknown key; known keys: {', '.join(known)}")
+        evaluate = spec.get("evaluate", "best")
+        if evaluate not in EVALUATE:
+            raise UserError(f"{key}.evaluate: expected one of {', '.join(EVALUATE)} (got {evaluate!r})")
+
+        def columns(name: str) -> tuple[str, ...] | None:
+            value = spec.get(name)
+            if value is None:
+                return None
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise UserError(f"{key}.{name}: expected a list of metric columns (got {value!r})")
+            return tuple(value)
+
+        return cls(evaluate, columns("minimise"), columns("maximise"))
+
+
+def seed_runs(directory: Path) -> list[Path]:
+    """The finished seeds (`seed-<k>/` holding a checkpoint, no error.json) under `directory`, by seed."""
+    found = [p for p in Path(directory).glob("seed-*") if p.is_dir() and is_run_dir(p)]
+    return sorted(found, key=lambda p: int(p.name.removeprefix("seed-")) if p.name[5:].isdigit() else 1 << 30)
+
+
+def seed_columns(result: RunResult) -> dict[str, float]:
+    """One seed's summary columns: its score, its final training reconstruction loss, its last validation
+    values, then its label counts."""
+    metrics = result.metrics()
+    keys = [k for k in metrics if k in ("score", "recon")]
+    keys += [k for k in metrics if k.startswith("val/")]
+    keys += [k for k in metrics if k.startswith("labels/")]
+    return {k: metrics[k] for k in keys}
+
+
+def dominates(a: dict[str, float], b: dict[str, float], minimise, maximise) -> bool:
+    """`a` is no worse than `b` on every column and better on one."""
+    better = False
+    for column in minimise:
+        if a[column] > b[column]:
+            return False
+        better |= a[column] < b[column]
+    for column in maximise:
+        if a[column] < b[column]:
+            return False
+        better |= a[column] > b[column]
+    return better
+
+
+def pareto_front(rows: dict[str, dict[str, float]], minimise, maximise) -> list[str]:
+    """The seeds no other seed dominates (seeds missing a column are left out), highest score first."""
+    usable = {
+        name: row
+        for name, row in rows.items()
+        if all(c in row and math.isfinite(row[c]) for c in (*minimise, *maximise))
+    }
+    front = [
+        name
+        for name, row in usable.items()
+        if not any(dominates(other, row, minimise, maximise) for o, other in usable.items() if o != name)
+    ]
+    return sorted(front, key=lambda name: -usable[name].get("score", -math.inf))
+
+
+@dataclass
+class ReduxSummary:
+    directory: Path
+    name: str
+    seeds: dict[str, RunResult]
+    rows: dict[str, dict[str, float]]
+    columns: list[str]
+    stats: dict[str, Stat]
+    minimise: tuple[str, ...]
+    maximise: tuple[str, ...]
+    front: list[str]
+    best: str | None
+    score_label: str | None = None
+    failed: list[str] = field(default_factory=list)
+
+    def evaluated(self) -> list[str]:
+        return [name for name, result in self.seeds.items() if result.interventions]
+
+    def as_json(self) -> dict[str, Any]:
+        def finite(value: float) -> float | None:
+            return value if value is not None and math.isfinite(value) else None
+
+        return {
+            "name": self.name,
+            "best": self.best,
+            "score": self.score_label,
+            "pareto": {"minimise": list(self.minimise), "maximise": list(self.maximise), "front": self.front},
+            "columns": {
+                c: {"n": s.n, "min": finite(s.min), "max": finite(s.max), "mean": finite(s.mean), "std": finite(s.std)}
+                for c, s in self.stats.items()
+            },
+            "evaluated": self.evaluated(),
+            "failed": self.failed,
+            "seeds": {name: {c: finite(v) for c, v in row.items()} for name, row in self.rows.items()},
+        }
+
+    def stats_table(self) -> TextTable:
+        return TextTable(
+            f"Across {len(self.rows)} seeds",
+            ["column", "better", "min", "max", "mean", "std"],
+            [
+                [
+                    f"`{c}`",
+                    "higher" if c in self.maximise else ("lower" if c in self.minimise else "–"),
+                    number(s.min),
+                    number(s.max),
+                    number(s.mean),
+                    number(s.std),
+                ]
+                for c, s in self.stats.items()
+            ],
+            align=["l", "l", "r", "r", "r", "r"],
+            note=(f"score: {self.score_label}. " if self.score_label else "")
+            + f"recon: the final training reconstruction loss (mean of the last {FINAL_SHARE:.0%} of steps); validation values are "
+            "each seed's last; label counts are over the whole run; std is the sample standard deviation.",
+        )
+
+    def front_table(self, link_from: Path | None = None) -> TextTable:
+        shown = self.front[:FRONT_SHOWN]
+        columns = [*self.maximise, *self.minimise]
+        return TextTable(
+            "Pareto front",
+            ["seed", *[f"`{c}`" for c in columns]],
+            [[self.link(name, link_from), *(number(self.rows[name].get(c)) for c in columns)] for name in shown],
+            note=f"{len(self.front)} of {len(self.rows)} seeds are not dominated "
+            f"(maximising {', '.join(self.maximise) or 'nothing'}, minimising {', '.join(self.minimise) or 'nothing'})"
+            + (f"; the {len(shown)} with the highest score are shown." if len(self.front) > len(shown) else "."),
+        )
+
+    def seeds_table(self, link_from: Path | None = None) -> TextTable:
+        return TextTable(
+            "Per seed",
+            ["seed", *[f"`{c}`" for c in self.columns]],
+            [
+                [self.link(name, link_from), *(number(row.get(c)) for c in self.columns)]
+                for name, row in self.rows.items()
+            ],
+        )
+
+    def link(self, name: str, link_from: Path | None) -> str:
+        label = escape(name) + (" ★" if name == self.best else "")
+        report = self.seeds[name].path / "report.md"
+        if link_from is not None and report.is_file():
+            return f"[{label}]({Path(os.path.relpath(report, link_from)).as_posix()})"
+        return label
+
+    def best_tables(self) -> list[TextTable]:
+        """The best seed's named-colour Δ table (one column per evaluated intervention) and selectivity."""
+        if self.best is None or not self.seeds[self.best].interventions:
+            return []
+        metrics = self.seeds[self.best].interventions
+        kinds = [k for k in kind_order(metrics) if k != "none"]
+        if not kinds:
+            return []
+        colours = list(metrics[kinds[0]].named_colors)
+        delta = TextTable(
+            f"{self.best}: named colours, Δ error (intervened − baseline)",
+            ["colour", "baseline", *[f"Δ {k}" for k in kinds]],
+            [
+                [
+                    escape(colour),
+                    number(metrics[kinds[0]].named_colors[colour].baseline),
+                    *(number(metrics[k].named_colors[colour].delta) for k in kinds),
+                ]
+                for colour in colours
+            ],
+        )
+        ratios = TextTable(
+            f"{self.best}: selectivity",
+            ["intervention", "Δ at target", "largest far Δ", "delta ratio", "error ratio"],
+            [
+                [
+                    k,
+                    f"{number(metrics[k].selectivity.target_delta)} ({escape(metrics[k].selectivity.target_color)})",
+                    f"{number(metrics[k].selectivity.largest_far_delta)} "
+                    f"({escape(metrics[k].selectivity.largest_far_delta_color)})",
+                    number(metrics[k].selectivity.delta_ratio),
+                    number(metrics[k].selectivity.error_ratio),
+                ]
+                for k in kinds
+            ],
+            note="Delta ratio: Δ at the target colour over the largest Δ among colours more than 90° of hue away "
+            "and the greys. Error ratio: mean error within 30° of the target over the mean more than 90° away.",
+        )
+        return [delta, ratios]
+
+    def markdown(self) -> str:
+        out = self.directory
+        parts = [f"# {escape(self.name)}: {len(self.rows)} seeds\n"]
+        if self.best is not None:
+            best = self.rows[self.best]
+            parts.append(
+                f"**Best seed: {self.link(self.best, out)}**, score {number(best.get('score'))}"
+                + (f" ({escape(self.score_label)})" if self.score_label else "")
+                + ". Evaluated in full: "
+                + (", ".join(self.link(n, out) for n in self.evaluated()) or "none")
+                + ".\n"
+            )
+        parts.append(self.stats_table().markdown("##"))
+        if self.minimise or self.maximise:
+            parts.append(self.front_table(out).markdown("##"))
+        box = out / FIGURES / f"{BOX_PLOTS}.png"
+        if box.is_file():
+            alt = box.with_suffix(".txt").read_text().strip() if box.with_suffix(".txt").is_file() else "box plots"
+            parts.append("## Across the seeds\n\n" + image(alt, f"{FIGURES}/{BOX_PLOTS}.png") + "\n")
+        parts += [table.markdown("##") for table in self.best_tables()]
+        parts.append(self.seeds_table(out).markdown("##"))
+        if self.failed:
+            parts.append(f"Failed seeds (see their error.json): {', '.join(self.failed)}\n")
+        return "\n".join(parts)
+
+
+def summarise(directory: Path, settings: ReduxSettings = ReduxSettings()) -> ReduxSummary:
+    """The summary of the seeds under `directory`, from their files."""
+    directory = Path(directory)
+    found = seed_runs(directory)
+    if not found:
+        raise UserError(f"{directory}: no finished seed-<k>/ runs to summarise")
+    seeds = {p.name: load_run(p) for p in found}
+    rows = {name: seed_columns(result) for name, result in seeds.items()}
+    columns = list(dict.fromkeys(c for row in rows.values() for c in row))
+    stats = {c: Stat.of([row.get(c, math.nan) for row in rows.values()]) for c in columns}
+    maximise = settings.maximise if settings.maximise is not None else tuple(c for c in columns if c == "score")
+    minimise = settings.minimise if settings.minimise is not None else tuple(c for c in columns if c.startswith("val/"))
+    for key, chosen in (("minimise", minimise), ("maximise", maximise)):
+        for column in chosen:
+            if column not in columns:
+                raise UserError(f"redux.{key}: no seed has a column {column!r}; columns: {', '.join(columns)}")
+    front = pareto_front(rows, minimise, maximise) if (minimise or maximise) else []
+    scored = [name for name in front if math.isfinite(rows[name].get("score", math.nan))]
+    if not scored:  # no front (nothing to compare): the highest score overall
+        scored = sorted(
+            (n for n, r in rows.items() if math.isfinite(r.get("score", math.nan))), key=lambda n: -rows[n]["score"]
+        )
+    best = scored[0] if scored else None
+    first = next(iter(seeds.values()))
+    score_label = None
+    from ex_color.evaluation.score import read_score
+
+    record = read_score(first.path)
+    if record:
+        score_label = record.get("label")
+    failed = sorted(p.name for p in directory.glob("seed-*") if (p / "error.json").is_file())
+    return ReduxSummary(
+        directory, first.name, seeds, rows, columns, stats, minimise, maximise, front, best, score_label, failed
+    )
+
+
+def draw_figures(summary: ReduxSummary, theme: str = "light") -> list[Path]:
+    """Box plots of the score and the validation values across the seeds, into `figures/`."""
+    from ex_color.plots.io import save_figure
+    from ex_color.plots.seeds import box_plots
+
+    shown = [c for c in summary.columns if c in ("score", "recon") or c.startswith("val/")]
+    if not shown:
+        return []
+    values = {c: {name: row[c] for name, row in summary.rows.items() if c in row} for c in shown}
+    figure, alt = box_plots(values, best=summary.best, log_scale=[c for c in shown if c != "score"], theme=theme)
+    return [save_figure(figure, summary.directory / FIGURES / BOX_PLOTS, alt)]
+
+
+def write_summary(summary: ReduxSummary) -> list[Path]:
+    """summary.json and summary.md (after the figures, which it shows)."""
+    written = draw_figures(summary)
+    written.append(
+        runs.atomic_write_text(summary.directory / SUMMARY_JSON, json.dumps(summary.as_json(), indent=2) + "\n")
+    )
+    written.append(runs.atomic_write_text(summary.directory / SUMMARY_MD, summary.markdown()))
+    return written
