@@ -55,7 +55,7 @@ def plot_seed_boxes(
         ax.grid(False, axis="y")
         ax.set_yticks([])
         ax.set_ylim(0.4, 1.6)
-        ax.set_title(metric, loc="left", fontsize=9, pad=2)
+        ax.set_title(metric, loc="left", fontsize=9, pad=2, color=th.foreground)
         if scale == "log":
             ax.set_xscale("log")
         if not clean:
@@ -77,6 +77,7 @@ def plot_seed_boxes(
         )
         for patch in box["boxes"]:
             patch.set_alpha(0.7)
+        ax.set_yticks([])  # boxplot labels its position
         jitter = np.random.default_rng(0).uniform(-0.18, 0.18, data.size)
         ax.scatter(data, 1.0 + jitter, s=9, color=th.color(0), alpha=0.75, linewidths=0, zorder=3)
         if scale == "unit":
