@@ -93,7 +93,7 @@ def plot_stacked(
     finite = np.all(np.isfinite(z), axis=1)
     for col, view in enumerate(views):
         ax = fig.add_subplot(grid[0, col])
-        draw_latent_view(ax, z[finite], recon[finite], true[finite], view, cones, th, point_size=7.0, labels=False)
+        draw_latent_view(ax, z[finite], recon[finite], true[finite], view, cones, th, point_size=4.5, labels=False)
         ax.set_xticks([])
         ax.set_yticks([])
         i, j, k = view
