@@ -396,7 +396,10 @@ def infer(
 
 @app.command()
 def plot(
-    what: Annotated[str, typer.Argument(help="colors, error, latents, training, schedule, intervention, or all")],
+    what: Annotated[
+        str,
+        typer.Argument(help="colors, error, latents, stacked, similarity, training, schedule, intervention, or all"),
+    ],
     run: RunOption = None,
     kind: KindOption = None,
     theme: Annotated[str, typer.Option("--theme", help="light or dark (for slides).")] = "light",

@@ -1,5 +1,6 @@
 """The figure registry and drawing: a run's figures from its files (schedule, training) and from measured
-arrays (colours, error, latents: `evaluation.measure.InterventionResult`), never by predicting again."""
+arrays (colours, error, latents, stacked, similarity: `evaluation.measure.InterventionResult`), never by
+predicting again."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from ex_color.errors import UserError
 @dataclass(frozen=True)
 class FigureKind:
     title: str
-    scope: str  # "run": from the run's files; "model": from predictions; "hook": a hook intervention's map
+    # "run": from the run's files; "model": from predictions; "changed": from the predictions of an
+    # intervention that changes the model (not `none`); "hook": a hook intervention's map
+    scope: str
 
 
 FIGURES = {
@@ -23,10 +26,15 @@ FIGURES = {
     "colors": FigureKind("Predicted colours", "model"),
     "error": FigureKind("Per-colour error", "model"),
     "latents": FigureKind("Latent space", "model"),
+    "stacked": FigureKind("Stacked result", "model"),
+    "similarity": FigureKind("Error against similarity", "changed"),
     "intervention": FigureKind("Intervention response", "hook"),
 }
 RUN_FIGURES = tuple(name for name, figure in FIGURES.items() if figure.scope in ("run", "model"))
-INTERVENTION_FIGURES = ("intervention", *(name for name, figure in FIGURES.items() if figure.scope == "model"))
+INTERVENTION_FIGURES = (
+    "intervention",
+    *(name for name, figure in FIGURES.items() if figure.scope in ("model", "changed")),
+)
 LATENT_VIEWS = ((1, 0, 2), (1, 2, 0), (1, 3, 0))
 
 
@@ -39,20 +47,68 @@ def figure_path(directory: Path, name: str, theme: str) -> Path:
 
 
 def applicable(names: Iterable[str], result) -> list[str]:
-    """The figures among `names` that a result can have: the response figure only for hook kinds."""
-    return [name for name in names if name != "intervention" or result.intervention.transform() is not None]
+    """The figures among `names` that a result can have: the response figure only for hook kinds, the
+    similarity scatter only for interventions that change the model."""
+    intervention = result.intervention
+    return [
+        name
+        for name in names
+        if (name != "intervention" or intervention.transform() is not None)
+        and (FIGURES[name].scope != "changed" or intervention.changes_model)
+    ]
+
+
+def fitted_views(views, width: int) -> list[tuple[int, ...]]:
+    """Dim triples for a latent of `width` dims (a pruned model has fewer): each dim past the width is
+    replaced by the lowest dim the triple lacks; views that cannot be made (width < 3) are dropped."""
+    out = []
+    for view in views:
+        spare = [d for d in range(width) if d not in view]
+        fitted = tuple(d if d < width else (spare.pop(0) if spare else -1) for d in view)
+        if -1 not in fitted and len(set(fitted)) == 3 and fitted not in out:
+            out.append(fitted)
+    return out
+
+
+def stacked_error(result, which: str = "intervened"):
+    """The stacked figure's error panel: per-colour MSE on the loss cube at the highest saturation [H, V]."""
+    return result.errors("loss", which)[:, -1, :]
+
+
+def stacked_top(results, run_dir: Path | None = None) -> float:
+    """The y limit of the stacked figures' error panels, shared by the conditions of a run: 5% above the
+    highest error at full saturation on the loss cube of `results` (InterventionResults, each with its
+    baseline) and of the interventions saved in `run_dir` (predictions.npz's `stacked_error_max`)."""
+    import numpy as np
+
+    tops = [float(np.nanmax(stacked_error(r, which))) for r in results for which in ("baseline", "intervened")]
+    if run_dir is not None:
+        for saved in sorted(Path(run_dir).glob("interventions/*/predictions.npz")):
+            try:
+                with np.load(saved) as arrays:
+                    if "stacked_error_max" in arrays.files:
+                        tops.append(float(arrays["stacked_error_max"]))
+            except (OSError, ValueError):
+                continue  # an unreadable file is the intervention's problem, not this figure's
+    top = max((t for t in tops if np.isfinite(t)), default=0.0)
+    return top * 1.05 if top > 0 else 1.0
 
 
 class FigureWriter:
     """Draws figures of one run into `out_dir` (default: the run's figures/ or the intervention's)."""
 
-    def __init__(self, run_dir: Path, theme: str = "light", out_dir: Path | None = None):
+    def __init__(
+        self, run_dir: Path, theme: str = "light", out_dir: Path | None = None, error_top: float | None = None
+    ):
+        """`error_top`: the y limit of the stacked figures' error panels, shared by the conditions of a run
+        (`stacked_top`); default: from the drawn condition, its baseline and the run's saved interventions."""
         from ex_color.plots import get_theme
 
         get_theme(theme)  # fail early on an unknown theme
         self.run_dir = Path(run_dir)
         self.theme = theme
         self.out_dir = out_dir
+        self.error_top = error_top
 
     def draw(self, names: Iterable[str], result=None) -> list[Path]:
         """`result`: an InterventionResult; model figures of `none` (or of no result given) are the baseline's,
@@ -125,6 +181,59 @@ class FigureWriter:
             theme=self.theme,
         )
         return self._save("latents", result, figure)
+
+    def stacked(self, result) -> Path:
+        import numpy as np
+
+        from ex_color.plots import Cone, plot_stacked
+
+        probe, settings, predictions = result.probe, result.settings, result.intervened
+        width = predictions.rgb.latents.shape[1]
+        views = fitted_views(settings.latent_views, width)
+        slices = probe.slices  # axes (h, s, v); the stacked figure shows s = max, v > 0
+        v = slices.coords["v"]
+        rows = np.flatnonzero(v > 0)
+        pred = predictions.slices.outputs.reshape(slices.shape + (3,))[:, -1, rows].transpose(1, 0, 2)
+        true = slices.rgb[:, -1, rows].transpose(1, 0, 2)
+        loss = probe.loss
+        top = self.error_top if self.error_top is not None else stacked_top([result], self.run_dir)
+        figure = plot_stacked(
+            predictions.rgb.latents,
+            predictions.rgb.outputs,
+            probe.rgb.flat_rgb(),
+            views,
+            pred,
+            true,
+            v[rows],
+            slices.coords["h"] * 360.0,
+            stacked_error(result),
+            loss.coords["h"] * 360.0,
+            loss.coords["v"],
+            y_max=top,
+            cones=[Cone(*mark) for mark in result.intervention.cones()],
+            title=f"Stacked result · {self._label(result)}",
+            theme=self.theme,
+            saturation=float(slices.coords["s"][-1]),
+        )
+        return self._save("stacked", result, figure)
+
+    def similarity(self, result) -> Path:
+        from ex_color.plots import plot_error_similarity
+
+        if not result.intervention.changes_model:
+            raise UserError("the similarity figure needs an intervention that changes the model (got none)")
+        x, y = result.correlation_arrays()
+        correlation = result.settings.correlation
+        xlabel = correlation.label(result.metrics.selectivity.target_color)
+        figure = plot_error_similarity(
+            x,
+            y,
+            result.probe.rgb.flat_rgb(),
+            xlabel=xlabel,
+            title=f"Error against {correlation.against} · {self._label(result)}",
+            theme=self.theme,
+        )
+        return self._save("similarity", result, figure)
 
     def intervention(self, result) -> Path:
         from ex_color.interventions.kinds import response_curve

@@ -299,13 +299,16 @@ def summarise(directory: Path, settings: ReduxSettings = ReduxSettings()) -> Red
 def draw_figures(summary: ReduxSummary, theme: str = "light") -> list[Path]:
     """Box plots of the score and the validation values across the seeds, into `figures/`."""
     from ex_color.plots.io import save_figure
-    from ex_color.plots.seeds import box_plots
+    from ex_color.plots.seeds import plot_seed_boxes
 
     shown = [c for c in summary.columns if c in ("score", "recon") or c.startswith("val/")]
     if not shown:
         return []
     values = {c: {name: row[c] for name, row in summary.rows.items() if c in row} for c in shown}
-    figure, alt = box_plots(values, best=summary.best, log_scale=[c for c in shown if c != "score"], theme=theme)
+    scales = {c: "unit" if c == "score" else "log" for c in shown}
+    figure, alt = plot_seed_boxes(
+        values, best=summary.best, scales=scales, title=f"{summary.name}: {len(summary.rows)} seeds", theme=theme
+    )
     return [save_figure(figure, summary.directory / FIGURES / BOX_PLOTS, alt)]
 
 

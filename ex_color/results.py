@@ -139,8 +139,9 @@ class RunResult:
 
     def metrics(self) -> dict[str, float]:
         """Flat metric columns: final losses (`loss`, `recon`, `reg-…`), the score, the last validation
-        values and label counts, then per intervention its intervened `max`/`mean` per-colour error and,
-        for a real intervention, its selectivity."""
+        values and label counts, then per intervention its intervened `max`/`mean` per-colour error and, for a
+        real intervention, its selectivity and the R² of its error against similarity (or vibrancy; absent
+        from metrics.json written before it existed)."""
         out = {name: mean for name, (mean, _, _) in self.losses.items()}
         if self.score is not None:
             out["score"] = self.score
@@ -152,6 +153,8 @@ class RunResult:
             if kind != "none":
                 out[f"{kind}/error_ratio"] = float(metrics.selectivity.error_ratio)
                 out[f"{kind}/delta_ratio"] = float(metrics.selectivity.delta_ratio)
+                if metrics.correlation is not None:
+                    out[f"{kind}/r2"] = float(metrics.correlation.r2)
         return out
 
 

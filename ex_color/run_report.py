@@ -151,6 +151,23 @@ def interventions_overview(result: RunResult) -> TextTable:
     )
 
 
+def correlation_table(c) -> TextTable:
+    """metrics.json's correlation: Pearson r and R² of per-colour error against similarity (or vibrancy)."""
+    power = f"{c.power:g}"
+    if c.against == "vibrancy":
+        predictor = f"(S·V)^{power}"
+    else:
+        anchor = ", ".join(f"{x:g}" for x in c.anchor or [])
+        predictor = f"similarity^{power} to HSV ({anchor}), {c.mode} hue"
+    return TextTable(
+        f"Error against {c.against}",
+        ["predictor", "r", "R²"],
+        [[escape(predictor), number(c.r), number(c.r2)]],
+        align=["l", "r", "r"],
+        note="Pearson r of the per-colour MSE over the RGB grid against the predictor (eval.correlation).",
+    )
+
+
 def intervention_section(result: RunResult, kind: str) -> str:
     m = result.interventions[kind]
     sel = m.selectivity
@@ -215,6 +232,8 @@ def intervention_section(result: RunResult, kind: str) -> str:
                 ],
             ),
         ]
+    if m.correlation is not None:
+        tables.append(correlation_table(m.correlation))
     parts += [table.markdown() for table in tables]
     if kind != "none":
         folder = result.path / "interventions" / kind / "figures"
@@ -251,7 +270,7 @@ def run_report_markdown(result: RunResult) -> str:
         parts.append(f"**Score: {number(result.score)}** ({escape(str(label))}, score.json).\n")
     for name, png, alt in figures_in(result.path / "figures", ("schedule", "training")):
         parts.append(f"{image(alt, png.relative_to(result.path).as_posix())}\n")
-    model_figures = figures_in(result.path / "figures", ("colors", "error", "latents"))
+    model_figures = figures_in(result.path / "figures", ("colors", "error", "latents", "stacked"))
     if model_figures:
         parts.append("### The trained model\n")
         for name, png, alt in model_figures:

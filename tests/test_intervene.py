@@ -86,9 +86,21 @@ def test_intervene_writes_metrics_predictions_and_figures(smoke_run, kind):
         assert metrics["intervened"]["max"] != metrics["baseline"]["max"]
     figures = sorted(p.name for p in (out / "figures").glob("*.png") if "-dark" not in p.name) if kind != "none" else []
     if kind in ("suppression", "repulsion"):
-        assert figures == ["colors.png", "error.png", "intervention.png", "latents.png"]
+        assert figures == [
+            "colors.png",
+            "error.png",
+            "intervention.png",
+            "latents.png",
+            "similarity.png",
+            "stacked.png",
+        ]
     elif kind in ("ablation", "prune"):
-        assert figures == ["colors.png", "error.png", "latents.png"]
+        assert figures == ["colors.png", "error.png", "latents.png", "similarity.png", "stacked.png"]
+    correlation = metrics["correlation"]
+    assert correlation["against"] == "similarity" and correlation["power"] == 2.0
+    assert correlation["anchor"] == [0.0, 1.0, 1.0]  # red: the concept, or dimension 0 for surgery
+    assert correlation["r2"] == pytest.approx(correlation["r"] ** 2)
+    assert float(arrays["stacked_error_max"]) > 0
 
 
 def test_intervention_overrides_reach_the_result(smoke_run, tmp_path):

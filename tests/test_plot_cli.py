@@ -31,13 +31,13 @@ def check_png(path):
 def test_plot_all_draws_every_run_figure(smoke_run):
     result = excolor("plot", "all", "--run", str(smoke_run), cwd=smoke_run)
     names = sorted(p.name for p in (smoke_run / "figures").glob("*.png"))
-    assert names == ["colors.png", "error.png", "latents.png", "schedule.png", "training.png"]
-    assert len(result.stdout.strip().splitlines()) == 5
+    assert names == ["colors.png", "error.png", "latents.png", "schedule.png", "stacked.png", "training.png"]
+    assert len(result.stdout.strip().splitlines()) == 6
     for name in names:
         check_png(smoke_run / "figures" / name)
 
 
-@pytest.mark.parametrize("what", ["colors", "error", "latents", "intervention"])
+@pytest.mark.parametrize("what", ["colors", "error", "latents", "stacked", "similarity", "intervention"])
 def test_plot_with_kind_goes_beside_the_intervention(smoke_run, what):
     excolor("plot", what, "--run", str(smoke_run), "--kind", "repulsion", "--theme", "dark", cwd=smoke_run)
     path = smoke_run / "interventions" / "repulsion" / "figures" / f"{what}-dark.png"
@@ -96,9 +96,36 @@ def test_colors_figure_pixels_show_the_real_predictions(smoke_run, tmp_path):
         (["plot", "nosuch"], "unknown figure 'nosuch'"),
         (["plot", "colors", "--theme", "neon"], "neon"),
         (["plot", "intervention"], "needs --kind suppression or repulsion"),
+        (["plot", "similarity"], "needs --kind of an intervention that changes the model"),
         (["plot", "training", "--kind", "repulsion"], "drop --kind"),
     ],
 )
 def test_plot_mistakes_are_one_line(smoke_run, args, message):
     result = excolor(*args, "--run", str(smoke_run), cwd=smoke_run, check=False)
     assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_similarity_figure_and_metrics_hold_pearson_of_the_measured_arrays(smoke_run, tmp_path):
+    from ex_color.builders import build_intervention
+    from ex_color.evaluation.measure import RunEvaluation
+    from ex_color.evaluation.metrics import per_color_error
+    from ex_color.evaluation.similarity import hsv_similarity, pearson, rgb_to_hsv
+    from ex_color.figures import FigureWriter
+    from ex_color.tasks.plot import intervention_config
+
+    evaluation = RunEvaluation(smoke_run)
+    cfg = intervention_config(smoke_run, "suppression")
+    result = evaluation.measure(build_intervention(cfg.intervention, cfg.get("concepts") or {}, evaluation.model))
+    x, y = result.correlation_arrays()
+    rgb = result.probe.rgb.flat_rgb()
+    np.testing.assert_allclose(x, hsv_similarity(rgb_to_hsv(rgb), (0.0, 1.0, 1.0)) ** 2)  # red, p = 2
+    np.testing.assert_allclose(y, per_color_error(result.intervened.rgb.outputs, rgb))
+    fit = pearson(x, y)
+    assert (result.metrics.correlation.r, result.metrics.correlation.r2) == (fit.r, fit.r2)
+    writer = FigureWriter(smoke_run, out_dir=tmp_path, error_top=0.75)
+    alt = writer.similarity(result).with_suffix(".txt").read_text()
+    assert f"R² = {fit.r2:.3f}" in alt and f"{len(rgb):,} colours" in alt
+    alt = writer.stacked(result).with_suffix(".txt").read_text()
+    assert "the y axis runs from 0 to 0.75" in alt and "Stacked result · suppression" in alt
+    check_png(tmp_path / "similarity.png")
+    check_png(tmp_path / "stacked.png")

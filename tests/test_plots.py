@@ -20,11 +20,15 @@ from ex_color.plots import (
     get_theme,
     plot_color_grid,
     plot_error_series,
+    plot_error_similarity,
     plot_intervention_curve,
     plot_latent_views,
     plot_schedule,
+    plot_seed_boxes,
+    plot_stacked,
     plot_training,
     save_figure,
+    stacked_value_rows,
 )
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -304,3 +308,95 @@ def test_intervention_curves(tmp_path):
     assert "60°" in alt  # derived lobe: nothing lands closer than arccos(0.5) to the concept
     with pytest.raises(UserError):
         plot_intervention_curve(d, rep, "attraction", {})
+
+
+# --- stacked result, error against similarity, seeds ----------------------------------------------
+
+
+def stacked_arrays(peak: float):
+    """A condition of the stacked figure: latents, the colour rows at s = 1, and the error on the
+    extended-hue loss cube at s = 1 (hues -30° to 390°), peaking at red with height `peak`."""
+    z, rgb = fake_latents(6)
+    h12 = np.arange(12) * 30.0
+    v4 = np.array([0.25, 0.5, 0.75, 1.0])
+    true = hsv_to_rgb(np.stack(np.broadcast_arrays(h12[None, :] / 360, 1.0, v4[:, None]), -1))
+    lh = np.linspace(-30.0, 390.0, 150)
+    lv = np.linspace(0, 1, 24)
+    distance = np.abs((lh + 180.0) % 360.0 - 180.0)
+    err = peak * np.exp(-((distance / 40.0) ** 2))[:, None] * lv[None, :] + 0.001
+    return z, rgb, true, v4, h12, err, lh, lv
+
+
+def test_stacked_figure_layout_limits_and_alt_text(tmp_path):
+    z, rgb, true, v4, h12, err, lh, lv = stacked_arrays(0.3)
+    pred = np.clip(true * 0.8, 0, 1)
+    cones = [Cone((1, 0, 0, 0), np.pi / 3, "solid", "limit")]
+    views = [(1, 0, 2), (1, 3, 0)]
+    fig, alt = plot_stacked(z, rgb, rgb, views, pred, true, v4, h12, err, lh, lv, 0.5, cones, title="stacked")
+    assert len(fig.axes) == 4  # two latent views, the colour rows, the error panel
+    assert (fig.get_figwidth(), fig.get_figheight()) == (5.0, 5.3)
+    error_ax = fig.axes[3]
+    assert error_ax.get_ylim() == (0.0, 0.5)  # the y max given, shared with other conditions
+    assert error_ax.get_xlim() == pytest.approx((-30.0, 390.0))  # red at both ends
+    assert len(error_ax.collections) == len(stacked_value_rows(lv)) == 5
+    assert "-30° to 390°" in alt and "from 0 to 0.5" in alt and "red" in alt and "1 circle" in alt
+    assert "4 rows (value 1, 0.75, 0.5, 0.25" in alt
+    check_saved(fig, alt, tmp_path / "stacked.png")
+    fig, alt = plot_stacked(z, rgb, rgb, views, pred, true, v4, h12, err, lh, lv, theme="dark")
+    assert fig.axes[3].get_ylim()[1] == pytest.approx(err[:, stacked_value_rows(lv)].max() * 1.05)
+    check_saved(fig, alt, tmp_path / "stacked-dark.png")
+    with pytest.raises(ValueError, match="view"):
+        plot_stacked(z, rgb, rgb, [(1, 0, 4)], pred, true, v4, h12, err, lh, lv)
+    with pytest.raises(ValueError, match="slice_pred"):
+        plot_stacked(z, rgb, rgb, views, pred[:, :3], true, v4, h12, err, lh, lv)
+
+
+def test_error_similarity_scatter_reports_the_pearson_fit(tmp_path):
+    from ex_color.evaluation.similarity import hsv_similarity, pearson, rgb_to_hsv
+
+    g = np.linspace(0, 1, 12)
+    rgb = np.stack(np.meshgrid(g, g, g, indexing="ij"), -1).reshape(-1, 3)
+    x = hsv_similarity(rgb_to_hsv(rgb), (0.0, 1.0, 1.0)) ** 2
+    y = 0.3 * x + np.random.default_rng(0).uniform(0, 0.05, x.size)
+    fig, alt = plot_error_similarity(x, y, rgb, xlabel="(similarity to red)²", title="scatter")
+    fit = pearson(x, y)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == [f"least squares, R² = {fit.r2:.3f}"]
+    assert f"R² = {fit.r2:.3f}" in alt and f"r = {fit.r:.3f}" in alt and f"{x.size:,} colours" in alt
+    dashed = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "--"]
+    assert len(dashed) == 1
+    np.testing.assert_allclose(dashed[0].get_ydata(), fit.intercept + fit.slope * dashed[0].get_xdata())
+    colours = fig.axes[0].collections[0].get_facecolors()
+    np.testing.assert_allclose(colours[:, 3], np.clip(0.1 + 0.9 * (x + y) / 2, 0, 1))  # opacity per the spec
+    np.testing.assert_allclose(colours[:, :3], rgb)
+    check_saved(fig, alt, tmp_path / "similarity.png")
+    fig, alt = plot_error_similarity(x, y, rgb, theme="dark")
+    check_saved(fig, alt, tmp_path / "similarity-dark.png")
+
+
+def test_seed_boxes_sixty_seeds_best_marked_and_gaps_dropped(tmp_path):
+    rng = np.random.default_rng(3)
+    seeds = [f"seed-{k}" for k in range(60)]
+    score = dict(zip(seeds, rng.uniform(0.2, 0.9, 60)))
+    score["seed-7"] = 0.95
+    score["seed-8"] = float("nan")
+    recon = {seed: float(10 ** rng.uniform(-5, -3)) for seed in seeds[:55]}  # five seeds have no value
+    recon["seed-9"] = 0.0  # not on a log axis
+    anchor = {seed: float(10 ** rng.uniform(-4, -2)) for seed in seeds}
+    values = {"score": score, "val/recon": recon, "val/anchor": anchor}
+    scales = {"score": "unit", "val/recon": "log", "val/anchor": "log"}
+    fig, alt = plot_seed_boxes(values, best="seed-7", scales=scales, title="60 seeds")
+    assert len(fig.axes) == 3
+    assert fig.axes[0].get_xlim() == (0.0, 1.0)
+    assert [ax.get_xscale() for ax in fig.axes] == ["linear", "log", "log"]
+    points = [ax.collections[0].get_offsets().shape[0] for ax in fig.axes]
+    assert points == [59, 54, 60]  # NaN, missing and non-positive (on log) values left out
+    labels = [[t.get_text() for t in ax.texts] for ax in fig.axes]
+    assert labels[0] == ["seed-7: 0.95"] and labels[1] and labels[1][0].startswith("seed-7: ")
+    assert "59 seeds" in alt and "rank 59 of 59" in alt and "log scale" in alt
+    check_saved(fig, alt, tmp_path / "seeds.png")
+    fig, alt = plot_seed_boxes({"score": {"a": float("nan")}, "x": {"a": 1.0, "b": 2.0}}, best="b", theme="dark")
+    assert "score: no values" in alt
+    check_saved(fig, alt, tmp_path / "seeds-dark.png")
+    with pytest.raises(ValueError, match="scales"):
+        plot_seed_boxes(values, scales={"score": "cubic"})

@@ -160,3 +160,37 @@ def test_metrics_json_round_trips_through_its_schema_and_names_what_is_missing(s
     path.write_text(json.dumps(data))
     with pytest.raises(UserError, match=r"metrics.json: selectivity: missing key 'delta_ratio'"):
         summarise([sweep])
+
+
+def test_metrics_json_without_correlation_still_reads_and_with_it_reaches_report_and_summary(sweep):
+    """metrics.json written before the correlation section existed (no key at all) reads back as None; once
+    present it shows in report.md's intervention section and as KIND/r2 (higher is better) in the summary."""
+    from ex_color.evaluation.schema import ErrorCorrelation
+
+    path = sweep / "1" / "interventions" / "repulsion" / "metrics.json"
+    data = json.loads(path.read_text())
+    data.pop("correlation", None)
+    path.write_text(json.dumps(data))
+    assert InterventionMetrics.load(path).correlation is None
+    assert "Error against" not in write_run_report(sweep / "1").read_text()
+    assert "repulsion/r2" not in summarise([sweep]).columns
+
+    for job in ("0", "1", "2"):
+        job_path = sweep / job / "interventions" / "repulsion" / "metrics.json"
+        data = json.loads(job_path.read_text())
+        data["correlation"] = {
+            "against": "similarity",
+            "power": 2.0,
+            "mode": "angular",
+            "anchor": [0.0, 1.0, 1.0],
+            "r": [0.8, 0.85, 0.9][int(job)],
+            "r2": [0.8, 0.85, 0.9][int(job)] ** 2,
+        }
+        job_path.write_text(json.dumps(data))
+    metrics = InterventionMetrics.load(path)
+    assert metrics.correlation == ErrorCorrelation("similarity", 2.0, "angular", [0.0, 1.0, 1.0], 0.85, 0.85**2)
+    assert InterventionMetrics.from_dict(json.loads(metrics.to_json())) == metrics
+    text = write_run_report(sweep / "1").read_text()
+    assert "**Error against similarity**" in text and "| similarity^2 to HSV (0, 1, 1), angular hue | 0.85 |" in text
+    summary = summarise([sweep], best="repulsion/r2")
+    assert "repulsion/r2" in summary.columns and summary.best_run.path == sweep / "2"

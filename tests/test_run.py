@@ -39,19 +39,46 @@ def test_run_writes_every_intervention_figure_and_the_report(full_run):
         "error.png",
         "latents.png",
         "schedule.png",
+        "stacked.png",
         "training.png",
     ]
     for kind in ("suppression", "repulsion"):
         names = sorted(p.name for p in (full_run / "interventions" / kind / "figures").glob("*.png"))
-        assert names == ["colors.png", "error.png", "intervention.png", "latents.png"]
+        assert names == [
+            "colors.png",
+            "error.png",
+            "intervention.png",
+            "latents.png",
+            "similarity.png",
+            "stacked.png",
+        ]
     assert (full_run / "report.md").is_file()
+
+
+def test_stacked_figures_share_their_error_axis_across_the_conditions(full_run):
+    """The baseline's and every intervention's stacked figure: one y limit, 5% above the highest error at full
+    saturation on the loss cube among them (each predictions.npz holds its condition's)."""
+    import numpy as np
+
+    from ex_color.plots._common import fmt
+
+    paths = [full_run / "figures" / "stacked.txt"] + [
+        full_run / "interventions" / kind / "figures" / "stacked.txt" for kind in ("suppression", "repulsion")
+    ]
+    tops = {re.search(r"the y axis runs from 0 to ([0-9.e+-]+)", path.read_text()).group(1) for path in paths}
+    saved = [
+        float(np.load(full_run / "interventions" / kind / "predictions.npz")["stacked_error_max"])
+        for kind in ("none", "suppression", "repulsion")
+    ]
+    assert tops == {fmt(1.05 * max(saved))}
+    assert saved[0] < max(saved)  # the baseline's panel is drawn against the interventions' scale
 
 
 def test_every_relative_link_in_the_report_resolves(full_run):
     text = (full_run / "report.md").read_text()
     targets = [t for t in LINK.findall(text) if not t.startswith(("#", "http://", "https://"))]
     images = [t for t in targets if t.endswith(".png")]
-    assert len(images) == 5 + 4 + 4  # the run's figures, then each hook intervention's
+    assert len(images) == 6 + 6 + 6  # the run's figures, then each hook intervention's
     assert "figures/schedule.png" in images and "figures/training.png" in images
     for target in targets:
         assert not Path(target).is_absolute(), target

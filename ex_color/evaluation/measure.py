@@ -16,12 +16,14 @@ from ex_color.evaluation.metrics import error_summary, most_aligned_hue, per_col
 from ex_color.evaluation.predict import Predictions, predict
 from ex_color.evaluation.schema import (
     CubeShape,
+    ErrorCorrelation,
     ErrorSummary,
     InterventionMetrics,
     NamedColorError,
     Selectivity,
 )
 from ex_color.evaluation.settings import EvalSettings, Probe
+from ex_color.evaluation.similarity import pearson
 from ex_color.interventions.kinds import Intervention
 
 
@@ -33,6 +35,8 @@ class ProbePredictions:
     display: Predictions
     rgb: Predictions
     named: Predictions
+    loss: Predictions
+    slices: Predictions
 
     @classmethod
     def of(cls, probe: Probe, predictions: Predictions) -> ProbePredictions:
@@ -48,6 +52,7 @@ class InterventionResult:
     baseline: ProbePredictions
     intervened: ProbePredictions
     probe: Probe
+    settings: EvalSettings | None = None
 
     @property
     def kind(self) -> str:
@@ -55,12 +60,22 @@ class InterventionResult:
 
     def hd_errors(self, which: str = "intervened") -> np.ndarray:
         """Per-colour error on the HD cube, shaped like it."""
-        predictions = getattr(self, which).hd
-        inputs = self.probe.hd.flat_rgb()
-        return per_color_error(predictions.outputs, inputs).reshape(self.probe.hd.shape)
+        return self.errors("hd", which)
+
+    def errors(self, part: str, which: str = "intervened") -> np.ndarray:
+        """Per-colour error on a cube of the probe (hd, display, rgb, loss, slices), shaped like it."""
+        predictions = getattr(getattr(self, which), part)
+        cube = getattr(self.probe, part)
+        return per_color_error(predictions.outputs, cube.flat_rgb()).reshape(cube.shape)
+
+    def correlation_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(x, y) of the error correlation over the RGB grid: x = similarity^p to the concept colour (its
+        hue: the selectivity's target hue) or (S·V)^p, y = the intervened model's per-colour MSE."""
+        return correlation_arrays(self.settings, self.probe, self.intervened, self.metrics.selectivity.target_hue)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """What predictions.npz holds: the HD cube's inputs, outputs and latents, baseline and intervened."""
+        """What predictions.npz holds: the HD cube's inputs, outputs and latents, baseline and intervened, and
+        the highest intervened error at full saturation on the loss cube (the stacked figures share it)."""
         return {
             "inputs": self.probe.hd.flat_rgb().astype(np.float32),
             "hsv": self.probe.hd_hsv().astype(np.float32),
@@ -69,6 +84,7 @@ class InterventionResult:
             "baseline_outputs": self.baseline.hd.outputs,
             "baseline_latents": self.baseline.hd.latents,
             "cube_shape": np.array(self.probe.hd.shape),
+            "stacked_error_max": np.array(self.errors("loss")[:, -1, :].max()),
         }
 
     def save(self, out_dir: Path, settings_yaml: str) -> Path:
@@ -79,6 +95,16 @@ class InterventionResult:
         runs.atomic_write_text(out_dir / "intervention.yaml", settings_yaml)
         runs.atomic_write_text(out_dir / "metrics.json", self.metrics.to_json())
         return out_dir
+
+
+def correlation_arrays(
+    settings: EvalSettings, probe: Probe, predictions: ProbePredictions, target_hue: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """x (the predictor of `settings.correlation`, the concept colour at `target_hue` degrees) and y (per-colour
+    MSE) over the probe's RGB grid: what metrics.json's correlation and the similarity figure are made of."""
+    rgb = probe.rgb.flat_rgb()
+    x = settings.correlation.predictor(rgb, target_hue / 360.0)
+    return x, per_color_error(predictions.rgb.outputs, rgb)
 
 
 class RunEvaluation:
@@ -109,9 +135,8 @@ class RunEvaluation:
     def measure(self, intervention: Intervention, target_hue: float | None = None) -> InterventionResult:
         baseline = self.baseline
         intervened = self.predictions(intervention) if intervention.changes_model else baseline
-        return InterventionResult(
-            intervention, self.metrics(intervention, baseline, intervened, target_hue), baseline, intervened, self.probe
-        )
+        metrics = self.metrics(intervention, baseline, intervened, target_hue)
+        return InterventionResult(intervention, metrics, baseline, intervened, self.probe, self.settings)
 
     def metrics(
         self, intervention: Intervention, baseline: ProbePredictions, intervened: ProbePredictions, target_hue: Any
@@ -125,6 +150,8 @@ class RunEvaluation:
         after = dict(zip(probe.named, per_color_error(intervened.named.outputs, named_rgb).tolist()))
         hue = self.target_hue(intervention, target_hue, hsv, baseline.hd.latents)
         name = hue_name(hue)
+        x, y = correlation_arrays(self.settings, probe, intervened, hue)
+        fit, correlation = pearson(x, y), self.settings.correlation
         return InterventionMetrics(
             run=str(self.run_dir),
             intervention=intervention.record(),
@@ -141,6 +168,14 @@ class RunEvaluation:
                 for colour in probe.named
             },
             selectivity=Selectivity(**selectivity(err_before, err_after, hsv, before, after, hue, name)),
+            correlation=ErrorCorrelation(
+                against=correlation.against,
+                power=correlation.power,
+                mode=correlation.mode,
+                anchor=correlation.anchor(hue / 360.0),
+                r=fit.r,
+                r2=fit.r2,
+            ),
         )
 
     @staticmethod

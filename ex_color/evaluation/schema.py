@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,19 @@ class Selectivity:
 
 
 @dataclass(frozen=True)
+class ErrorCorrelation:
+    """Pearson r of per-colour MSE (over the RGB grid) against similarity^power to the concept colour
+    (`anchor`, HSV with hue in turns; hue mode `mode`) or against (S·V)^power (`against: vibrancy`)."""
+
+    against: str
+    power: float
+    mode: str
+    anchor: list[float] | None
+    r: float
+    r2: float
+
+
+@dataclass(frozen=True)
 class CubeShape:
     hues: int
     saturations: int
@@ -62,6 +75,7 @@ class InterventionMetrics:
     intervened: ErrorSummary
     named_colors: dict[str, NamedColorError]
     selectivity: Selectivity
+    correlation: ErrorCorrelation | None = None  # absent from metrics.json written before issue 13
 
     @property
     def kind(self) -> str:
@@ -93,6 +107,9 @@ class InterventionMetrics:
                 for name, row in named.items()
             },
             selectivity=Selectivity(**_fields(Selectivity, top["selectivity"], f"{where}: selectivity")),
+            correlation=None
+            if data.get("correlation") is None
+            else ErrorCorrelation(**_fields(ErrorCorrelation, data["correlation"], f"{where}: correlation")),
         )
 
     @classmethod
@@ -107,7 +124,7 @@ class InterventionMetrics:
 def _fields(cls, data: Any, where: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UserError(f"{where}: expected a mapping (got {type(data).__name__})")
-    names = [f.name for f in fields(cls)]
+    names = [f.name for f in fields(cls) if f.default is MISSING]  # keys with a default may be absent
     missing = [name for name in names if name not in data]
     if missing:
         raise UserError(f"{where}: missing key {missing[0]!r}")

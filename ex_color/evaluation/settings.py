@@ -13,12 +13,67 @@ from ex_color.data.cubes import ColorCube
 from ex_color.errors import UserError
 
 
+CORRELATION_AGAINST = ("similarity", "vibrancy")
+
+
+@dataclass(frozen=True)
+class LossCube:
+    """The extended-hue loss cube (later-experiments §0.8): `hues` hues from −margin to 1 + margin turns
+    (wrapped mod 1 for the colours, so red appears at both ends) × saturation, value `linspace(0, 1, n)`."""
+
+    hues: int
+    saturations: int
+    values: int
+    margin: float  # turns beyond each end of the wheel (1/12 = 30°)
+
+    def cube(self) -> ColorCube:
+        """coords['h'] keeps the unwrapped positions (turns, from −margin to 1 + margin); the colours wrap."""
+        h = np.linspace(-self.margin, 1.0 + self.margin, self.hues)
+        return ColorCube.from_hsv(h, np.linspace(0, 1, self.saturations), np.linspace(0, 1, self.values))
+
+
+@dataclass(frozen=True)
+class CorrelationSettings:
+    """What the per-colour error is correlated with (§0.8): `similarity` to the concept colour (hue mode
+    `mode`) or `vibrancy` (S·V), raised to `power`."""
+
+    against: str = "similarity"
+    power: float = 2.0
+    mode: str = "angular"
+
+    def predictor(self, rgb: np.ndarray, anchor_hue: float = 0.0) -> np.ndarray:
+        """x of every colour `rgb` [N, 3]: sim(c, (anchor_hue turns, 1, 1))^p, or (S·V)^p."""
+        from ex_color.evaluation.similarity import hsv_similarity, rgb_to_hsv
+
+        hsv = rgb_to_hsv(rgb)
+        if self.against == "vibrancy":
+            base = hsv[..., 1] * hsv[..., 2]
+        else:
+            base = hsv_similarity(hsv, self.anchor(anchor_hue), self.mode)
+        return np.clip(base, 0.0, None) ** self.power
+
+    def anchor(self, anchor_hue: float) -> list[float] | None:
+        """The concept colour (HSV, hue in turns) the similarity is measured to; None for vibrancy."""
+        return None if self.against == "vibrancy" else [float(anchor_hue) % 1.0, 1.0, 1.0]
+
+    def label(self, colour: str = "red") -> str:
+        """The predictor in words, e.g. `(similarity to red)², angular hue` or `(S·V)^2.3`."""
+        power = {1.0: "", 2.0: "²", 3.0: "³"}.get(self.power, f"^{self.power:g}")
+        if self.against == "vibrancy":
+            return f"(S·V){power}" if power else "S·V"
+        return (f"(similarity to {colour}){power}" if power else f"similarity to {colour}") + f", {self.mode} hue"
+
+
 @dataclass(frozen=True)
 class EvalSettings:
     display: tuple[int, int, int]  # hues, saturations, values of the predicted-vs-true colour grid
     hd: tuple[int, int, int]  # the per-colour error cube
-    rgb_steps: int  # the RGB grid of the latent figures
+    rgb_steps: int  # the RGB grid of the latent figures (and the error correlation)
     chunk_size: int  # colours per forward pass
+    loss_cube: LossCube = LossCube(150, 24, 24, 1 / 12)  # the stacked figure's error panel
+    slices: tuple[int, int, int] = (12, 4, 5)  # the colour-slice cube: the stacked figure's colour rows
+    latent_views: tuple[tuple[int, int, int], ...] = ((1, 0, 2), (1, 3, 0))  # the stacked figure's views
+    correlation: CorrelationSettings = CorrelationSettings()
 
     @classmethod
     def from_config(cls, eval_cfg: Any) -> EvalSettings:
@@ -42,7 +97,20 @@ class EvalSettings:
         if not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 1:
             raise UserError(f"eval.chunk_size must be a positive integer (got {chunk!r})")
         cube = ("hues", "saturations", "values")
-        return cls(size("display", *cube), size("hd", *cube), size("rgb", "steps")[0], chunk)
+        loss = merged.get("loss_cube") or {}
+        margin = loss.get("margin") if isinstance(loss, dict) else None
+        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin < 0.5:
+            raise UserError(f"eval.loss_cube.margin must be a number of turns in [0, 0.5) (got {margin!r})")
+        return cls(
+            size("display", *cube),
+            size("hd", *cube),
+            size("rgb", "steps")[0],
+            chunk,
+            LossCube(*size("loss_cube", *cube), float(margin)),
+            size("slice_cube", *cube),
+            latent_views(merged.get("latent_views")),
+            correlation_settings(merged.get("correlation")),
+        )
 
     def probe(self) -> Probe:
         return Probe(
@@ -50,17 +118,56 @@ class EvalSettings:
             display=ColorCube.hsv(*self.display).permute("svh"),
             rgb=ColorCube.rgb_grid(self.rgb_steps),
             named=named_colors(),
+            loss=self.loss_cube.cube(),
+            slices=ColorCube.hsv(*self.slices),
         )
+
+
+def latent_views(node: Any) -> tuple[tuple[int, int, int], ...]:
+    """`eval.latent_views`: a list of dim triples, e.g. [[1, 0, 2], [1, 3, 0]]."""
+    ok = isinstance(node, list) and len(node) > 0
+    views = []
+    for view in node if ok else ():
+        if not (isinstance(view, list) and len(view) == 3 and len(set(view)) == 3):
+            ok = False
+            break
+        if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in view):
+            ok = False
+            break
+        views.append(tuple(view))
+    if not ok:
+        raise UserError(
+            f"eval.latent_views must be a list of triples of distinct dims, e.g. [[1, 0, 2]] (got {node!r})"
+        )
+    return tuple(views)
+
+
+def correlation_settings(node: Any) -> CorrelationSettings:
+    """`eval.correlation`: {against: similarity | vibrancy, power: p > 0, mode: a hue mode}."""
+    from ex_color.evaluation.similarity import HUE_MODES
+
+    node = node if isinstance(node, dict) else {}
+    against, power, mode = node.get("against"), node.get("power"), node.get("mode")
+    if against not in CORRELATION_AGAINST:
+        raise UserError(f"eval.correlation.against must be one of {', '.join(CORRELATION_AGAINST)} (got {against!r})")
+    if isinstance(power, bool) or not isinstance(power, (int, float)) or not power > 0:
+        raise UserError(f"eval.correlation.power must be a positive number (got {power!r})")
+    if mode not in HUE_MODES:
+        raise UserError(f"eval.correlation.mode must be one of {', '.join(HUE_MODES)} (got {mode!r})")
+    return CorrelationSettings(str(against), float(power), str(mode))
 
 
 @dataclass(frozen=True)
 class Probe:
-    """The HD cube (error), the display cube (colour grid), the RGB grid (latents) and the named colours."""
+    """The HD cube (error), the display cube (colour grid), the RGB grid (latents, error correlation), the
+    named colours, and the redux test set's loss cube (extended hues) and colour-slice cube (stacked figure)."""
 
     hd: ColorCube
     display: ColorCube
     rgb: ColorCube
     named: dict[str, np.ndarray]
+    loss: ColorCube
+    slices: ColorCube
 
     def parts(self) -> dict[str, np.ndarray]:
         return {
@@ -68,6 +175,8 @@ class Probe:
             "display": self.display.flat_rgb(),
             "rgb": self.rgb.flat_rgb(),
             "named": np.stack(list(self.named.values())),
+            "loss": self.loss.flat_rgb(),
+            "slices": self.slices.flat_rgb(),
         }
 
     def inputs(self) -> np.ndarray:

@@ -88,6 +88,72 @@ def _interleaved_scatter(ax, x, y, outer, inner, size, zorder):
     return ax.scatter(xs, ys, s=sizes, c=cols, linewidths=0, zorder=zorder, rasterized=False)
 
 
+def draw_latent_view(
+    ax,
+    z: np.ndarray,
+    recon: np.ndarray,
+    true: np.ndarray,
+    view: Sequence[int],
+    cones: Sequence[Cone],
+    th: Theme,
+    occlusion_radius: float | None = 0.9,
+    point_size: float = 26.0,
+    *,
+    limit: float = LIMIT,
+    labels: bool = True,
+) -> None:
+    """One orthographic view (x = dim i, y = dim j, depth = dim k) into ``ax``: the dark unit disc, the
+    points (finite rows of ``z`` with ``recon`` and ``true`` colours), and the cones' rims."""
+    i, j, k = view
+    style_axes(ax, th, grid=False, spines=())
+    ax.set_aspect("equal")
+    ax.set_xlim(-limit, limit)
+    ax.set_ylim(-limit, limit)
+    ax.set_xticks([-1, 0, 1])
+    ax.set_yticks([-1, 0, 1])
+    if labels:
+        ax.set_xlabel(f"dim {i}")
+        ax.set_ylabel(f"dim {j}")
+        ax.set_title(f"dims ({i}, {j}, {k})  ·  depth: dim {k}", fontsize=10)
+    ax.add_patch(Circle((0, 0), 1.0, facecolor=th.sphere, edgecolor=th.sphere_edge, lw=1.0, zorder=2))
+
+    x, y, d = z[:, i], z[:, j], z[:, k]
+    rc, tc = recon, true
+    if occlusion_radius is None:
+        hidden = np.zeros(x.size, dtype=bool)
+    else:
+        r2 = float(occlusion_radius) ** 2
+        rho2 = x**2 + y**2
+        surface = np.sqrt(np.clip(r2 - rho2, 0.0, None))
+        hidden = (rho2 < r2) & (d < surface)
+    order = np.argsort(d, kind="stable")
+    back = order[hidden[order]]
+    front = order[~hidden[order]]
+    _interleaved_scatter(ax, x[back], y[back], rc[back], tc[back], point_size, zorder=1.5)
+    _interleaved_scatter(ax, x[front], y[front], rc[front], tc[front], point_size, zorder=3)
+
+    for cone in cones:
+        rim = cone_rim(cone, (i, j, k))
+        if rim is None:
+            continue
+        ls = "--" if cone.style == "dashed" else "-"
+        is_front = rim[:, 2] >= 0
+        ext = is_front | np.roll(is_front, 1) | np.roll(is_front, -1)
+        back_ext = ~is_front | np.roll(~is_front, 1) | np.roll(~is_front, -1)
+        fx, fy = np.where(ext, rim[:, 0], np.nan), np.where(ext, rim[:, 1], np.nan)
+        bx, by = np.where(back_ext, rim[:, 0], np.nan), np.where(back_ext, rim[:, 1], np.nan)
+        ax.plot(bx, by, color=CONE_COLOR, lw=0.9, ls=ls, alpha=0.35, zorder=2.5)
+        ax.plot(
+            fx,
+            fy,
+            color=CONE_COLOR,
+            lw=1.6,
+            ls=ls,
+            zorder=4,
+            path_effects=[patheffects.withStroke(linewidth=3.2, foreground="#000000", alpha=0.75)],
+        )
+
+
 def plot_latent_views(
     latents,
     recon,
@@ -138,53 +204,8 @@ def plot_latent_views(
     fig = new_figure(min(14.0, max(8.0, 4.4 * n_views + 0.6)), 5.3 if any(c.label for c in cones) else 4.9, th)
     axes = fig.subplots(1, n_views, squeeze=False)[0]
 
-    for ax, (i, j, k) in zip(axes, dims):
-        style_axes(ax, th, grid=False, spines=())
-        ax.set_aspect("equal")
-        ax.set_xlim(-LIMIT, LIMIT)
-        ax.set_ylim(-LIMIT, LIMIT)
-        ax.set_xticks([-1, 0, 1])
-        ax.set_yticks([-1, 0, 1])
-        ax.set_xlabel(f"dim {i}")
-        ax.set_ylabel(f"dim {j}")
-        ax.set_title(f"dims ({i}, {j}, {k})  ·  depth: dim {k}", fontsize=10)
-        ax.add_patch(Circle((0, 0), 1.0, facecolor=th.sphere, edgecolor=th.sphere_edge, lw=1.0, zorder=2))
-
-        x, y, d = z[finite, i], z[finite, j], z[finite, k]
-        rc, tc = recon[finite], true[finite]
-        if occlusion_radius is None:
-            hidden = np.zeros(x.size, dtype=bool)
-        else:
-            r2 = float(occlusion_radius) ** 2
-            rho2 = x**2 + y**2
-            surface = np.sqrt(np.clip(r2 - rho2, 0.0, None))
-            hidden = (rho2 < r2) & (d < surface)
-        order = np.argsort(d, kind="stable")
-        back = order[hidden[order]]
-        front = order[~hidden[order]]
-        _interleaved_scatter(ax, x[back], y[back], rc[back], tc[back], point_size, zorder=1.5)
-        _interleaved_scatter(ax, x[front], y[front], rc[front], tc[front], point_size, zorder=3)
-
-        for cone in cones:
-            rim = cone_rim(cone, (i, j, k))
-            if rim is None:
-                continue
-            ls = "--" if cone.style == "dashed" else "-"
-            is_front = rim[:, 2] >= 0
-            ext = is_front | np.roll(is_front, 1) | np.roll(is_front, -1)
-            back_ext = ~is_front | np.roll(~is_front, 1) | np.roll(~is_front, -1)
-            fx, fy = np.where(ext, rim[:, 0], np.nan), np.where(ext, rim[:, 1], np.nan)
-            bx, by = np.where(back_ext, rim[:, 0], np.nan), np.where(back_ext, rim[:, 1], np.nan)
-            ax.plot(bx, by, color=CONE_COLOR, lw=0.9, ls=ls, alpha=0.35, zorder=2.5)
-            ax.plot(
-                fx,
-                fy,
-                color=CONE_COLOR,
-                lw=1.6,
-                ls=ls,
-                zorder=4,
-                path_effects=[patheffects.withStroke(linewidth=3.2, foreground="#000000", alpha=0.75)],
-            )
+    for ax, view in zip(axes, dims):
+        draw_latent_view(ax, z[finite], recon[finite], true[finite], view, cones, th, occlusion_radius, point_size)
 
     labelled = [c for c in cones if c.label]
     if labelled:
@@ -244,4 +265,4 @@ def plot_latent_views(
     return fig, " ".join(parts)
 
 
-__all__ = ["Cone", "cone_rim", "plot_latent_views"]
+__all__ = ["Cone", "cone_rim", "draw_latent_view", "plot_latent_views"]

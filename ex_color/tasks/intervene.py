@@ -27,9 +27,11 @@ def measure_and_save(evaluation: RunEvaluation, cfg: DictConfig) -> Intervention
     return result
 
 
-def draw(result: InterventionResult, run_dir: Path, theme: str = "light") -> list[Path]:
-    """The figures of a measured intervention; `none` has the run's figures."""
-    writer = FigureWriter(run_dir, theme)
+def draw(result: InterventionResult, run_dir: Path, theme: str = "light", error_top: float | None = None) -> list[Path]:
+    """The figures of a measured intervention; `none` has the run's figures. `error_top`: the stacked
+    figure's y limit shared with the run's other conditions (default: `figures.stacked_top` of this one, its
+    baseline and the interventions saved in the run)."""
+    writer = FigureWriter(run_dir, theme, error_top=error_top)
     if result.kind == "none":
         return writer.draw(RUN_FIGURES, result)
     return writer.draw(applicable(INTERVENTION_FIGURES, result), result)

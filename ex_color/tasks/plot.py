@@ -58,6 +58,10 @@ def plot(
         intervention = build_intervention(cfg.intervention, cfg.get("concepts") or {}, evaluation.model)
     if FIGURES.get(what) is not None and FIGURES[what].scope == "hook" and intervention.transform() is None:
         raise UserError(f"the intervention figure needs --kind suppression or repulsion (got {kind or 'none'})")
+    if FIGURES.get(what) is not None and FIGURES[what].scope == "changed" and not intervention.changes_model:
+        raise UserError(
+            f"the {what} figure needs --kind of an intervention that changes the model (got {kind or 'none'})"
+        )
     if what == "intervention":
         from ex_color.evaluation.measure import InterventionResult
 

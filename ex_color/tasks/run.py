@@ -114,20 +114,19 @@ def evaluate_run(run_dir: Path, configs: dict[str, DictConfig]) -> Path:
     """Figures, each intervention's evaluation and report.md of a trained run; returns the report's path.
 
     The baseline is predicted once and shared; each intervention is predicted once, and its metrics and
-    figures come from those predictions."""
+    figures come from those predictions. Every intervention is measured before any figure is drawn, so the
+    stacked figures' error panels share one y limit across the baseline and the interventions."""
     from ex_color.evaluation.measure import RunEvaluation
-    from ex_color.figures import FigureWriter, RUN_FIGURES
+    from ex_color.figures import FigureWriter, RUN_FIGURES, stacked_top
     from ex_color.interventions.kinds import NoIntervention
     from ex_color.run_report import write_run_report
     from ex_color.tasks.intervene import draw, measure_and_save
 
     evaluation = RunEvaluation(run_dir)
-    log.info("drawing the figures of %s", run_dir)
-    FigureWriter(run_dir).draw(RUN_FIGURES, evaluation.measure(NoIntervention()))
+    baseline = evaluation.measure(NoIntervention())
+    results = {}
     for kind, icfg in configs.items():
-        result = measure_and_save(evaluation, icfg)
-        if kind != "none":  # `none` has the run's figures, drawn above
-            draw(result, run_dir)
+        result = results[kind] = measure_and_save(evaluation, icfg)
         metrics = result.metrics
         log.info(
             "%s: per-colour MSE max %.4g mean %.4g, on/off-target error ratio %.3g",
@@ -136,6 +135,12 @@ def evaluate_run(run_dir: Path, configs: dict[str, DictConfig]) -> Path:
             metrics.intervened.mean,
             metrics.selectivity.error_ratio,
         )
+    top = stacked_top([baseline, *results.values()], run_dir)
+    log.info("drawing the figures of %s", run_dir)
+    FigureWriter(run_dir, error_top=top).draw(RUN_FIGURES, baseline)
+    for kind, result in results.items():
+        if kind != "none":  # `none` has the run's figures, drawn above
+            draw(result, run_dir, error_top=top)
     return write_run_report(run_dir)
 
 

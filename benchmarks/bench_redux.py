@@ -1,0 +1,88 @@
+"""The redux procedure against one run of the same experiment, whole processes, side by side.
+
+Times, on the same machine in one run (alternating, `--repeats` times each, the median reported):
+
+* single: `excolor run experiment=X seed=0` (train one seed, score it, evaluate it in full);
+* redux: `excolor run experiment=X --seeds 0-(S-1)` (train S seeds together, score every one, evaluate the
+  best in full, the summary across them).
+
+Issue 13's targets for ex-2.4.1 on 2 CPU cores: the 60-seed redux under a minute, and at most 5× one
+single run. Also prints where the redux's time went, from its log's timestamps.
+
+    python benchmarks/bench_redux.py [--experiment ex-2.4.1] [--seeds 60] [--repeats 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import excolor_command, machine_header, median, run_process, table  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--experiment", default="ex-2.4.1")
+    parser.add_argument("--seeds", type=int, default=60)
+    parser.add_argument("--repeats", type=int, default=1)
+    args = parser.parse_args()
+
+    excolor = excolor_command()
+    single_times, redux_times = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        env = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2")}
+        for repeat in range(args.repeats):
+            single = run_process(
+                [*excolor, "run", f"experiment={args.experiment}", "seed=0", f"hydra.run.dir=single-{repeat}"],
+                cwd=work,
+                env=env,
+            )
+            single_times.append(single)
+            redux = run_process(
+                [
+                    *excolor, "run", f"experiment={args.experiment}", "--seeds", f"0-{args.seeds - 1}",
+                    f"hydra.run.dir=redux-{repeat}",
+                ],
+                cwd=work,
+                env=env,
+            )  # fmt: skip
+            redux_times.append(redux)
+        summary = (work / "redux-0" / "summary.json").read_text()
+
+    wall_single = median(t.wall for t in single_times)
+    wall_redux = median(t.wall for t in redux_times)
+    cpu_single = median(t.cpu for t in single_times)
+    cpu_redux = median(t.cpu for t in redux_times)
+    rows = [
+        ["single (`seed=0`)", f"{wall_single:.1f} s", f"{cpu_single:.1f} s", "1"],
+        [
+            f"redux (`--seeds 0-{args.seeds - 1}`)",
+            f"{wall_redux:.1f} s",
+            f"{cpu_redux:.1f} s",
+            f"{wall_redux / wall_single:.2f}× wall, {cpu_redux / cpu_single:.2f}× CPU",
+        ],
+    ]
+    import json
+
+    best = json.loads(summary)["best"]
+    text = "\n".join(
+        [
+            machine_header(f"The {args.experiment} redux against one run ({args.repeats} repetition(s), median)"),
+            "",
+            table(["command", "wall", "CPU", "ratio to single"], rows),
+            "",
+            f"Targets: redux under 60 s ({'met' if wall_redux < 60 else 'NOT met'}), at most 5× single "
+            f"({'met' if wall_redux <= 5 * wall_single else 'NOT met'}). Best seed: {best}.",
+        ]
+    )
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Metrics across seeds: one horizontal box plot per metric, every seed a point, the best one marked
+(later-experiments §0.9, §B.1)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ._common import fmt, new_figure, style_axes, suptitle
+from .theme import Theme, get_theme
+
+SCALES = ("linear", "log", "unit")  # unit: linear from 0 to 1 (a score)
+
+
+def plot_seed_boxes(
+    values: Mapping[str, Mapping[str, float]],
+    best: str | None = None,
+    scales: Mapping[str, str] | None = None,
+    title: str | None = None,
+    theme: str | Theme = "light",
+) -> tuple[Figure, str]:
+    """Horizontal box plots across seeds, one small panel per metric (in the order of ``values``).
+
+    ``values``: metric name -> {seed name: value}; NaN, infinite and missing values are left out (and, on a
+    log axis, values ≤ 0). ``best``: the chosen seed's name, drawn as a larger ringed point labelled with its
+    name and value in every panel where it has a value. ``scales``: metric -> ``linear`` (default), ``log`` or
+    ``unit`` (linear, x from 0 to 1, e.g. the score). Every seed is a point over its box, spread up and down a
+    little so that equal values stay visible. Returns ``(figure, alt_text)``; ``fig.axes`` are the panels.
+    """
+    th = get_theme(theme)
+    scales = dict(scales or {})
+    metrics = list(values)
+    if not metrics:
+        raise ValueError("values: no metrics to plot")
+    for metric, scale in scales.items():
+        if scale not in SCALES:
+            raise ValueError(f"scales[{metric!r}]: expected one of {', '.join(SCALES)}; got {scale!r}")
+
+    fig = new_figure(4.6, 0.4 + 1.05 * len(metrics) + (0.35 if title else 0.0), th)
+    axes = fig.subplots(len(metrics), 1, squeeze=False)[:, 0]
+    best_colour = th.color(1)
+    parts = []
+    for ax, metric in zip(axes, metrics):
+        scale = scales.get(metric, "linear")
+        clean = {
+            str(seed): float(v)
+            for seed, v in values[metric].items()
+            if v is not None and math.isfinite(float(v)) and (scale != "log" or float(v) > 0)
+        }
+        style_axes(ax, th)
+        ax.grid(True, axis="x", color=th.grid, linewidth=0.6)
+        ax.grid(False, axis="y")
+        ax.set_yticks([])
+        ax.set_ylim(0.4, 1.6)
+        ax.set_title(metric, loc="left", fontsize=9, pad=2, color=th.foreground)
+        if scale == "log":
+            ax.set_xscale("log")
+        if not clean:
+            ax.text(0.5, 0.5, "no values", transform=ax.transAxes, ha="center", va="center", color=th.faint)
+            parts.append(f"{metric}: no values.")
+            continue
+        data = np.array(list(clean.values()))
+        box = ax.boxplot(
+            data,
+            orientation="horizontal",
+            widths=0.6,
+            whis=1.5,
+            showfliers=False,
+            patch_artist=True,
+            medianprops={"color": th.foreground, "lw": 1.4},
+            boxprops={"facecolor": th.grid, "edgecolor": th.faint, "lw": 0.9},
+            whiskerprops={"color": th.faint, "lw": 0.9},
+            capprops={"color": th.faint, "lw": 0.9},
+        )
+        for patch in box["boxes"]:
+            patch.set_alpha(0.7)
+        ax.set_yticks([])  # boxplot labels its position
+        jitter = np.random.default_rng(0).uniform(-0.18, 0.18, data.size)
+        ax.scatter(data, 1.0 + jitter, s=9, color=th.color(0), alpha=0.75, linewidths=0, zorder=3)
+        if scale == "unit":
+            ax.set_xlim(0.0, 1.0)
+        if best is not None and best in clean:
+            ax.scatter(
+                [clean[best]], [1.0], s=42, color=best_colour, edgecolors=th.foreground, linewidths=0.8, zorder=4
+            )
+            ax.annotate(
+                f"{best}: {fmt(clean[best])}",
+                (clean[best], 1.0),
+                xytext=(0, 11),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=7.5,
+                color=th.foreground,
+                zorder=5,
+                annotation_clip=False,
+            )
+        q1, median, q3 = np.percentile(data, [25, 50, 75])
+        text = (
+            f"{metric} ({'log scale' if scale == 'log' else 'from 0 to 1' if scale == 'unit' else 'linear scale'}): "
+            f"{data.size} seeds from {fmt(data.min())} to {fmt(data.max())}, median {fmt(median)}, quartiles "
+            f"{fmt(q1)} and {fmt(q3)}"
+        )
+        if best is not None and best in clean:
+            rank = int(np.sum(data < clean[best])) + 1
+            text += f"; {best} has {fmt(clean[best])} (rank {rank} of {data.size} from the lowest)"
+        parts.append(text + ".")
+    suptitle(fig, title, th)
+    alt = (
+        f"{title + ': ' if title else ''}{len(metrics)} horizontal box plot{'s' if len(metrics) != 1 else ''} "
+        "across seeds, one per metric, each seed a dot over the box (the box spans the quartiles, the line is "
+        "the median, whiskers reach 1.5 times the interquartile range)"
+        + (f", the best seed {best} a larger ringed dot labelled with its value" if best is not None else "")
+        + ". "
+        + " ".join(parts)
+    )
+    return fig, alt
+
+
+__all__ = ["SCALES", "plot_seed_boxes"]
