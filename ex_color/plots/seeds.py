@@ -7,6 +7,7 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
+from matplotlib import ticker
 from matplotlib.figure import Figure
 
 from ._common import fmt, new_figure, style_axes, suptitle
@@ -80,6 +81,13 @@ def plot_seed_boxes(
         ax.set_yticks([])  # boxplot labels its position
         jitter = np.random.default_rng(0).uniform(-0.18, 0.18, data.size)
         ax.scatter(data, 1.0 + jitter, s=9, color=th.color(0), alpha=0.75, linewidths=0, zorder=3)
+        if scale == "log" and data.max() < 10 * data.min():
+            # Within one decade a log axis has no major tick, and its minor labels (2×10⁻³, 3×10⁻³, …) collide.
+            ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0), numticks=6))
+            ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda x, _: f"{x:.2g}"))
+            ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+            low, high = data.min(), data.max()
+            ax.set_xlim(low / 1.15, high * 1.15)
         if scale == "unit":
             ax.set_xlim(0.0, 1.0)
         if best is not None and best in clean:
