@@ -24,16 +24,24 @@ def plain(cfg: Any) -> Any:
     return OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else cfg
 
 
+MODEL_KEYS = ("bottleneck", "hidden", "normalize", "sigmoid")
+
+
 def model_settings(cfg_model: Mapping) -> dict[str, Any]:
     settings = {k: v for k, v in plain(cfg_model).items() if k != "_target_"}
     for key in ("bottleneck", "hidden"):
         value = settings.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise UserError(f"model.{key} must be a positive integer (got {value!r})")
-    unknown = sorted(set(settings) - {"bottleneck", "hidden", "normalize"})
+    unknown = sorted(set(settings) - set(MODEL_KEYS))
     if unknown:
-        raise UserError(f"model.{unknown[0]}: unknown key; known keys: bottleneck, hidden, normalize")
-    settings["normalize"] = bool(settings.get("normalize", False))
+        raise UserError(f"model.{unknown[0]}: unknown key; known keys: {', '.join(MODEL_KEYS)}")
+    for key in ("normalize", "sigmoid"):
+        if not isinstance(settings.get(key), bool | None):
+            raise UserError(f"model.{key} must be true or false (got {settings[key]!r})")
+    settings["normalize"] = bool(settings.get("normalize"))
+    if settings.get("sigmoid") is None:  # today's default, resolved so that the checkpoint says which
+        settings["sigmoid"] = not settings["normalize"]
     return settings
 
 

@@ -37,6 +37,12 @@ def call_text(node: dict) -> str:
     return f"{name}({args})"
 
 
+def sigmoid_output(model: dict) -> bool:
+    """Whether a saved model config ends in a Sigmoid (`sigmoid`; runs made before it: iff not normalised)."""
+    sigmoid = model.get("sigmoid")
+    return not model.get("normalize") if sigmoid is None else bool(sigmoid)
+
+
 def config_table(result: RunResult) -> TextTable:
     cfg = result.config
     model = cfg.get("model") or {}
@@ -50,7 +56,8 @@ def config_table(result: RunResult) -> TextTable:
             "model",
             escape(
                 f"{short_target(model.get('_target_', 'ColorMLP'))}: bottleneck {model.get('bottleneck')}, "
-                f"hidden {model.get('hidden')}, explicit normalisation {'yes' if model.get('normalize') else 'no'}"
+                f"hidden {model.get('hidden')}, explicit normalisation {'yes' if model.get('normalize') else 'no'}, "
+                f"sigmoid output {'yes' if sigmoid_output(model) else 'no'}"
             ),
         ],
         [
