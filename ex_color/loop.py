@@ -402,7 +402,19 @@ class _Validation:
     def __init__(self, validation, regularizers: RegularizerSet, members: int, device: torch.device):
         self.every = int(validation.every)
         self.members = members
-        self.indices = regularizers.validated
+        # A term of labels the set does not carry is skipped (spec §Q2), as a batch without its label key is.
+        self.indices = tuple(
+            index
+            for index in regularizers.validated
+            if regularizers.regularizers[index].labels is None
+            or set(regularizers.regularizers[index].labels) & set(validation.carried)
+        )
+        for index in sorted(set(regularizers.validated) - set(self.indices)):
+            log.info(
+                "validation carries no label of regularizer %r (only %s): it is not validated",
+                regularizers.names[index],
+                ", ".join(validation.carried) or "none",
+            )
         self.names = ("val/recon", *(f"val/{regularizers.names[index]}" for index in self.indices))
         rgb = validation.rgb.to(device)
         self.rgb = rgb if members == 1 else rgb.expand(members, *rgb.shape)

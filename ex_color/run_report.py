@@ -63,9 +63,14 @@ def config_table(result: RunResult) -> TextTable:
         [
             "data",
             escape(
-                f"HSV cube {cube.get('hues')}×{cube.get('saturations')}×{cube.get('values')}, batch "
+                (
+                    f"RGB grid {data.get('grid')}³"
+                    if data.get("kind") == "rgb"
+                    else f"HSV cube {cube.get('hues')}×{cube.get('saturations')}×{cube.get('values')}"
+                )
+                + f", batch "
                 f"{data.get('batch_size')}, labels "
-                + ", ".join(f"{k} ×{v}" for k, v in (data.get("labels") or {}).items())
+                + ", ".join(f"{k} ×{v}" for k, v in (data.get("labels") or {}).items() if v is not None)
                 + f", {'hard' if data.get('hard_labels') else 'soft'} labels"
             ),
         ],
