@@ -4,7 +4,8 @@ Each step: look up the schedule (learning rate, which regularizers are active an
 the model (forward hooks capture the regularized layers), compute each member's reconstruction loss and
 regularizers and its weighted total, back-propagate the members' sum (their gradients stay apart),
 step the optimizer, and record one metrics row per member. Rows stay on the device and reach the
-caller every `log_every` steps, where each member's are checked for non-finite values.
+caller every `log_every` steps, where each member's are checked for non-finite values. The rows also
+carry each member's label counts so far, counted on the host from the blocks of labels as they are made.
 
 Seeds trained together are one model whose parameters are stacked [S, ...] (`model.stack_models`) run
 on stacked batches [S, B, 3]; regularizer terms see each member's batch alone (`torch.vmap`). The
