@@ -24,16 +24,24 @@ def plain(cfg: Any) -> Any:
     return OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else cfg
 
 
+MODEL_KEYS = ("bottleneck", "hidden", "normalize", "sigmoid")
+
+
 def model_settings(cfg_model: Mapping) -> dict[str, Any]:
     settings = {k: v for k, v in plain(cfg_model).items() if k != "_target_"}
     for key in ("bottleneck", "hidden"):
         value = settings.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise UserError(f"model.{key} must be a positive integer (got {value!r})")
-    unknown = sorted(set(settings) - {"bottleneck", "hidden", "normalize"})
+    unknown = sorted(set(settings) - set(MODEL_KEYS))
     if unknown:
-        raise UserError(f"model.{unknown[0]}: unknown key; known keys: bottleneck, hidden, normalize")
-    settings["normalize"] = bool(settings.get("normalize", False))
+        raise UserError(f"model.{unknown[0]}: unknown key; known keys: {', '.join(MODEL_KEYS)}")
+    for key in ("normalize", "sigmoid"):
+        if not isinstance(settings.get(key), bool | None):
+            raise UserError(f"model.{key} must be true or false (got {settings[key]!r})")
+    settings["normalize"] = bool(settings.get("normalize"))
+    if settings.get("sigmoid") is None:  # today's default, resolved so that the checkpoint says which
+        settings["sigmoid"] = not settings["normalize"]
     return settings
 
 
@@ -163,7 +171,7 @@ DATA_KEYS = {
     "hsv": ("kind", "cube", "batch_size", "labels", "hard_labels", "validation"),
     "rgb": ("kind", "grid", "batch_size", "labels", "hard_labels", "validation"),
 }
-VALIDATION_KEYS = ("every", "batch_size", "colours", "grid_steps")
+VALIDATION_KEYS = ("every", "batch_size", "colours", "grid_steps", "labels")
 
 
 @dataclass(frozen=True)
@@ -176,7 +184,7 @@ class DataSettings:
     hard_labels: bool
     cube: dict[str, int] | None = None  # hsv: hues, saturations, values
     grid: int | None = None  # rgb: steps per channel
-    validation: dict[str, Any] | None = None  # every, batch_size, colours, grid_steps
+    validation: dict[str, Any] | None = None  # every, batch_size, colours, grid_steps, labels (None: all)
 
     @property
     def label_names(self) -> tuple[str, ...]:
@@ -227,7 +235,7 @@ def data_settings(cfg_data: Mapping) -> DataSettings:
         unknown = sorted(set(validation) - set(VALIDATION_KEYS))
         if unknown:
             raise UserError(f"data.validation.{unknown[0]}: unknown key; known keys: {', '.join(VALIDATION_KEYS)}")
-        validation = {"every": 0, "batch_size": 64, "colours": "centres", "grid_steps": 4, **validation}
+        validation = {"every": 0, "batch_size": 64, "colours": "centres", "grid_steps": 4, "labels": None, **validation}
         _positive_int(validation["every"], "data.validation.every", least=0)
         _positive_int(validation["batch_size"], "data.validation.batch_size")
         if validation["colours"] not in COLOUR_SETS:
@@ -235,6 +243,17 @@ def data_settings(cfg_data: Mapping) -> DataSettings:
                 f"data.validation.colours: unknown set {validation['colours']!r}; sets: {', '.join(COLOUR_SETS)}"
             )
         _positive_int(validation["grid_steps"], "data.validation.grid_steps", least=2)
+        carried = validation["labels"]
+        names = [spec.name for spec in labels]
+        if carried is not None:
+            if not isinstance(carried, list) or not all(isinstance(name, str) for name in carried):
+                raise UserError(f"data.validation.labels: a list of label names, or null for all (got {carried!r})")
+            for name in carried:
+                if name not in names:
+                    raise UserError(
+                        f"data.validation.labels: unknown label {name!r}; labels: {', '.join(names) or 'none'}"
+                    )
+            validation["labels"] = tuple(carried)
     return DataSettings(kind, batch_size, labels, hard_labels, cube, grid, validation)
 
 
@@ -258,7 +277,12 @@ def build_validation(cfg):
     if not settings or not settings["every"]:
         return None
     return ValidationSet.build(
-        settings["colours"], settings["grid_steps"], data.labels, settings["batch_size"], settings["every"]
+        settings["colours"],
+        settings["grid_steps"],
+        data.labels,
+        settings["batch_size"],
+        settings["every"],
+        settings["labels"],
     )
 
 

@@ -4,7 +4,8 @@ Each step: look up the schedule (learning rate, which regularizers are active an
 the model (forward hooks capture the regularized layers), compute each member's reconstruction loss and
 regularizers and its weighted total, back-propagate the members' sum (their gradients stay apart),
 step the optimizer, and record one metrics row per member. Rows stay on the device and reach the
-caller every `log_every` steps, where each member's are checked for non-finite values.
+caller every `log_every` steps, where each member's are checked for non-finite values. The rows also
+carry each member's label counts so far, counted on the host from the blocks of labels as they are made.
 
 Seeds trained together are one model whose parameters are stacked [S, ...] (`model.stack_models`) run
 on stacked batches [S, B, 3]; regularizer terms see each member's batch alone (`torch.vmap`). The
@@ -156,6 +157,12 @@ class TrainLoop:
             torch.tensor(self.weights[:, list(p)], dtype=torch.float32, device=self.device) for p in self.patterns
         ]
         self.metric_names = ("train/loss", "train/recon", *(f"train/{name}" for name in regularizers.names))
+        self.count_names = (
+            *(f"labels/n/{name}" for name in self.sources[0].label_names),
+            "labels/n/_any",
+            "labels/n_total",
+        )
+        self.metric_names += self.count_names
         self.validation = None
         if validation is not None and validation.every > 0:
             self.validation = _Validation(validation, regularizers, self.members, self.device)
@@ -173,7 +180,9 @@ class TrainLoop:
         modules = dict(self.model.named_modules())
         self._hooks = [modules[layer].register_forward_hook(self._capture(layer)) for layer in regularizers.layers]
         self._block_key: tuple | None = None
-        self._pending: list[tuple[int, torch.Tensor]] = []  # (pattern, rows [S, 2 + n_active]) per step
+        # (pattern, rows [S, 2 + n_active] on the device, label counts [S, n_counts] on the host) per step
+        self._pending: list[tuple[int, torch.Tensor, torch.Tensor]] = []
+        self._counted = torch.zeros(self.members, len(self.count_names), dtype=torch.int64)  # up to _first_pending
         self._pending_validation: list[tuple[int, torch.Tensor]] = []  # (step, rows [S, 1 + n_validated])
         self._first_pending = 0
         self.step = 0  # steps done
@@ -195,18 +204,33 @@ class TrainLoop:
         `block_key`) and the label weights of the regularizers active in `pattern`."""
         key = (block_key, pattern)
         if key != self._block_key:
-            blocks = [source.block(block_key) for source in self.sources]
-            if self.members == 1:
-                rgb, labels = blocks[0]
-            else:
-                rgb = torch.stack([rgb for rgb, _ in blocks], dim=1)
-                labels = torch.stack([labels for _, labels in blocks], dim=1)
+            rgb, labels = self._host_block(block_key)
+            self._block_counts = label_counts(labels, self.members)
             rgb, labels = rgb.to(self.device), labels.to(self.device)
             active = self.patterns[pattern]
             weights = self.regularizers.sample_weights(labels, active) if active else None
             self._block_data = (rgb, labels, weights)
             self._block_key = key
         return self._block_data
+
+    def _host_block(self, block_key) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every member's block `block_key` as the sources make it (on the host), stacked on dim 1 for S > 1."""
+        blocks = [source.block(block_key) for source in self.sources]
+        if self.members == 1:
+            return blocks[0]
+        return torch.stack([rgb for rgb, _ in blocks], dim=1), torch.stack([labels for _, labels in blocks], dim=1)
+
+    def recount_labels(self, steps: int) -> torch.Tensor:
+        """The label counts [S, n_counts] of steps 0 … steps − 1, from their batches regenerated (batches are
+        a pure function of seed and step), as a resumed run needs them."""
+        rows_of: dict[Any, list[int]] = {}
+        for step in range(steps):
+            block_key, offset = self._locate(step)
+            rows_of.setdefault(block_key, []).append(offset)
+        total = torch.zeros(self.members, len(self.count_names), dtype=torch.int64)
+        for block_key, rows in rows_of.items():
+            total += label_counts(self._host_block(block_key)[1], self.members)[rows].sum(0)
+        return total
 
     def train_step(self) -> None:
         """Step `self.step` of the timeline, for every member."""
@@ -238,7 +262,8 @@ class TrainLoop:
             parameter.grad = None
         self.fabric.backward(loss.sum())
         self._stepper.step()
-        self._pending.append((pattern, torch.cat(parts, dim=-1).detach().reshape(self.members, -1)))
+        rows = torch.cat(parts, dim=-1).detach().reshape(self.members, -1)
+        self._pending.append((pattern, rows, self._block_counts[offset]))
         if step in self.timeline.events:
             log.info("step %d: %s", step, ", ".join(self.timeline.events[step]))
         self.step = step + 1
@@ -257,11 +282,11 @@ class TrainLoop:
 
     def take_rows(self) -> tuple[int, np.ndarray]:
         """(first step, [steps, S, len(metric_names)]) of the recorded steps not yet taken: loss, recon and
-        each term, then the validation columns; NaN where not computed at a step. One transfer from the
-        device."""
+        each term, the label counts so far (that step's batch included), then the validation columns; NaN
+        where not computed at a step. One transfer from the device."""
         first, pending = self._first_pending, self._pending
         self._pending, self._first_pending = [], self.step
-        n_terms = len(self.regularizers.names)
+        n_terms, n_counts = len(self.regularizers.names), len(self.count_names)
         table = torch.full((len(pending), self.members, len(self.metric_names)), float("nan"), device=self.device)
         start = 0
         while start < len(pending):  # runs of steps with the same active regularizers
@@ -270,12 +295,17 @@ class TrainLoop:
             while stop < len(pending) and pending[stop][0] == pattern:
                 stop += 1
             columns = [0, 1, *(2 + index for index in self.patterns[pattern])]
-            table[start:stop, :, columns] = torch.stack([rows for _, rows in pending[start:stop]])
+            table[start:stop, :, columns] = torch.stack([rows for _, rows, _ in pending[start:stop]])
             start = stop
         for step, rows in self._pending_validation:
-            table[step - first, :, 2 + n_terms :] = rows
+            table[step - first, :, 2 + n_terms + n_counts :] = rows
         self._pending_validation = []
-        return first, table.cpu().numpy()
+        values = table.cpu().numpy().astype(np.float64)  # float64: counts stay exact past 2**24
+        if pending:
+            counted = torch.stack([counts for _, _, counts in pending]).cumsum(0) + self._counted
+            self._counted = counted[-1]
+            values[:, :, 2 + n_terms : 2 + n_terms + n_counts] = counted.numpy()
+        return first, values
 
     def run(
         self,
@@ -349,6 +379,18 @@ class TrainLoop:
         self.optimizer.load_state_dict({"state": merged, "param_groups": states[0]["param_groups"]})
         self._groups = self.optimizer.param_groups  # new dicts: the step sets its learning rate there
         self.step = self._first_pending = steps.pop()
+        self._counted = self.recount_labels(self.step)
+
+
+def label_counts(labels: torch.Tensor, members: int) -> torch.Tensor:
+    """Per step of a block of labels ([steps, (S,) B, n_labels]), each member's count of samples carrying
+    each label (a value > 0: drawn, for hard labels), of samples carrying any, and of samples:
+    [steps, S, n_labels + 2], int64."""
+    carried = (labels > 0).reshape(labels.shape[0], members, *labels.shape[-2:])
+    per_label = carried.sum(2)
+    any_label = carried.any(-1).sum(2, keepdim=True)
+    total = torch.full_like(any_label, carried.shape[2])
+    return torch.cat([per_label, any_label, total], dim=-1)
 
 
 class _Validation:
@@ -361,7 +403,19 @@ class _Validation:
     def __init__(self, validation, regularizers: RegularizerSet, members: int, device: torch.device):
         self.every = int(validation.every)
         self.members = members
-        self.indices = regularizers.validated
+        # A term of labels the set does not carry is skipped (spec §Q2), as a batch without its label key is.
+        self.indices = tuple(
+            index
+            for index in regularizers.validated
+            if regularizers.regularizers[index].labels is None
+            or set(regularizers.regularizers[index].labels) & set(validation.carried)
+        )
+        for index in sorted(set(regularizers.validated) - set(self.indices)):
+            log.info(
+                "validation carries no label of regularizer %r (only %s): it is not validated",
+                regularizers.names[index],
+                ", ".join(validation.carried) or "none",
+            )
         self.names = ("val/recon", *(f"val/{regularizers.names[index]}" for index in self.indices))
         rgb = validation.rgb.to(device)
         self.rgb = rgb if members == 1 else rgb.expand(members, *rgb.shape)

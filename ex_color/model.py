@@ -42,26 +42,28 @@ class ColorMLP(nn.Module):
     """RGB -> `bottleneck` dims -> RGB.
 
     encoder: Linear(3, hidden) -> GELU -> Linear(hidden, bottleneck)
-    decoder: Linear(bottleneck, hidden) -> GELU -> Linear(hidden, 3) -> Sigmoid
+    decoder: Linear(bottleneck, hidden) -> GELU -> Linear(hidden, 3) [-> Sigmoid]
 
     With ``normalize=True`` (experiments 2.3 on) an L2-normalising module named ``bottleneck`` follows
-    the encoder, the decoder has no Sigmoid, and outputs are clamped to [0, 1] outside training.
+    the encoder. ``sigmoid`` ends the decoder with a Sigmoid; None (the default) means "iff not
+    normalize" (experiment 2.3's sigmoid variant has both). Outside training, outputs are clamped to
+    [0, 1] (a no-op after a sigmoid).
 
     ``latent`` is an identity module at the latent the concepts live in (after the normalisation when
     there is one): regularizers and interventions name it to act there whatever the variant.
     """
 
-    def __init__(self, bottleneck: int = 4, hidden: int = 16, normalize: bool = False):
+    def __init__(self, bottleneck: int = 4, hidden: int = 16, normalize: bool = False, sigmoid: bool | None = None):
         super().__init__()
         self.bottleneck_dim = bottleneck
         self.hidden = hidden
         self.normalize = normalize
+        self.sigmoid = (not normalize) if sigmoid is None else sigmoid
         self.encoder = nn.Sequential(Linear(3, hidden), nn.GELU(), Linear(hidden, bottleneck))
         if normalize:
             self.bottleneck = L2Normalize()
-            self.decoder = nn.Sequential(Linear(bottleneck, hidden), nn.GELU(), Linear(hidden, 3))
-        else:
-            self.decoder = nn.Sequential(Linear(bottleneck, hidden), nn.GELU(), Linear(hidden, 3), nn.Sigmoid())
+        decoder = [Linear(bottleneck, hidden), nn.GELU(), Linear(hidden, 3)]
+        self.decoder = nn.Sequential(*decoder, *([nn.Sigmoid()] if self.sigmoid else []))
         self.latent = HookPoint()
 
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
@@ -69,7 +71,7 @@ class ColorMLP(nn.Module):
         if self.normalize:
             z = self.bottleneck(z)
         out = self.decoder(self.latent(z))
-        if self.normalize and not self.training:
+        if not self.training:
             out = out.clamp(0.0, 1.0)
         return out
 

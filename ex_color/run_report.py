@@ -37,6 +37,12 @@ def call_text(node: dict) -> str:
     return f"{name}({args})"
 
 
+def sigmoid_output(model: dict) -> bool:
+    """Whether a saved model config ends in a Sigmoid (`sigmoid`; runs made before it: iff not normalised)."""
+    sigmoid = model.get("sigmoid")
+    return not model.get("normalize") if sigmoid is None else bool(sigmoid)
+
+
 def config_table(result: RunResult) -> TextTable:
     cfg = result.config
     model = cfg.get("model") or {}
@@ -50,15 +56,21 @@ def config_table(result: RunResult) -> TextTable:
             "model",
             escape(
                 f"{short_target(model.get('_target_', 'ColorMLP'))}: bottleneck {model.get('bottleneck')}, "
-                f"hidden {model.get('hidden')}, explicit normalisation {'yes' if model.get('normalize') else 'no'}"
+                f"hidden {model.get('hidden')}, explicit normalisation {'yes' if model.get('normalize') else 'no'}, "
+                f"sigmoid output {'yes' if sigmoid_output(model) else 'no'}"
             ),
         ],
         [
             "data",
             escape(
-                f"HSV cube {cube.get('hues')}×{cube.get('saturations')}×{cube.get('values')}, batch "
+                (
+                    f"RGB grid {data.get('grid')}³"
+                    if data.get("kind") == "rgb"
+                    else f"HSV cube {cube.get('hues')}×{cube.get('saturations')}×{cube.get('values')}"
+                )
+                + f", batch "
                 f"{data.get('batch_size')}, labels "
-                + ", ".join(f"{k} ×{v}" for k, v in (data.get("labels") or {}).items())
+                + ", ".join(f"{k} ×{v}" for k, v in (data.get("labels") or {}).items() if v is not None)
                 + f", {'hard' if data.get('hard_labels') else 'soft'} labels"
             ),
         ],

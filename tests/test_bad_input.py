@@ -97,6 +97,8 @@ def test_config_mistakes_in_train(workdir, smoke_run, override, fragments):
         (["data.labels.red.scale=1.5"], ["data.labels.red.scale:", "[0, 1]"]),
         (["data=rgb", "data.grid=1"], ["data.grid", "≥ 2"]),
         (["data=rgb", "data.validation.colours=edges"], ["data.validation.colours:", "'edges'"]),
+        (["data=rgb", "data.validation.labels=[blue]"], ["data.validation.labels:", "'blue'", "labels: red, vibrant"]),
+        (["data=rgb", "data.validation.labels=red"], ["data.validation.labels:", "a list of label names"]),
         (["+regularizers.reg-anchor.validate=maybe"], ["regularizers.reg-anchor.validate:", "true or false"]),
     ],
 )
@@ -118,7 +120,7 @@ def test_a_bad_value_in_a_sweep_fails_before_any_job(workdir, smoke_run):
         (["--kind", "nosuch"], ["--kind nosuch", "kinds:"]),
         (["--kind", "repulsion", "intervention.mapper.a=0.6", "intervention.mapper.b=0.5"], ["a must be less than b"]),
         (["--kind", "repulsion", "intervention.mapper.a=0.5", "intervention.mapper.b=0.5"], ["a must be less than b"]),
-        (["--kind", "suppression", "intervention.falloff.power=0.5"], ["power"]),
+        (["--kind", "suppression", "intervention.falloff.power=-1"], ["falloff: power must be >= 0"]),
         (["--kind", "suppression", "concepts.red=[1,0]"], ["concept 'red'", "2 values"]),
         (["--kind", "suppression", "concepts.red=[0,0,0,0]"], ["concept 'red'", "zero"]),
         (["--kind", "suppression", "intervention.concept=blue"], ["unknown concept 'blue'"]),

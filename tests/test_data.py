@@ -277,3 +277,6 @@ def test_validation_set_centres_then_corners_with_exact_labels():
     assert int(grey.sum()) == 7 + 2  # the grey centres, black and white
     grid = ValidationSet.build("grid", 4, specs, batch_size=1, every=160)
     assert grid.rgb.shape == (64, 3) and int(grid.labels[:, 0].sum()) == 1
+    only_red = ValidationSet.build("centres", 4, specs, batch_size=64, every=150, carried=("red",))
+    assert only_red.carried == ("red",) and torch.equal(only_red.labels[:, 0], red)
+    assert (only_red.labels[:, 1:] == 0).all()  # the other labels' columns: carried by no colour

@@ -1,15 +1,20 @@
 """Experiments bundle their parts; concepts are defined once; `--cfg job` checks the config like a run;
 every `excolor train|run` line of README.md composes."""
 
+import csv
+import json
 import re
 import shlex
 
 import pytest
+import torch
+
+from ex_color import runs
 
 from ex_color.builders import plain, build_model, build_regularizers
 from ex_color.config import compose, compose_intervention
 from ex_color.data.colors import HUE_NAMES
-from ex_color.losses import Anchor, Planarity, Separate, Unitarity
+from ex_color.losses import AngularAnchor, Anchor, Planarity, Separate, Unitarity
 from ex_color.schedule import Timeline, load_dopesheet
 
 from conftest import REPO, excolor
@@ -36,6 +41,118 @@ def test_experiment_2_4_is_the_original():
     assert timeline.values["reg-anchor"][1000] == 0.04 and timeline.values["reg-anchor"][2800] == 0.0
     icfg = compose_intervention("repulsion", (), cfg)
     assert list(icfg.intervention.layers) == ["latent"] and icfg.intervention.mapper.b == 0.5
+
+
+HSV_LABELS = {"red": {"power": 10, "scale": 0.5}, "vibrant": {"power": 100, "scale": 0.5}}
+# The later experiments (spec §3–§7): regularizer -> (term, layers, labels, validate), the dopesheet's
+# length, one column's resolved keyframes {step: value}, and the interventions `excolor run` evaluates.
+LATER = {
+    "ex-2.3": (
+        {
+            "reg-unit": (Unitarity(), ("encoder",), None, False),
+            "reg-anchor": (Anchor((1.0, 0.0, 0.0, 0.0)), ("encoder",), {"red": 1.0}, False),
+            "reg-separate": (Separate(power=100.0, shift=True), ("encoder",), None, False),
+            "reg-planar": (Planarity(), ("encoder",), {"vibrant": 1.0}, False),
+        },
+        3001,
+        ("reg-anchor", {0: 0.01, 1000: 0.04, 2800: 0.0, 3000: 0.0}),
+        ["none", "suppression", "repulsion"],
+    ),
+    "ex-2.5": (
+        {
+            "reg-unit": (Unitarity(), ("encoder",), None, False),
+            "reg-anchor": (Anchor((1.0, 0.0, 0.0, 0.0)), ("latent",), {"red": 1.0}, False),
+            "reg-separate": (Separate(power=100.0, shift=True), ("latent",), None, False),
+        },
+        3001,
+        ("reg-unit", {0: 0.01, 1000: 0.1, 2800: 0.0, 3000: 0.0}),
+        ["none", "suppression", "repulsion"],
+    ),
+    "ex-2.4.1": (
+        {
+            "separate": (Separate(power=100.0, shift=True), ("latent",), None, False),
+            "anchor": (AngularAnchor((1.0, 0.0, 0.0, 0.0)), ("latent",), {"red": 1.0}, True),
+            "subspace": (Planarity(), ("latent",), {"vibrant": 1.0}, True),
+        },
+        1501,
+        ("subspace", {0: 0.01, 375: 0.1, 1125: 0.1, 1425: 0.0}),
+        ["none", "suppression", "repulsion", "ablation"],
+    ),
+    "ex-2.5.1": (
+        {
+            "separate": (Separate(power=100.0, shift=True), ("latent",), None, False),
+            "anchor": (AngularAnchor((1.0, 0.0, 0.0, 0.0)), ("latent",), {"red": 1.0}, True),
+        },
+        1501,
+        ("separate", {750: 0.015, 1425: 0.0}),  # 0.015 held from step 0
+        ["none", "suppression", "ablation"],
+    ),
+}
+LATER["ex-2.3-sigmoid"] = LATER["ex-2.3"]
+
+# Each experiment's interventions as metrics.json records them (besides kind, concept and layers).
+OLD_STYLE = {
+    "suppression": {"falloff": {"type": "BoundedFalloff", "a": 0.0, "b": 1.0, "power": 2.0}},
+    "repulsion": {"mapper": {"type": "FastBezierMapper", "a": 0.0, "b": 0.5}},
+}
+REDUX = {
+    "suppression": {"falloff": {"type": "BoundedFalloff", "a": 0.0, "b": 1.0, "power": 0.0}},
+    "repulsion": {"mapper": {"type": "LinearMapper", "a": 0.0, "b": 0.0174524}},
+    "ablation": {"dims": [0], "producer": "encoder.2", "consumer": "decoder.0"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(LATER))
+def test_the_later_experiments_are_the_spec_s(name):
+    from ex_color.builders import build_intervention, data_settings
+    from ex_color.tasks.run import check_interventions, intervention_configs
+
+    terms, length, (column, keys), interventions = LATER[name]
+    cfg = compose("run", [f"experiment={name}"])
+    assert cfg.name == name and cfg.seed == 0 and cfg.dopesheet == f"dopesheets/{name.removesuffix('-sigmoid')}.csv"
+    model = build_model(cfg.model)
+    assert model.normalize and model.sigmoid == name.endswith("-sigmoid") and model.bottleneck_dim == 4
+    data = data_settings(cfg.data)
+    labels = {spec.name: {"power": spec.power, "scale": spec.scale} for spec in data.labels}
+    assert data.batch_size == 64 and data.hard_labels
+    if name.endswith(".1"):
+        assert data.kind == "rgb" and data.grid == 8
+        redux = {"red": {"power": 8, "scale": 0.08}, "vibrant": {"power": 10, "scale": 0.01}}
+        assert labels == (redux if name == "ex-2.4.1" else {"red": redux["red"]})
+        assert data.validation == {
+            "every": 150,
+            "batch_size": 64,
+            "colours": "centres",
+            "grid_steps": 4,
+            "labels": ("red",),
+        }
+    else:
+        assert data.kind == "hsv" and labels == HSV_LABELS and not data.validation["every"]
+    regs = build_regularizers(cfg.regularizers, model, data.label_names)
+    assert {r.name: (r.term, r.layers, r.labels, r.validate) for r in regs} == terms
+    timeline = Timeline.from_dopesheet(load_dopesheet(REPO / cfg.dopesheet))
+    assert timeline.length == length and set(timeline.names) == {"lr", *terms}
+    assert {step: value for step, value in timeline.keyframes[column]} == keys
+    assert timeline.values[column][0] == keys[min(keys)] and timeline.values[column][-1] == keys[max(keys)]
+    lr = timeline.values["lr"]
+    assert lr[0] == 1e-8 and lr[10] == 0.01 and lr[-1] == 0.05
+
+    configs = intervention_configs(cfg)
+    assert list(configs) == interventions
+    check_interventions(configs, cfg)
+    for kind, icfg in configs.items():
+        record = build_intervention(icfg.intervention, icfg.concepts, model).record()
+        expected = (REDUX if name.endswith(".1") else OLD_STYLE).get(kind, {})
+        assert {key: record[key] for key in expected} == expected, kind
+        if "layers" in record:
+            assert record["layers"] == ["latent"]
+
+
+def test_2_3_2_4_and_2_5_share_one_sheet_but_for_planarity():
+    sheet_2_3 = (REPO / "dopesheets" / "ex-2.3.csv").read_text()
+    assert sheet_2_3 == (REPO / "dopesheets" / "ex-2.4.csv").read_text()
+    without_planar = "\n".join(line.rsplit(",", 1)[0] for line in sheet_2_3.splitlines()) + "\n"
+    assert (REPO / "dopesheets" / "ex-2.5.csv").read_text() == without_planar
 
 
 @pytest.mark.parametrize("model", ["color-mlp", "color-mlp-norm"])
@@ -123,9 +240,64 @@ def test_every_readme_line_composes(line, tmp_path):
 
 
 @pytest.mark.slow
-def test_cfg_job_prints_the_experiment(tmp_path):
-    result = excolor("train", "experiment=ex-2.4", "--cfg", "job", cwd=tmp_path)
-    assert "name: ex-2.4" in result.stdout.splitlines()
+@pytest.mark.parametrize("name", ["ex-2.4", *sorted(LATER)])
+def test_cfg_job_prints_the_experiment(name, tmp_path):
+    result = excolor("train", f"experiment={name}", "--cfg", "job", cwd=tmp_path)
+    assert f"name: {name}" in result.stdout.splitlines()
+    assert not (tmp_path / "outputs").exists()
+
+
+# Small evaluation cubes, as experiment=smoke has them.
+SMALL_EVAL = [
+    "eval.display={hues:12,saturations:4,values:4}",
+    "eval.hd={hues:48,saturations:12,values:12}",
+    "eval.rgb.steps=8",
+]
+
+
+@pytest.mark.slow
+def test_the_2_4_1_redux_runs_end_to_end_in_miniature(tmp_path):
+    """61 steps of experiment 2.4.1 through `excolor run`: validation of the anchor only (no vibrant label in
+    the validation set), label counts, and the four interventions with the redux settings."""
+    (tmp_path / "short.csv").write_text(
+        "STEP,PHASE,ACTION,lr,separate,anchor,subspace\n0,Train,,0.01,0.01,0.1,0.1\n60,,,0.01,,,\n"
+    )
+    excolor(
+        "run",
+        "experiment=ex-2.4.1",
+        "dopesheet=short.csv",
+        "data.validation.every=30",
+        *SMALL_EVAL,
+        "hydra.run.dir=run",
+        cwd=tmp_path,
+    )
+    run_dir = tmp_path / "run"
+    with open(run_dir / "metrics.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 61 and "val/subspace" not in rows[0]
+    assert [row["step"] for row in rows if row["val/anchor"]] == ["29", "59"]
+    assert int(rows[-1]["labels/n_total"]) == 61 * 64
+    assert int(rows[-1]["labels/n/_any"]) <= int(rows[-1]["labels/n/red"]) + int(rows[-1]["labels/n/vibrant"])
+    for kind in ("none", "suppression", "repulsion", "ablation"):
+        assert (run_dir / "interventions" / kind / "metrics.json").is_file(), kind
+    record = json.loads((run_dir / "interventions" / "repulsion" / "metrics.json").read_text())["intervention"]
+    assert record["mapper"] == {"type": "LinearMapper", "a": 0.0, "b": 0.0174524}
+    assert (run_dir / "interventions" / "repulsion" / "figures" / "intervention.png").is_file()
+    assert (run_dir / "report.md").is_file()
+
+
+@pytest.mark.slow
+def test_the_2_3_sigmoid_variant_trains_in_miniature(tmp_path):
+    (tmp_path / "short.csv").write_text(
+        "STEP,PHASE,ACTION,lr,reg-separate,reg-anchor,reg-unit,reg-planar\n0,Train,,0.01,0.01,0.01,0.01,0.01\n40,,,0.01,,,,\n"
+    )
+    excolor("train", "experiment=ex-2.3-sigmoid", "dopesheet=short.csv", "hydra.run.dir=run", cwd=tmp_path)
+    model = runs.load_model(tmp_path / "run")
+    assert model.normalize and model.sigmoid and isinstance(model.decoder[-1], torch.nn.Sigmoid)
+    assert "bottleneck" in dict(model.named_modules())
+    with torch.no_grad():
+        out = model(torch.rand(100, 3))
+    assert ((out > 0) & (out < 1)).all()
 
 
 @pytest.mark.slow

@@ -179,7 +179,7 @@ def test_infer_reads_files_and_applies_an_intervention(smoke_run, tmp_path):
             ["intervene", "--kind", "repulsion", "intervention.mapper.a=0.7", "intervention.mapper.b=0.5"],
             "a must be less than b",
         ),
-        (["intervene", "--kind", "suppression", "intervention.falloff.power=0.5"], "power"),
+        (["intervene", "--kind", "suppression", "intervention.falloff.power=-1"], "power must be >= 0"),
         (["intervene", "--kind", "suppression", "concepts.red=[1,0,0]"], "concept 'red' has 3 values"),
         (["intervene", "--kind", "suppression", "concepts.red=[0,0,0,0]"], "zero vector"),
     ],

@@ -70,7 +70,7 @@ def test_falloff_with_threshold_and_scale():
         ({"a": -0.1}, "a"),
         ({"b": 0.0}, "b"),
         ({"b": 1.5}, "b"),
-        ({"power": 0.5}, "power"),
+        ({"power": -1.0}, "power"),
         ({"a": "x"}, "a"),
         ({"b": float("nan")}, "b"),
     ],
@@ -78,6 +78,12 @@ def test_falloff_with_threshold_and_scale():
 def test_falloff_validation_names_parameter(kwargs, name):
     with pytest.raises(UserError, match=rf"falloff: {name}\b.*{name}="):
         BoundedFalloff(**kwargs)
+
+
+def test_falloff_power_0_is_a_constant_gate_past_a():
+    d = torch.tensor([-0.5, 0.0, 1e-6, 0.3, 1.0])
+    assert torch.equal(BoundedFalloff(a=0.0, b=1.0, power=0)(d), torch.tensor([0.0, 0.0, 1.0, 1.0, 1.0]))
+    assert torch.equal(BoundedFalloff(a=0.3, b=0.5, power=0.0)(d), torch.tensor([0.0, 0.0, 0.0, 0.0, 0.5]))
 
 
 # --- suppression -------------------------------------------------------------------------------------
@@ -114,6 +120,18 @@ def test_suppression_normalises_concept_and_checks_width():
         Suppression(torch.zeros(4), BoundedFalloff())
 
 
+def test_suppression_with_power_0_removes_the_whole_concept_component_on_the_concept_side():
+    """The redux suppression (a = 0, b = 1, power 0): a half-space projection."""
+    z = torch.cat([rand_rows(2_000)[:2_000], torch.tensor([[0.0, 1.0, 0.0, 0.0], [-S, S, 0.0, 0.0]])])
+    out = Suppression(RED, BoundedFalloff(a=0.0, b=1.0, power=0.0))(z)
+    d = z @ RED
+    red_side = d > 0
+    assert red_side.sum() > 900 and (~red_side).sum() > 900
+    assert torch.allclose(out[red_side] @ RED, torch.zeros(int(red_side.sum())), atol=1e-7)
+    assert torch.allclose(out[red_side].norm(dim=-1), (1 - d[red_side] ** 2).sqrt(), atol=1e-6)
+    assert torch.equal(out[~red_side], z[~red_side])
+
+
 # --- mappers -----------------------------------------------------------------------------------------
 
 
@@ -123,6 +141,20 @@ def test_linear_mapper_hand_values():
     assert torch.allclose(m(d), torch.tensor([-0.3, 0.0, 0.25, 0.5]))
     m2 = LinearMapper(0.2, 0.6)
     assert torch.allclose(m2(torch.tensor([0.1, 0.6, 1.0])), torch.tensor([0.1, 0.4, 0.6]))
+
+
+def test_the_redux_linear_mapper_sends_the_concept_side_to_within_1_degree_of_its_plane():
+    """LinearMapper(0, cos 89°): d* = 0.0174524·d, linear from (a, a) to (1, b)."""
+    b = math.cos(math.radians(89))
+    m = LinearMapper(0.0, 0.0174524)
+    d = torch.tensor([-0.4, 0.0, 0.2, 0.7, 1.0])
+    assert torch.allclose(m(d), torch.tensor([-0.4, 0.0, 0.2 * 0.0174524, 0.7 * 0.0174524, 0.0174524]))
+    z = rand_rows(2_000)[:2_000]
+    out = Repulsion(RED, m)(z)
+    red_side = z @ RED > 0
+    assert torch.allclose(out[red_side].norm(dim=-1), torch.ones(int(red_side.sum())), atol=1e-6)
+    assert (out[red_side] @ RED).max() <= b + 1e-6
+    assert torch.equal(out[~red_side], z[~red_side])
 
 
 def test_bezier_control_points_for_a0_b05():
@@ -368,3 +400,68 @@ def test_surgery_rejects_bad_layers():
         prune(m, [0], consumer="decoder.9")
     with pytest.raises(UserError, match="outputs 4 dims but consumer"):
         prune(m, [0], consumer="decoder.2")
+
+
+# --- mappers and falloffs chosen in config ----------------------------------------------------------
+
+
+def test_the_repulsion_config_chooses_its_mapper_by_target_and_its_figures_draw(tmp_path):
+    from ex_color.builders import build_intervention
+    from ex_color.config import compose_intervention
+    from ex_color.interventions.kinds import response_curve
+    from ex_color.plots import Cone, plot_intervention_curve, plot_latent_views, save_figure
+
+    built = model(normalize=True)
+    default = compose_intervention("repulsion")
+    assert isinstance(build_intervention(default.intervention, default.concepts, built).shaper, FastBezierMapper)
+    icfg = compose_intervention(
+        "repulsion",
+        ["intervention.mapper._target_=ex_color.interventions.LinearMapper", "intervention.mapper.b=0.0174524"],
+    )
+    linear = build_intervention(icfg.intervention, icfg.concepts, built)
+    assert linear.shaper == LinearMapper(0.0, 0.0174524)
+    assert linear.record()["mapper"] == {"type": "LinearMapper", "a": 0.0, "b": 0.0174524}
+    starts, ends = linear.cones()
+    assert starts.half_angle == pytest.approx(math.pi / 2, abs=1e-3)
+    assert ends.half_angle == pytest.approx(math.radians(89), abs=1e-6)
+    align_in, align_out, lobe = response_curve(linear.transform(), linear.concept[1])
+    assert align_out.max() == pytest.approx(0.0174524, abs=1e-6)
+    figure, alt = plot_intervention_curve(align_in, align_out, "repulsion", linear.params, lobe_xy=lobe)
+    assert save_figure(figure, tmp_path / "linear.png", alt).stat().st_size > 0
+    rgb = colours(64)
+    with torch.no_grad(), intervene(built, [(linear.transform(), linear.layers)]), capture(built, ["latent"]) as seen:
+        out = built(rgb)
+    figure, alt = plot_latent_views(
+        seen["latent"][0].numpy(), out.numpy(), rgb.numpy(), cones=[Cone(*m) for m in linear.cones()]
+    )
+    assert save_figure(figure, tmp_path / "latents.png", alt).stat().st_size > 0
+
+
+def test_the_power_0_suppression_builds_from_config():
+    from ex_color.builders import build_intervention
+    from ex_color.config import compose_intervention
+
+    icfg = compose_intervention("suppression", ["intervention.falloff.power=0"])
+    built = build_intervention(icfg.intervention, icfg.concepts, model(normalize=True))
+    assert built.shaper == BoundedFalloff(0.0, 1.0, 0.0) and built.cones()[0].half_angle == pytest.approx(math.pi / 2)
+
+
+@pytest.mark.parametrize(
+    "kind, target, listed",
+    [
+        ("repulsion", "ex_color.interventions.NoSuchMapper", "ex_color.interventions.LinearMapper"),
+        ("repulsion", "nowhere.at.all", "ex_color.interventions.FastBezierMapper"),
+        ("suppression", "math.pi", "ex_color.interventions.BoundedFalloff"),
+    ],
+)
+def test_a_shaper_target_that_names_nothing_is_refused_listing_the_shipped_ones(kind, target, listed):
+    from ex_color.builders import build_intervention
+    from ex_color.config import compose_intervention
+
+    key = "mapper" if kind == "repulsion" else "falloff"
+    icfg = compose_intervention(kind, [f"intervention.{key}._target_={target}"])
+    with pytest.raises(UserError) as error:
+        build_intervention(icfg.intervention, icfg.concepts, model(normalize=True))
+    message = str(error.value)
+    assert message.startswith(f"intervention.{key}._target_: '{target}' names no {key}; {key}s: ")
+    assert listed in message and "\n" not in message

@@ -14,7 +14,8 @@ what validation's exact labels test (`exact_labels`). The known functions:
 A label is configured as ``NAME: {power: P, scale: S}`` (the function is the one named NAME), or with
 ``function: F`` or ``hue: DEGREES`` to choose it, e.g. ``blue: {hue: 240, power: 8, scale: 0.08}``.
 A bare number (``red: 0.5``, the format of runs made before labels had powers) is the scale at the
-function's experiment-2.2 power.
+function's experiment-2.2 power. ``NAME: null`` drops the label: how a config, which cannot delete a key it
+merges into, leaves out a label of the data config below it (experiment 2.5.1's red-only data).
 """
 
 from __future__ import annotations
@@ -121,12 +122,12 @@ def parse_label(name: str, spec, key: str = "data.labels") -> LabelSpec:
 
 
 def parse_labels(labels: Mapping | None, key: str = "data.labels") -> tuple[LabelSpec, ...]:
-    """Every label of a config's `labels` mapping, in order."""
+    """Every label of a config's `labels` mapping, in order (those set to null left out)."""
     if labels is None:
         return ()
     if not isinstance(labels, Mapping):
         raise UserError(f"{key}: expected a mapping of label names to {{power: P, scale: S}} (got {labels!r})")
-    return tuple(parse_label(str(name), spec, key) for name, spec in labels.items())
+    return tuple(parse_label(str(name), spec, key) for name, spec in labels.items() if spec is not None)
 
 
 def hue_degrees(rgb: np.ndarray) -> np.ndarray:

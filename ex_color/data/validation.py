@@ -29,17 +29,28 @@ def rgb_grid(steps: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ValidationSet:
-    """Colours [N, 3] and their exact labels [N, n_labels], measured in batches of `batch_size` after every
-    `every` training steps."""
+    """Colours [N, 3] and their exact labels [N, n_labels] (one column per label of the data, in order; 0
+    throughout for a label the set does not carry), measured in batches of `batch_size` after every `every`
+    training steps. `carried`: the names of the labels it carries."""
 
     rgb: torch.Tensor
     labels: torch.Tensor
     batch_size: int
     every: int
+    carried: tuple[str, ...]
 
     @classmethod
     def build(
-        cls, colours: str, grid_steps: int, specs: tuple[LabelSpec, ...], batch_size: int, every: int
+        cls,
+        colours: str,
+        grid_steps: int,
+        specs: tuple[LabelSpec, ...],
+        batch_size: int,
+        every: int,
+        carried: tuple[str, ...] | None = None,
     ) -> ValidationSet:
+        """`carried`: the labels it carries (None: every label of `specs`)."""
         rgb = cell_centres_and_corners() if colours == "centres" else rgb_grid(grid_steps)
-        return cls(torch.tensor(rgb, dtype=torch.float32), exact_labels(rgb, specs), batch_size, every)
+        carried = tuple(spec.name for spec in specs) if carried is None else tuple(carried)
+        labels = exact_labels(rgb, specs) * torch.tensor([spec.name in carried for spec in specs], dtype=torch.float32)
+        return cls(torch.tensor(rgb, dtype=torch.float32), labels, batch_size, every, carried)

@@ -16,7 +16,8 @@ from ._params import number
 class BoundedFalloff:
     """``f(d) = b * ((d - a) / (1 - a)) ** power`` for ``d > a``, else 0.
 
-    Requires ``0 <= a < 1``, ``0 < b <= 1`` and ``power >= 1``. Works elementwise on any tensor.
+    Requires ``0 <= a < 1``, ``0 < b <= 1`` and ``power >= 0``. Power 0 is a constant gate: ``b`` for
+    every ``d > a`` (0⁰ = 1), the redux experiments' half-space projection. Works elementwise on any tensor.
     """
 
     a: float = 0.0
@@ -31,8 +32,8 @@ class BoundedFalloff:
             raise UserError(f"falloff: a must satisfy 0 <= a < 1 (got a={self.a!r})")
         if not 0.0 < b <= 1.0:
             raise UserError(f"falloff: b must satisfy 0 < b <= 1 (got b={self.b!r})")
-        if power < 1.0:
-            raise UserError(f"falloff: power must be >= 1 (got power={self.power!r})")
+        if power < 0.0:
+            raise UserError(f"falloff: power must be >= 0 (got power={self.power!r})")
         object.__setattr__(self, "a", a)
         object.__setattr__(self, "b", b)
         object.__setattr__(self, "power", power)

@@ -6,6 +6,7 @@ annotations. Adding a kind is one class here (decorated with `@register`) and on
 
 from __future__ import annotations
 
+import importlib
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -112,10 +113,27 @@ def _rim(cosine: float) -> float:
     return math.acos(max(-0.999, min(0.999, float(cosine))))
 
 
+def _located(path: Any) -> Any:
+    """The object a dotted `_target_` path names, or None (quietly: Hydra's own lookup logs its failures)."""
+    if not isinstance(path, str) or not path:
+        return None
+    parts = path.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            found = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for attribute in parts[split:]:
+            found = getattr(found, attribute, None)
+        return found
+    return None
+
+
 class ConceptHook(Intervention):
     """A row-wise map of the named layers' outputs along a concept, held as forward hooks."""
 
     shaper_key: ClassVar[str]  # "falloff" or "mapper": the config key of the callable shaping it
+    shipped_shapers: ClassVar[tuple[str, ...]]  # the `_target_`s ex-color ships for it
     keys = ("concept", "layers")
 
     def __init__(self, concept_name: str, vector: Tensor, layers: list[str], shaper: Any, params: dict[str, Any]):
@@ -144,9 +162,19 @@ class ConceptHook(Intervention):
         vector = concept_vector(list(context.concepts[name]), context.widths[layers[0]], name)
         if not isinstance(spec.get(cls.shaper_key), Mapping):
             raise UserError(f"intervention.{cls.shaper_key}: required for {cls.name}")
+        cls.check_shaper_target(spec[cls.shaper_key].get("_target_"))
         shaper = context.instantiate(node[cls.shaper_key], f"intervention.{cls.shaper_key}")
         params = {k: v for k, v in spec[cls.shaper_key].items() if k != "_target_"}
         return cls(name, vector, layers, shaper, params)
+
+    @classmethod
+    def check_shaper_target(cls, target: Any) -> None:
+        """UserError naming `<shaper>._target_` and the shipped shapers unless `target` names a callable."""
+        if not callable(_located(target)):
+            raise UserError(
+                f"intervention.{cls.shaper_key}._target_: {target!r} names no {cls.shaper_key}; "
+                f"{cls.shaper_key}s: {', '.join(cls.shipped_shapers)} (or a class of your own)"
+            )
 
     def applied_to(self, model):
         return model, [Placement(self.fn, self.layers)]
@@ -178,6 +206,7 @@ class SuppressionKind(ConceptHook):
 
     name = "suppression"
     shaper_key = "falloff"
+    shipped_shapers = ("ex_color.interventions.BoundedFalloff",)
     keys = (*ConceptHook.keys, "falloff")
 
     @staticmethod
@@ -194,6 +223,11 @@ class RepulsionKind(ConceptHook):
 
     name = "repulsion"
     shaper_key = "mapper"
+    shipped_shapers = (
+        "ex_color.interventions.FastBezierMapper",
+        "ex_color.interventions.BezierMapper",
+        "ex_color.interventions.LinearMapper",
+    )
     keys = (*ConceptHook.keys, "mapper")
 
     @staticmethod

@@ -358,7 +358,7 @@ def log_metric_rows(loggers: Sequence[Any], names: Sequence[str], first: int, va
     last = len(lr_at) - 1
     for offset, row in enumerate(values.tolist()):
         step = first + offset
-        metrics = {name: v for name, v in zip(names, row) if v == v}
+        metrics = {name: (int(v) if name.startswith("labels/") else v) for name, v in zip(names, row) if v == v}
         metrics["train/lr"] = lr_at[step if step < last else last]
         for logger in loggers:
             logger.log_metrics(metrics, step=step)
