@@ -25,6 +25,34 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import excolor_command, machine_header, median, run_process, table  # noqa: E402
 
 
+# Log lines that start each phase of `excolor run --seeds` (tasks/run.py), in order.
+PHASE_STARTS = [
+    ("training", "training "),
+    ("scoring (+ reading every seed back)", "scoring "),
+    ("the best seed evaluated in full", "best seed by score"),
+    ("summary, box plots", "summary across seeds"),
+]
+
+
+def phase_times(log: str, wall: float) -> list[list[str]]:
+    """Seconds from each phase's first log line to the next one's; the start-up (imports, composing and
+    checking the config) is what the process spent before training's first line."""
+    from datetime import datetime
+
+    stamps = []
+    for name, prefix in PHASE_STARTS:
+        for line in log.splitlines():
+            if line.startswith("[") and "][INFO] " + prefix in line:
+                stamps.append((name, datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f")))
+                break
+    rows = []
+    for (name, start), (_, end) in zip(stamps, stamps[1:]):
+        rows.append([name, f"{(end - start).total_seconds():.1f} s"])
+    spent = (stamps[-1][1] - stamps[0][1]).total_seconds() if stamps else 0.0
+    rows.insert(0, ["start-up, and the summary written at the end", f"{wall - spent:.1f} s"])
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--experiment", default="ex-2.4.1")
@@ -54,6 +82,7 @@ def main() -> None:
             )  # fmt: skip
             redux_times.append(redux)
         summary = (work / "redux-0" / "summary.json").read_text()
+        phases = phase_times((work / "redux-0" / "train.log").read_text(), redux_times[0].wall)
 
     wall_single = median(t.wall for t in single_times)
     wall_redux = median(t.wall for t in redux_times)
@@ -79,6 +108,10 @@ def main() -> None:
             "",
             f"Targets: redux under 60 s ({'met' if wall_redux < 60 else 'NOT met'}), at most 5× single "
             f"({'met' if wall_redux <= 5 * wall_single else 'NOT met'}). Best seed: {best}.",
+            "",
+            "Where the redux's time went (from its train.log):",
+            "",
+            table(["phase", "wall"], phases),
         ]
     )
     print(text)

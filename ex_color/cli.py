@@ -260,7 +260,7 @@ def run_command(
             fail("--evaluate chooses which of several seeds are evaluated: give it with --seeds")
         if evaluate not in ("best", "all"):
             fail(f"--evaluate {evaluate}: expected best or all")
-        overrides.append(f"redux.evaluate={evaluate}")
+        overrides.insert(0, f"redux.evaluate={evaluate}")  # before any Hydra flag such as --cfg job
     if seeds is not None:
         from ex_color.tasks.run import run_seeds, validate_seeds
 

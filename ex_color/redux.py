@@ -123,6 +123,11 @@ class ReduxSummary:
     score_label: str | None = None
     failed: list[str] = field(default_factory=list)
 
+    def reread(self, names: list[str]) -> None:
+        """Read these seeds back from their files again (after they were evaluated)."""
+        for name in names:
+            self.seeds[name] = load_run(self.seeds[name].path)
+
     def evaluated(self) -> list[str]:
         return [name for name, result in self.seeds.items() if result.interventions]
 

@@ -6,6 +6,7 @@ import json
 import re
 import shlex
 
+import numpy as np
 import pytest
 import torch
 
@@ -257,33 +258,52 @@ SMALL_EVAL = [
 
 @pytest.mark.slow
 def test_the_2_4_1_redux_runs_end_to_end_in_miniature(tmp_path):
-    """61 steps of experiment 2.4.1 through `excolor run`: validation of the anchor only (no vibrant label in
-    the validation set), label counts, and the four interventions with the redux settings."""
+    """61 steps of the 2.4.1 redux through `excolor run --seeds`: validation of the anchor only (no vibrant
+    label in the validation set), label counts, every seed scored, the best evaluated with the four redux
+    interventions, and `excolor infer` on the best seed applying the experiment's pinned settings."""
     (tmp_path / "short.csv").write_text(
         "STEP,PHASE,ACTION,lr,separate,anchor,subspace\n0,Train,,0.01,0.01,0.1,0.1\n60,,,0.01,,,\n"
     )
     excolor(
         "run",
         "experiment=ex-2.4.1",
+        "--seeds",
+        "0-2",
         "dopesheet=short.csv",
         "data.validation.every=30",
         *SMALL_EVAL,
-        "hydra.run.dir=run",
+        "hydra.run.dir=redux",
         cwd=tmp_path,
     )
-    run_dir = tmp_path / "run"
+    summary = json.loads((tmp_path / "redux" / "summary.json").read_text())
+    assert set(summary["seeds"]) == {"seed-0", "seed-1", "seed-2"}
+    assert summary["pareto"]["minimise"] == ["val/recon", "val/anchor"] and summary["pareto"]["maximise"] == ["score"]
+    assert all({"score", "val/recon", "val/anchor", "labels/n/red"} <= set(row) for row in summary["seeds"].values())
+    best = summary["best"]
+    run_dir = tmp_path / "redux" / best
     with open(run_dir / "metrics.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 61 and "val/subspace" not in rows[0]
     assert [row["step"] for row in rows if row["val/anchor"]] == ["29", "59"]
     assert int(rows[-1]["labels/n_total"]) == 61 * 64
     assert int(rows[-1]["labels/n/_any"]) <= int(rows[-1]["labels/n/red"]) + int(rows[-1]["labels/n/vibrant"])
+    assert summary["seeds"][best]["labels/n/red"] == int(rows[-1]["labels/n/red"])
     for kind in ("none", "suppression", "repulsion", "ablation"):
         assert (run_dir / "interventions" / kind / "metrics.json").is_file(), kind
     record = json.loads((run_dir / "interventions" / "repulsion" / "metrics.json").read_text())["intervention"]
     assert record["mapper"] == {"type": "LinearMapper", "a": 0.0, "b": 0.0174524}
     assert (run_dir / "interventions" / "repulsion" / "figures" / "intervention.png").is_file()
     assert (run_dir / "report.md").is_file()
+
+    # infer on the best seed: the experiment's repulsion, with no further overrides, sends red to within 1°
+    # of the plane orthogonal to it (the latent's dim 0 at most sin 1° of the unit vector)
+    result = excolor(
+        "infer", "red", "--run", f"redux/{best}", "--kind", "repulsion", "--output", "red.npz", cwd=tmp_path
+    )
+    latent = np.load(tmp_path / "red.npz")["latents"][0]
+    assert abs(latent[0]) / np.linalg.norm(latent) <= np.sin(np.radians(1.0)) + 1e-6, result.stdout
+    excolor("infer", "red", "--run", f"redux/{best}", "--kind", "suppression", "--output", "gone.npz", cwd=tmp_path)
+    assert np.load(tmp_path / "gone.npz")["latents"][0][0] <= 1e-6  # the red side's component removed
 
 
 @pytest.mark.slow

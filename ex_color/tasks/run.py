@@ -177,7 +177,8 @@ def finish_seeds(cfg: DictConfig, directory: Path, finished: list[Path], configs
         log.info("best seed by score: %s (%.4g)", summary.best, summary.rows[summary.best]["score"])
     for seed_dir in chosen:
         evaluate_run(seed_dir, configs)
-    redux.write_summary(redux.summarise(directory, settings))
+    summary.reread([seed_dir.name for seed_dir in chosen])
+    redux.write_summary(summary)
     log.info("summary across seeds: %s", directory / redux.SUMMARY_MD)
 
 
