@@ -80,11 +80,12 @@ def test_missing_dopesheet_file(workdir, smoke_run):
         ("data.cube.hues=0", ["data.cube.hues", "positive"]),
         ("experiment=nosuch", ["experiment/nosuch"]),
         ("regularizers.reg-anchor.layers=[nolayer]", ["regularizers.reg-anchor.layers", "nolayer"]),
+        ("regularizers.reg-anchor.loss._target_=ex_color.losses.Nope", ["regularizers.reg-anchor.loss", "Nope"]),
     ],
 )
 def test_config_mistakes_in_train(workdir, smoke_run, override, fragments):
     result = excolor("train", "experiment=smoke", override, cwd=workdir, check=False)
-    one_line_error(result, *fragments)
+    assert "HYDRA_FULL_ERROR" not in one_line_error(result, *fragments)
     after_failure_nothing_new(workdir, smoke_run)
 
 
