@@ -73,7 +73,9 @@ def test_run_with_wandb_offline_logs_everything_into_one_run(tmp_path):
     assert history["interventions/repulsion/figures/intervention/_type"] == "image-file"
     assert history["interventions/repulsion/named_colors/_type"] == "table-file"
     assert history["figures/training/caption"] == (run_dir / "figures" / "training.txt").read_text().strip()
-    assert len(list(media.rglob("*.png"))) == 5 + 4 + 4
+    assert (
+        len(list(media.rglob("*.png"))) == 6 + 6 + 6
+    )  # run figures (+ stacked); per intervention (+ stacked, similarity)
 
 
 def test_a_failed_training_still_finishes_its_wandb_run(tmp_path):
