@@ -267,8 +267,10 @@ def test_repulsion_needs_two_dims():
 
 def test_concept_vector_validation_and_normalisation(caplog):
     assert torch.equal(concept_vector([1, 0, 0, 0], 4, "red"), RED)
-    with pytest.raises(UserError, match="concept 'red'.*3 values.*4 wide"):
-        concept_vector([1, 0, 0], 4, "red")
+    assert torch.equal(concept_vector([1, 0, 0], 4, "red"), RED)  # a shorter concept extends with zeros
+    assert concept_vector([1, 0, 0, 0], 5, "red").tolist() == [1.0, 0.0, 0.0, 0.0, 0.0]
+    with pytest.raises(UserError, match="concept 'red'.*5 values.*4 wide"):
+        concept_vector([1, 0, 0, 0, 0], 4, "red")
     with pytest.raises(UserError, match="concept 'red'.*zero"):
         concept_vector([0, 0, 0, 0], 4, "red")
     with pytest.raises(UserError, match="concept 'red'"):
