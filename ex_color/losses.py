@@ -154,12 +154,17 @@ class AxisAlignedSubspace:
 
     takes_stacks: ClassVar[bool] = True  # __call__ also maps stacks [S, B, n] to [S, B]
 
-    def charged(self, width: int) -> tuple[float, ...]:
-        """1.0 for each dimension of a `width`-dim layer the loss charges, else 0.0."""
-        return tuple(float((k in self.dims) == self.invert) for k in range(width))
+    def charged(self, width: int) -> tuple[int, ...]:
+        """The dimensions of a `width`-dim layer the loss charges."""
+        return tuple(k for k in range(width) if (k in self.dims) == self.invert)
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
-        return (z.square() * _constant(self.charged(z.shape[-1]), z.dtype, z.device)).sum(-1)
+        charged = self.charged(z.shape[-1])
+        if not charged:
+            return z[..., :0].sum(-1)  # 0 (an empty sum), still part of the graph
+        if charged == tuple(range(charged[0], charged[-1] + 1)):  # a run of dims: a slice (Planarity: z[..., 2:])
+            return z[..., charged[0] : charged[-1] + 1].square().sum(-1)
+        return z[..., list(charged)].square().sum(-1)
 
 
 @dataclass(frozen=True)
