@@ -461,6 +461,55 @@ def test_the_2_4_1_redux_runs_end_to_end_in_miniature(tmp_path):
 
 
 @pytest.mark.slow
+def test_the_2_10_1_redux_runs_end_to_end_in_miniature(tmp_path):
+    """61 steps of the 2.10.1 redux (5-dim latent, two nonlinear layers a side) through `excolor run --seeds`:
+    every seed scored by ablating dim 0, the best evaluated with ablation, pruning and suppression, and
+    `excolor infer` on a seed: pruning dim 0 gives ablation's outputs (spec §0.7) with the model's own
+    producer (encoder.4)."""
+    (tmp_path / "short.csv").write_text(
+        "STEP,PHASE,ACTION,lr,separate,anchor,anti-subspace\n0,Train,,0.01,0.01,0.1,0.25\n60,,,0.01,,,\n"
+    )
+    excolor(
+        "run",
+        "experiment=ex-2.10.1",
+        "--seeds",
+        "0-1",
+        "dopesheet=short.csv",
+        "data.validation.every=30",
+        *SMALL_EVAL,
+        "hydra.run.dir=redux",
+        cwd=tmp_path,
+    )
+    summary = json.loads((tmp_path / "redux" / "summary.json").read_text())
+    assert set(summary["seeds"]) == {"seed-0", "seed-1"}
+    assert summary["pareto"]["minimise"] == ["val/recon", "val/anchor"] and summary["pareto"]["maximise"] == ["score"]
+    for seed in ("seed-0", "seed-1"):
+        score = json.loads((tmp_path / "redux" / seed / "score.json").read_text())
+        assert score["settings"]["plan"] == ["ablation"] and score["settings"]["power"] == 3.0
+        assert 0 <= score["score"] <= 1
+    best = tmp_path / "redux" / summary["best"]
+    model = runs.load_model(best)
+    assert model.bottleneck_dim == 5 and model.nonlinear_layers == 2
+    for kind in ("none", "ablation", "prune", "suppression"):
+        assert (best / "interventions" / kind / "metrics.json").is_file(), kind
+    record = json.loads((best / "interventions" / "prune" / "metrics.json").read_text())["intervention"]
+    assert record == {"kind": "prune", "dims": [0], "producer": "encoder.4", "consumer": "decoder.0"}
+    assert (best / "interventions" / "prune" / "figures" / "stacked.png").is_file()
+
+    for seed in ("seed-0", "seed-1"):
+        arrays = {}
+        for kind in ("ablation", "prune"):
+            excolor("infer", "--run", f"redux/{seed}", "--kind", kind, "--output", f"{kind}.npz", cwd=tmp_path)
+            arrays[kind] = np.load(tmp_path / f"{kind}.npz")
+        ablated, pruned = arrays["ablation"], arrays["prune"]
+        assert ablated["outputs"].shape == pruned["outputs"].shape == (17, 3)
+        np.testing.assert_allclose(pruned["outputs"], ablated["outputs"], rtol=0, atol=1e-6)
+        assert ablated["latents"].shape == (17, 5) and pruned["latents"].shape == (17, 4)
+        assert np.all(ablated["latents"][:, 0] == 0)
+        np.testing.assert_allclose(pruned["latents"], ablated["latents"][:, 1:], rtol=0, atol=1e-6)
+
+
+@pytest.mark.slow
 def test_the_2_3_sigmoid_variant_trains_in_miniature(tmp_path):
     (tmp_path / "short.csv").write_text(
         "STEP,PHASE,ACTION,lr,reg-separate,reg-anchor,reg-unit,reg-planar\n0,Train,,0.01,0.01,0.01,0.01,0.01\n40,,,0.01,,,,\n"
