@@ -24,7 +24,7 @@ def plain(cfg: Any) -> Any:
     return OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else cfg
 
 
-MODEL_KEYS = ("bottleneck", "hidden", "normalize", "sigmoid")
+MODEL_KEYS = ("bottleneck", "hidden", "normalize", "sigmoid", "nonlinear_layers")
 
 
 def model_settings(cfg_model: Mapping) -> dict[str, Any]:
@@ -36,6 +36,11 @@ def model_settings(cfg_model: Mapping) -> dict[str, Any]:
     unknown = sorted(set(settings) - set(MODEL_KEYS))
     if unknown:
         raise UserError(f"model.{unknown[0]}: unknown key; known keys: {', '.join(MODEL_KEYS)}")
+    layers = settings.setdefault("nonlinear_layers", 1)  # runs made before it existed have one
+    if not isinstance(layers, int) or isinstance(layers, bool) or layers < 1:
+        raise UserError(
+            f"model.nonlinear_layers must be an integer >= 1 (the Linear + GELU pairs on each side; got {layers!r})"
+        )
     for key in ("normalize", "sigmoid"):
         if not isinstance(settings.get(key), bool | None):
             raise UserError(f"model.{key} must be true or false (got {settings[key]!r})")
@@ -145,12 +150,30 @@ class TrainingParts:
     timeline: Any  # ex_color.schedule.Timeline
 
 
+UNKNOWN_COLUMNS = ("error", "warn")
+
+
 def load_schedule(cfg, regularizer_names: list[str], warn: bool = True):
-    """(path, Timeline) of the run's dopesheet, validated against its regularizers."""
+    """(path, Timeline) of the run's dopesheet, validated against its regularizers: a column naming no
+    regularizer is an error, or (`dopesheet_unknown_columns: warn`) left out with a warning."""
     from ex_color.schedule import Timeline, load_dopesheet
 
     path = resolve_dopesheet(cfg.dopesheet)
     sheet = load_dopesheet(path)
+    policy = cfg.get("dopesheet_unknown_columns", "error")  # runs made before the switch: error
+    if policy not in UNKNOWN_COLUMNS:
+        raise UserError(f"dopesheet_unknown_columns: expected one of {', '.join(UNKNOWN_COLUMNS)} (got {policy!r})")
+    unknown = sheet.unknown_columns(["lr", *regularizer_names]) if policy == "warn" else []
+    if unknown:
+        sheet = sheet.without(unknown)
+        if warn:
+            log.warning(
+                "dopesheet %s: column%s %s name%s no regularizer; ignored (dopesheet_unknown_columns: warn)",
+                path,
+                "s" if len(unknown) > 1 else "",
+                ", ".join(repr(column) for column in unknown),
+                "" if len(unknown) > 1 else "s",
+            )
     missing = sheet.check_names(["lr", *regularizer_names])
     if "lr" in missing:
         raise UserError(f"{path}: no 'lr' column; the learning rate must be scheduled")
@@ -307,5 +330,5 @@ def build_intervention(cfg_intervention: Mapping, concepts: Mapping, model: torc
     unknown = sorted(set(spec) - keys)
     if unknown:
         raise UserError(f"intervention.{unknown[0]}: unknown key for {kind}; known keys: {', '.join(sorted(keys))}")
-    context = BuildContext(plain(concepts) or {}, layer_widths(model), _instantiate)
+    context = BuildContext(plain(concepts) or {}, layer_widths(model), _instantiate, model)
     return KINDS[kind].from_config(spec, cfg_intervention, context)

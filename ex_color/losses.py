@@ -111,13 +111,69 @@ class Separate:
 
 
 @dataclass(frozen=True)
-class Planarity:
-    """Pulls activations onto the plane of the first two dimensions: ``Σ_{k≥2} z_k²``."""
+class AntiAnchor:
+    """Pushes activations away from a direction: ``max(ẑ·p̂, 0)`` (`hemi`, the default: only rows on the
+    point's side are charged), or ``(ẑ·p̂ + 1)/2`` (not `hemi`: charged everywhere, most at the point), with
+    ``ẑ = z/(‖z‖ + 1e-8)`` and ``p̂ = p/(‖p‖ + 1e-8)``. Experiments 2.8 - 2.9.1 put it at −red."""
+
+    point: tuple[float, ...]
+    hemi: bool = True
+
+    def __post_init__(self):
+        object.__setattr__(self, "point", tuple(float(x) for x in self.point))
+        object.__setattr__(self, "hemi", bool(self.hemi))
+        norm = math.sqrt(sum(x * x for x in self.point))
+        object.__setattr__(self, "_direction", tuple(x / (norm + 1e-8) for x in self.point))
 
     takes_stacks: ClassVar[bool] = True  # __call__ also maps stacks [S, B, n] to [S, B]
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
-        return z[..., 2:].square().sum(-1)
+        unit = z / (torch.linalg.vector_norm(z, dim=-1, keepdim=True) + 1e-8)
+        cos = unit @ _constant(self._direction, z.dtype, z.device)
+        return cos.clamp_min(0) if self.hemi else (cos + 1) / 2
+
+    for_width = Anchor.for_width
+
+
+@dataclass(frozen=True)
+class AxisAlignedSubspace:
+    """Pulls activations into (or out of) the subspace of some latent dimensions D: ``Σ_{k∉D} z_k²`` keeps
+    them in it; with `invert`, ``Σ_{k∈D} z_k²`` keeps them out. Dimensions past the layer's width are
+    ignored; the loss is 0 when nothing is charged. {0, 1} is `Planarity`; experiments 2.9.1 - 2.10.1's
+    anti-subspace is ({0}, invert)."""
+
+    dims: tuple[int, ...]
+    invert: bool = False
+
+    def __post_init__(self):
+        dims = tuple(self.dims) if not isinstance(self.dims, int) else (self.dims,)
+        if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in dims):
+            raise ValueError(f"dims must be latent dimension indices >= 0 (got {list(dims)!r})")
+        object.__setattr__(self, "dims", tuple(sorted(set(dims))))
+        object.__setattr__(self, "invert", bool(self.invert))
+
+    takes_stacks: ClassVar[bool] = True  # __call__ also maps stacks [S, B, n] to [S, B]
+
+    def charged(self, width: int) -> tuple[int, ...]:
+        """The dimensions of a `width`-dim layer the loss charges."""
+        return tuple(k for k in range(width) if (k in self.dims) == self.invert)
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        charged = self.charged(z.shape[-1])
+        if not charged:
+            return z[..., :0].sum(-1)  # 0 (an empty sum), still part of the graph
+        if charged == tuple(range(charged[0], charged[-1] + 1)):  # a run of dims: a slice (Planarity: z[..., 2:])
+            return z[..., charged[0] : charged[-1] + 1].square().sum(-1)
+        return z[..., list(charged)].square().sum(-1)
+
+
+@dataclass(frozen=True)
+class Planarity(AxisAlignedSubspace):
+    """Pulls activations onto the plane of the first two dimensions: ``Σ_{k≥2} z_k²`` (AxisAlignedSubspace
+    of {0, 1}, under the name the earlier experiments' configs use)."""
+
+    dims: tuple[int, ...] = (0, 1)
+    invert: bool = False
 
 
 @dataclass(frozen=True)

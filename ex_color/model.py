@@ -41,8 +41,13 @@ class HookPoint(nn.Module):
 class ColorMLP(nn.Module):
     """RGB -> `bottleneck` dims -> RGB.
 
-    encoder: Linear(3, hidden) -> GELU -> Linear(hidden, bottleneck)
-    decoder: Linear(bottleneck, hidden) -> GELU -> Linear(hidden, 3) [-> Sigmoid]
+    encoder: Linear(3, hidden) -> GELU -> [Linear(hidden, hidden) -> GELU] x (N - 1) -> Linear(hidden, bottleneck)
+    decoder: Linear(bottleneck, hidden) -> GELU -> [Linear(hidden, hidden) -> GELU] x (N - 1) -> Linear(hidden, 3)
+             [-> Sigmoid]
+
+    N = ``nonlinear_layers`` (1, the default, is the original model; 2 is experiments 2.9 - 2.10.1's "extra
+    nonlinearity"). The latent is the output of the encoder's last Linear (`latent_producer`, ``encoder.2N``)
+    and the input of the decoder's first (`latent_consumer`, ``decoder.0``): what weight surgery edits.
 
     With ``normalize=True`` (experiments 2.3 on) an L2-normalising module named ``bottleneck`` follows
     the encoder. ``sigmoid`` ends the decoder with a Sigmoid; None (the default) means "iff not
@@ -53,18 +58,40 @@ class ColorMLP(nn.Module):
     there is one): regularizers and interventions name it to act there whatever the variant.
     """
 
-    def __init__(self, bottleneck: int = 4, hidden: int = 16, normalize: bool = False, sigmoid: bool | None = None):
+    def __init__(
+        self,
+        bottleneck: int = 4,
+        hidden: int = 16,
+        normalize: bool = False,
+        sigmoid: bool | None = None,
+        nonlinear_layers: int = 1,
+    ):
         super().__init__()
+        if isinstance(nonlinear_layers, bool) or not isinstance(nonlinear_layers, int) or nonlinear_layers < 1:
+            raise ValueError(f"nonlinear_layers must be an integer >= 1 (got {nonlinear_layers!r})")
         self.bottleneck_dim = bottleneck
         self.hidden = hidden
         self.normalize = normalize
         self.sigmoid = (not normalize) if sigmoid is None else sigmoid
-        self.encoder = nn.Sequential(Linear(3, hidden), nn.GELU(), Linear(hidden, bottleneck))
+        self.nonlinear_layers = nonlinear_layers
+        extra = [module for _ in range(nonlinear_layers - 1) for module in (Linear(hidden, hidden), nn.GELU())]
+        self.encoder = nn.Sequential(Linear(3, hidden), nn.GELU(), *extra, Linear(hidden, bottleneck))
         if normalize:
             self.bottleneck = L2Normalize()
-        decoder = [Linear(bottleneck, hidden), nn.GELU(), Linear(hidden, 3)]
+        extra = [module for _ in range(nonlinear_layers - 1) for module in (Linear(hidden, hidden), nn.GELU())]
+        decoder = [Linear(bottleneck, hidden), nn.GELU(), *extra, Linear(hidden, 3)]
         self.decoder = nn.Sequential(*decoder, *([nn.Sigmoid()] if self.sigmoid else []))
         self.latent = HookPoint()
+
+    @property
+    def latent_producer(self) -> str:
+        """The name of the Linear whose output is the latent: the encoder's last Linear (``encoder.2N``)."""
+        return latent_linears(self)[0]
+
+    @property
+    def latent_consumer(self) -> str:
+        """The name of the Linear whose input is the latent: the decoder's first Linear (``decoder.0``)."""
+        return latent_linears(self)[1]
 
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
         z = self.encoder(rgb)
@@ -74,6 +101,19 @@ class ColorMLP(nn.Module):
         if not self.training:
             out = out.clamp(0.0, 1.0)
         return out
+
+
+def latent_linears(model: nn.Module) -> tuple[str, str]:
+    """(producer, consumer): the names of the last Linear of `model.encoder` and the first of `model.decoder`
+    (a pruned copy's narrower layers included); ValueError when the model has no such pair."""
+    encoder, decoder = getattr(model, "encoder", None), getattr(model, "decoder", None)
+    if not isinstance(encoder, nn.Sequential) or not isinstance(decoder, nn.Sequential):
+        raise ValueError(f"{type(model).__name__} has no encoder and decoder to find the latent between")
+    produced = [name for name, module in encoder.named_children() if isinstance(module, nn.Linear)]
+    consumed = [name for name, module in decoder.named_children() if isinstance(module, nn.Linear)]
+    if not produced or not consumed:
+        raise ValueError(f"{type(model).__name__} has no Linear on both sides of its latent")
+    return f"encoder.{produced[-1]}", f"decoder.{consumed[0]}"
 
 
 def stack_models(models: Sequence[nn.Module]) -> nn.Module:

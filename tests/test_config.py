@@ -19,6 +19,8 @@ def test_every_shipped_option_composes(group, option):
     overrides = [f"{group}={option}"]
     if option == "ex-2.4" and group == "regularizers":
         overrides.append("model=color-mlp-norm")
+    if option == "ex-2.9" and group == "regularizers":  # planar-d reads the desaturated label
+        overrides.append("+data.labels.desaturated={power:10,scale:0.5}")
     cfg = compose("train", overrides)
     model = build_model(cfg.model)
     build_regularizers(cfg.regularizers, model, tuple(cfg.data.labels))

@@ -15,7 +15,15 @@ from ex_color import runs
 from ex_color.builders import plain, build_model, build_regularizers
 from ex_color.config import compose, compose_intervention
 from ex_color.data.colors import HUE_NAMES
-from ex_color.losses import AngularAnchor, Anchor, Planarity, Separate, Unitarity
+from ex_color.losses import (
+    Anchor,
+    AngularAnchor,
+    AntiAnchor,
+    AxisAlignedSubspace,
+    Planarity,
+    Separate,
+    Unitarity,
+)
 from ex_color.schedule import Timeline, load_dopesheet
 
 from conftest import REPO, excolor
@@ -88,8 +96,89 @@ LATER = {
         ("separate", {750: 0.015, 1425: 0.0}),  # 0.015 held from step 0
         ["none", "suppression", "ablation"],
     ),
+    "ex-2.7.1": (
+        {
+            "separate": (Separate(power=100.0, shift=True), ("latent",), None, False),
+            "subspace": (Planarity(), ("latent",), {"vibrant": 1.0}, True),
+        },
+        1501,
+        ("subspace", {0: 0.01, 375: 0.1, 1125: 0.1, 1425: 0.0}),
+        ["none", "ablation", "prune", "axis-suppression"],
+    ),
+    "ex-2.8": (
+        {
+            "reg-unit": (Unitarity(), ("encoder",), None, False),
+            "reg-anchor": (AngularAnchor((1.0, 0.0, 0.0, 0.0)), ("latent",), {"red": 1.0}, False),
+            "reg-separate": (Separate(power=100.0, shift=True), ("latent",), None, False),
+            "reg-anti-anchor": (AntiAnchor((-1.0, 0.0, 0.0, 0.0), hemi=True), ("latent",), None, False),
+        },
+        3001,
+        ("reg-anti-anchor", {0: 0.01, 1000: 0.1, 2800: 0.0, 3000: 0.0}),
+        ["none", "ablation"],
+    ),
+    "ex-2.9": (
+        {
+            "reg-unit": (Unitarity(), ("encoder",), None, False),
+            "reg-anchor": (AngularAnchor((1.0, 0.0, 0.0, 0.0, 0.0)), ("latent",), {"red": 1.0}, False),
+            "reg-separate": (Separate(power=100.0, shift=True), ("latent",), None, False),
+            "reg-planar-d": (AxisAlignedSubspace((2, 3, 4)), ("latent",), {"desaturated": 1.0}, False),
+            "reg-anti-anchor": (AntiAnchor((-1.0, 0.0, 0.0, 0.0, 0.0)), ("latent",), None, False),
+        },
+        3001,
+        ("reg-planar-d", {0: 0.001, 1000: 0.01, 2800: 0.0, 3000: 0.0}),
+        ["none", "ablation"],
+    ),
+    "ex-2.9.1": (
+        {
+            "separate": (Separate(power=100.0, shift=True), ("latent",), None, False),
+            "anchor": (AngularAnchor((1.0, 0.0, 0.0, 0.0, 0.0)), ("latent",), {"red": 1.0}, True),
+            "anti-anchor": (AntiAnchor((-1.0, 0.0, 0.0, 0.0, 0.0)), ("latent",), None, True),
+            "anti-subspace": (AxisAlignedSubspace((0,), invert=True), ("latent",), None, False),
+        },
+        1501,
+        ("anti-anchor", {0: 0.0, 248: 0.05, 1425: 0.0}),  # one long transition
+        ["none", "ablation", "prune", "suppression"],
+    ),
+    "ex-2.10": (
+        {
+            "reg-separate": (Separate(power=100.0, shift=True), ("latent",), None, False),
+            "reg-anchor": (AngularAnchor((1.0, 0.0, 0.0, 0.0, 0.0)), ("latent",), {"red": 1.0}, True),
+            "reg-anti-subspace": (AxisAlignedSubspace((0,), invert=True), ("latent",), None, False),
+        },
+        1501,
+        ("reg-anti-subspace", {0: 0.25, 375: 0.1, 750: 0.03, 1425: 0.0}),
+        ["none", "ablation"],
+    ),
+    "ex-2.10.1": (
+        {
+            "separate": (Separate(power=100.0, shift=True), ("latent",), None, False),
+            "anchor": (AngularAnchor((1.0, 0.0, 0.0, 0.0, 0.0)), ("latent",), {"red": 1.0}, True),
+            "anti-subspace": (AxisAlignedSubspace((0,), invert=True), ("latent",), None, False),
+        },
+        1501,
+        ("anchor", {0: 0.0, 248: 0.1, 750: 0.12, 1425: 0.0}),
+        ["none", "ablation", "prune", "suppression"],
+    ),
 }
 LATER["ex-2.3-sigmoid"] = LATER["ex-2.3"]
+# 2.6 and 2.7 are 2.4 (one trained model) with their own surgeries (spec §8, §9).
+EX_2_4 = (
+    {
+        "reg-unit": (Unitarity(), ("encoder",), None, False),
+        "reg-anchor": (Anchor((1.0, 0.0, 0.0, 0.0)), ("latent",), {"red": 1.0}, False),
+        "reg-separate": (Separate(power=100.0, shift=True), ("latent",), None, False),
+        "reg-planar": (Planarity(), ("latent",), {"vibrant": 1.0}, False),
+    },
+    3001,
+    ("reg-anchor", {0: 0.01, 1000: 0.04, 2800: 0.0, 3000: 0.0}),
+)
+LATER["ex-2.6"] = (*EX_2_4, ["none", "ablation", "prune"])
+LATER["ex-2.7"] = (*EX_2_4, ["none", "ablation"])
+SHEETS = {"ex-2.3-sigmoid": "ex-2.3", "ex-2.6": "ex-2.4", "ex-2.7": "ex-2.4"}
+# (latent width, nonlinear layers) of the 5-dim experiments with one extra pair on each side (spec §0.1)
+WIDE = {name: (5, 2) for name in ("ex-2.9", "ex-2.9.1", "ex-2.10", "ex-2.10.1")}
+# Columns of a sheet that name no regularizer, accepted with dopesheet_unknown_columns: warn (spec §12.5)
+DEAD_COLUMNS = {"ex-2.9": {"reg-planar-v"}}
 
 # Each experiment's interventions as metrics.json records them (besides kind, concept and layers).
 OLD_STYLE = {
@@ -101,6 +190,40 @@ REDUX = {
     "repulsion": {"mapper": {"type": "LinearMapper", "a": 0.0, "b": 0.0174524}},
     "ablation": {"dims": [0], "producer": "encoder.2", "consumer": "decoder.0"},
 }
+SURGERY = {  # the surgeries' dims (spec §8 - §15); producer and consumer the model's own
+    "ex-2.7": [0, 1],
+    "ex-2.7.1": [0, 1],
+}
+
+
+def expected_records(name: str, producer: str) -> dict[str, dict]:
+    """What metrics.json records of each of the experiment's interventions (besides kind and concept)."""
+    expected = dict(REDUX if name.endswith(".1") else OLD_STYLE)
+    dims = SURGERY.get(name, [0])
+    for kind in ("ablation", "prune"):
+        expected[kind] = {"dims": dims, "producer": producer, "consumer": "decoder.0"}
+    expected["axis-suppression"] = {"dims": dims, "layers": ["latent"]}
+    return expected
+
+
+def expected_data(name: str) -> dict:
+    """kind, grid, labels and validation of each experiment's data (spec §0.2)."""
+    red_b = {"red": {"power": 8, "scale": 0.08}}
+    centres = {"every": 150, "batch_size": 64, "colours": "centres", "grid_steps": 4, "labels": ("red",)}
+    if name == "ex-2.4.1":
+        return dict(kind="rgb", grid=8, labels={**red_b, "vibrant": {"power": 10, "scale": 0.01}}, validation=centres)
+    if name == "ex-2.7.1":
+        vibrant = {"vibrant": {"power": 8, "scale": 0.008}}
+        return dict(kind="rgb", grid=8, labels=vibrant, validation={**centres, "labels": ("vibrant",)})
+    if name == "ex-2.10":
+        grid = {"every": 160, "batch_size": 1, "colours": "grid", "grid_steps": 4, "labels": ("red",)}
+        return dict(kind="rgb", grid=10, labels=red_b, validation=grid)
+    if name.endswith(".1"):
+        return dict(kind="rgb", grid=8, labels=red_b, validation=centres)
+    labels = dict(HSV_LABELS)
+    if name in ("ex-2.8", "ex-2.9"):
+        labels["desaturated"] = {"power": 10, "scale": 0.5}
+    return dict(kind="hsv", grid=None, labels=labels, validation=None)
 
 
 @pytest.mark.parametrize("name", sorted(LATER))
@@ -110,29 +233,25 @@ def test_the_later_experiments_are_the_spec_s(name):
 
     terms, length, (column, keys), interventions = LATER[name]
     cfg = compose("run", [f"experiment={name}"])
-    assert cfg.name == name and cfg.seed == 0 and cfg.dopesheet == f"dopesheets/{name.removesuffix('-sigmoid')}.csv"
+    assert cfg.name == name and cfg.seed == 0 and cfg.dopesheet == f"dopesheets/{SHEETS.get(name, name)}.csv"
     model = build_model(cfg.model)
-    assert model.normalize and model.sigmoid == name.endswith("-sigmoid") and model.bottleneck_dim == 4
+    width, layers = WIDE.get(name, (4, 1))
+    assert model.normalize and model.sigmoid == name.endswith("-sigmoid") and model.bottleneck_dim == width
+    assert model.nonlinear_layers == layers and model.latent_producer == f"encoder.{2 * layers}"
     data = data_settings(cfg.data)
     labels = {spec.name: {"power": spec.power, "scale": spec.scale} for spec in data.labels}
     assert data.batch_size == 64 and data.hard_labels
-    if name.endswith(".1"):
-        assert data.kind == "rgb" and data.grid == 8
-        redux = {"red": {"power": 8, "scale": 0.08}, "vibrant": {"power": 10, "scale": 0.01}}
-        assert labels == (redux if name == "ex-2.4.1" else {"red": redux["red"]})
-        assert data.validation == {
-            "every": 150,
-            "batch_size": 64,
-            "colours": "centres",
-            "grid_steps": 4,
-            "labels": ("red",),
-        }
+    expected = expected_data(name)
+    assert data.kind == expected["kind"] and data.grid == expected["grid"] and labels == expected["labels"]
+    if expected["validation"] is None:
+        assert not data.validation["every"]
     else:
-        assert data.kind == "hsv" and labels == HSV_LABELS and not data.validation["every"]
+        assert data.validation == expected["validation"]
     regs = build_regularizers(cfg.regularizers, model, data.label_names)
     assert {r.name: (r.term, r.layers, r.labels, r.validate) for r in regs} == terms
+    assert cfg.dopesheet_unknown_columns == ("warn" if name in DEAD_COLUMNS else "error")
     timeline = Timeline.from_dopesheet(load_dopesheet(REPO / cfg.dopesheet))
-    assert timeline.length == length and set(timeline.names) == {"lr", *terms}
+    assert timeline.length == length and set(timeline.names) == {"lr", *terms, *DEAD_COLUMNS.get(name, ())}
     assert {step: value for step, value in timeline.keyframes[column]} == keys
     assert timeline.values[column][0] == keys[min(keys)] and timeline.values[column][-1] == keys[max(keys)]
     lr = timeline.values["lr"]
@@ -141,12 +260,47 @@ def test_the_later_experiments_are_the_spec_s(name):
     configs = intervention_configs(cfg)
     assert list(configs) == interventions
     check_interventions(configs, cfg)
+    records = expected_records(name, model.latent_producer)
     for kind, icfg in configs.items():
         record = build_intervention(icfg.intervention, icfg.concepts, model).record()
-        expected = (REDUX if name.endswith(".1") else OLD_STYLE).get(kind, {})
-        assert {key: record[key] for key in expected} == expected, kind
+        want = records.get(kind, {})
+        assert {key: record[key] for key in want} == want, kind
         if "layers" in record:
             assert record["layers"] == ["latent"]
+        if "concept_vector" in record:
+            assert record["concept_vector"] == [1.0] + [0.0] * (width - 1)
+
+
+# The reduxes' score (plan, predictor, power), Pareto columns and correlation (spec §0.8, §0.9, §10 - §15).
+REDUX_SELECTION = {
+    "ex-2.4.1": (("suppression",), "similarity", 2.0, ["val/recon", "val/anchor"]),
+    "ex-2.5.1": (("suppression",), "similarity", 2.0, ["val/recon", "val/anchor"]),
+    "ex-2.7.1": (("ablation",), "vibrancy", 2.3, ["val/recon", "val/subspace"]),
+    "ex-2.9.1": (("ablation",), "similarity", 3.0, ["val/recon", "val/anchor", "val/anti-anchor"]),
+    "ex-2.10.1": (("ablation",), "similarity", 3.0, ["val/recon", "val/anchor"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REDUX_SELECTION))
+def test_the_reduxes_score_and_select_as_the_spec_says(name):
+    from ex_color.evaluation.score import ScoreSettings
+    from ex_color.evaluation.settings import EvalSettings
+    from ex_color.redux import ReduxSettings
+    from ex_color.tasks.run import score_plan
+
+    plan, against, power, minimise = REDUX_SELECTION[name]
+    cfg = compose("run", [f"experiment={name}"])
+    score = ScoreSettings.from_config(cfg.score)
+    assert (score.plan, score.grid, score.against, score.power) == (plan, 8, against, power)
+    settings, configs = score_plan(cfg)  # the plan's kinds build for the experiment's model
+    assert list(configs) == list(plan)
+    redux = ReduxSettings.from_config(cfg.redux)
+    assert redux.minimise == tuple(minimise) and redux.maximise == ("score",) and redux.evaluate == "best"
+    correlation = EvalSettings.from_config(cfg.eval).correlation
+    assert (correlation.against, correlation.power) == (against, power)
+    regs = build_regularizers(cfg.regularizers, build_model(cfg.model), tuple(cfg.data.labels))
+    validated = {f"val/{r.name}" for r in regs if r.validate}
+    assert set(minimise) - {"val/recon"} <= validated
 
 
 def test_2_3_2_4_and_2_5_share_one_sheet_but_for_planarity():
@@ -304,6 +458,55 @@ def test_the_2_4_1_redux_runs_end_to_end_in_miniature(tmp_path):
     assert abs(latent[0]) / np.linalg.norm(latent) <= np.sin(np.radians(1.0)) + 1e-6, result.stdout
     excolor("infer", "red", "--run", f"redux/{best}", "--kind", "suppression", "--output", "gone.npz", cwd=tmp_path)
     assert np.load(tmp_path / "gone.npz")["latents"][0][0] <= 1e-6  # the red side's component removed
+
+
+@pytest.mark.slow
+def test_the_2_10_1_redux_runs_end_to_end_in_miniature(tmp_path):
+    """61 steps of the 2.10.1 redux (5-dim latent, two nonlinear layers a side) through `excolor run --seeds`:
+    every seed scored by ablating dim 0, the best evaluated with ablation, pruning and suppression, and
+    `excolor infer` on a seed: pruning dim 0 gives ablation's outputs (spec §0.7) with the model's own
+    producer (encoder.4)."""
+    (tmp_path / "short.csv").write_text(
+        "STEP,PHASE,ACTION,lr,separate,anchor,anti-subspace\n0,Train,,0.01,0.01,0.1,0.25\n60,,,0.01,,,\n"
+    )
+    excolor(
+        "run",
+        "experiment=ex-2.10.1",
+        "--seeds",
+        "0-1",
+        "dopesheet=short.csv",
+        "data.validation.every=30",
+        *SMALL_EVAL,
+        "hydra.run.dir=redux",
+        cwd=tmp_path,
+    )
+    summary = json.loads((tmp_path / "redux" / "summary.json").read_text())
+    assert set(summary["seeds"]) == {"seed-0", "seed-1"}
+    assert summary["pareto"]["minimise"] == ["val/recon", "val/anchor"] and summary["pareto"]["maximise"] == ["score"]
+    for seed in ("seed-0", "seed-1"):
+        score = json.loads((tmp_path / "redux" / seed / "score.json").read_text())
+        assert score["settings"]["plan"] == ["ablation"] and score["settings"]["power"] == 3.0
+        assert 0 <= score["score"] <= 1
+    best = tmp_path / "redux" / summary["best"]
+    model = runs.load_model(best)
+    assert model.bottleneck_dim == 5 and model.nonlinear_layers == 2
+    for kind in ("none", "ablation", "prune", "suppression"):
+        assert (best / "interventions" / kind / "metrics.json").is_file(), kind
+    record = json.loads((best / "interventions" / "prune" / "metrics.json").read_text())["intervention"]
+    assert record == {"kind": "prune", "dims": [0], "producer": "encoder.4", "consumer": "decoder.0"}
+    assert (best / "interventions" / "prune" / "figures" / "stacked.png").is_file()
+
+    for seed in ("seed-0", "seed-1"):
+        arrays = {}
+        for kind in ("ablation", "prune"):
+            excolor("infer", "--run", f"redux/{seed}", "--kind", kind, "--output", f"{kind}.npz", cwd=tmp_path)
+            arrays[kind] = np.load(tmp_path / f"{kind}.npz")
+        ablated, pruned = arrays["ablation"], arrays["prune"]
+        assert ablated["outputs"].shape == pruned["outputs"].shape == (17, 3)
+        np.testing.assert_allclose(pruned["outputs"], ablated["outputs"], rtol=0, atol=1e-6)
+        assert ablated["latents"].shape == (17, 5) and pruned["latents"].shape == (17, 4)
+        assert np.all(ablated["latents"][:, 0] == 0)
+        np.testing.assert_allclose(pruned["latents"], ablated["latents"][:, 1:], rtol=0, atol=1e-6)
 
 
 @pytest.mark.slow

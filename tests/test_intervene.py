@@ -59,7 +59,7 @@ def test_selectivity_by_hand():
     assert result["delta_ratio"] == pytest.approx(0.30 / 0.05)
 
 
-@pytest.mark.parametrize("kind", ["none", "suppression", "repulsion", "ablation", "prune"])
+@pytest.mark.parametrize("kind", ["none", "suppression", "repulsion", "ablation", "prune", "axis-suppression"])
 def test_intervene_writes_metrics_predictions_and_figures(smoke_run, kind):
     result = excolor("intervene", "--kind", kind, "--run", str(smoke_run), cwd=smoke_run)
     out = smoke_run / "interventions" / kind
@@ -94,7 +94,7 @@ def test_intervene_writes_metrics_predictions_and_figures(smoke_run, kind):
             "similarity.png",
             "stacked.png",
         ]
-    elif kind in ("ablation", "prune"):
+    elif kind in ("ablation", "prune", "axis-suppression"):
         assert figures == ["colors.png", "error.png", "latents.png", "similarity.png", "stacked.png"]
     correlation = metrics["correlation"]
     assert correlation["against"] == "similarity" and correlation["power"] == 2.0

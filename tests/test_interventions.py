@@ -267,8 +267,10 @@ def test_repulsion_needs_two_dims():
 
 def test_concept_vector_validation_and_normalisation(caplog):
     assert torch.equal(concept_vector([1, 0, 0, 0], 4, "red"), RED)
-    with pytest.raises(UserError, match="concept 'red'.*3 values.*4 wide"):
-        concept_vector([1, 0, 0], 4, "red")
+    assert torch.equal(concept_vector([1, 0, 0], 4, "red"), RED)  # a shorter concept extends with zeros
+    assert concept_vector([1, 0, 0, 0], 5, "red").tolist() == [1.0, 0.0, 0.0, 0.0, 0.0]
+    with pytest.raises(UserError, match="concept 'red'.*5 values.*4 wide"):
+        concept_vector([1, 0, 0, 0, 0], 4, "red")
     with pytest.raises(UserError, match="concept 'red'.*zero"):
         concept_vector([0, 0, 0, 0], 4, "red")
     with pytest.raises(UserError, match="concept 'red'"):
@@ -400,6 +402,92 @@ def test_surgery_rejects_bad_layers():
         prune(m, [0], consumer="decoder.9")
     with pytest.raises(UserError, match="outputs 4 dims but consumer"):
         prune(m, [0], consumer="decoder.2")
+
+
+@pytest.mark.parametrize("layers, producer", [(1, "encoder.2"), (2, "encoder.4"), (3, "encoder.6")])
+def test_surgery_finds_the_latent_s_linears_from_the_model(layers, producer):
+    torch.manual_seed(3)
+    m = ColorMLP(5, 16, normalize=True, sigmoid=False, nonlinear_layers=layers).eval()
+    x = colours()
+    cut, pruned = ablate(m, [0]), prune(m, [0])
+    assert torch.equal(cut.get_submodule(producer).weight[0], torch.zeros(16))
+    assert torch.equal(cut.decoder[0].weight[:, 0], torch.zeros(16))
+    assert pruned.get_submodule(producer).out_features == 4 and pruned.decoder[0].in_features == 4
+    assert pruned.bottleneck_dim == 4 and pruned.latent_producer == producer
+    # the hidden Linear(16, 16) layers are untouched
+    for name, module in m.named_modules():
+        if isinstance(module, torch.nn.Linear) and name not in (producer, "decoder.0"):
+            assert torch.equal(cut.get_submodule(name).weight, module.weight), name
+    with torch.no_grad():
+        torch.testing.assert_close(pruned(x), cut(x), atol=1e-6, rtol=0)  # pruning = ablation (spec §0.7)
+        assert not torch.allclose(cut(x), m(x))
+
+
+def _built(kind: str, overrides: list[str], m: torch.nn.Module):
+    from ex_color.builders import build_intervention
+    from ex_color.config import compose_intervention
+
+    icfg = compose_intervention(kind, overrides)
+    return build_intervention(icfg.intervention, icfg.concepts, m)
+
+
+@pytest.mark.parametrize("kind", ["ablation", "prune"])
+def test_surgery_configs_default_to_the_model_s_own_producer_and_consumer(kind):
+    m = ColorMLP(5, 16, normalize=True, sigmoid=False, nonlinear_layers=2)
+    built = _built(kind, ["intervention.dims=[0,2]"], m)
+    assert built.record() == {"kind": kind, "dims": [0, 2], "producer": "encoder.4", "consumer": "decoder.0"}
+    named = _built(kind, ["intervention.producer=encoder.4", "intervention.consumer=decoder.0"], m)
+    assert named.record()["producer"] == "encoder.4"
+    # N = 2 with the N = 1 producer pinned: a Linear, but not the latent's
+    with pytest.raises(
+        UserError, match=r"^intervention\.consumer: 'decoder\.0' takes 5 dims but the producer 'encoder\.2' outputs 16$"
+    ):
+        _built(kind, ["intervention.producer=encoder.2"], m)
+    with pytest.raises(UserError, match=r"^intervention\.producer: 'encoder\.3' names no Linear layer; Linear layers"):
+        _built(kind, ["intervention.producer=encoder.3"], m)
+    with pytest.raises(UserError, match=r"^intervention\.consumer: 'decoder\.2' takes 16 dims but the producer"):
+        _built(kind, ["intervention.consumer=decoder.2"], m)
+    with pytest.raises(UserError, match=r"^intervention\.dims: dim 5 is outside the 5-dim latent \(dims 0\.\.4\)$"):
+        _built(kind, ["intervention.dims=[5]"], m)
+    with pytest.raises(UserError, match=r"^intervention\.dims: \[0, 1, 2, 3, 4\] names all 5 latent dimensions"):
+        _built(kind, ["intervention.dims=[0,1,2,3,4]"], m)
+
+
+def test_axis_suppression_zeroes_dims_after_the_normalisation_without_renormalising():
+    torch.manual_seed(5)
+    m = ColorMLP(4, 16, normalize=True, sigmoid=False).eval()
+    built = _built("axis-suppression", ["intervention.dims=[0,1]"], m)
+    assert built.record() == {"kind": "axis-suppression", "dims": [0, 1], "layers": ["latent"]}
+    assert built.changes_model and built.concept is None and built.transform() is None
+    x = colours()
+    with torch.no_grad(), capture(m, ["latent"]) as before:
+        m(x)
+    model_out, placements = built.applied_to(m)
+    assert model_out is m
+    with torch.no_grad(), intervene(m, placements), capture(m, ["latent"]) as after:
+        out = m(x)
+    z, z_after = before["latent"][0], after["latent"][0]
+    assert torch.equal(z_after[:, :2], torch.zeros(256, 2)) and torch.equal(z_after[:, 2:], z[:, 2:])
+    assert (z_after.norm(dim=1) < 1 - 1e-3).any()  # not renormalised
+    with torch.no_grad():
+        assert torch.equal(out, m.decoder(z_after).clamp(0, 1))
+        assert not torch.allclose(out, ablate(m, [0, 1])(x))  # ablation renormalises the rest
+    # on a 5-dim latent, dims are checked against its width
+    wide = ColorMLP(5, 16, normalize=True, sigmoid=False, nonlinear_layers=2)
+    assert _built("axis-suppression", ["intervention.dims=[4]"], wide).dims == [4]
+    with pytest.raises(UserError, match=r"^intervention\.dims: dim 4 is outside the 4-dim latent"):
+        _built("axis-suppression", ["intervention.dims=[4]"], m)
+    with pytest.raises(UserError, match=r"^intervention\.dims: dims must not repeat"):
+        _built("axis-suppression", ["intervention.dims=[1,1]"], m)
+
+
+def test_axis_suppression_by_hand():
+    from ex_color.interventions.axis_suppression import AxisSuppression
+
+    z = torch.tensor([[0.6, 0.8, 0.0], [0.0, 0.6, 0.8]])
+    assert torch.equal(AxisSuppression([1])(z), torch.tensor([[0.6, 0.0, 0.0], [0.0, 0.0, 0.8]]))
+    stacked = torch.stack([z, 2 * z])  # seeds stacked [S, B, n]
+    assert torch.equal(AxisSuppression([0, 2])(stacked)[1], torch.tensor([[0.0, 1.6, 0.0], [0.0, 1.2, 0.0]]))
 
 
 # --- mappers and falloffs chosen in config ----------------------------------------------------------

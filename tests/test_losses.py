@@ -49,14 +49,14 @@ def test_angular_anchor_matches_the_spec_and_passes_gradcheck():
 
 
 @dataclass(frozen=True)
-class AntiAnchor(Anchor):
+class NegatedAnchor(Anchor):
     def __call__(self, z):
         return -super().__call__(z)
 
 
 def test_a_subclass_keeps_its_class_when_fitted_to_a_width():
-    fitted = AntiAnchor((1, 0)).for_width(4)
-    assert type(fitted) is AntiAnchor and fitted.point == (1.0, 0.0, 0.0, 0.0)
+    fitted = NegatedAnchor((1, 0)).for_width(4)
+    assert type(fitted) is NegatedAnchor and fitted.point == (1.0, 0.0, 0.0, 0.0)
 
 
 def test_whole_powers_by_squaring_equal_pow():
@@ -250,7 +250,7 @@ def test_only_a_class_that_writes_its_own_call_promises_to_take_stacks():
     from ex_color.losses import takes_stacks
 
     assert all(takes_stacks(t) for t in (Anchor((1, 0)), AngularAnchor((1, 0)), Separate(), Planarity(), Unitarity()))
-    assert not takes_stacks(AntiAnchor((1, 0))) and not takes_stacks(GramSpread()) and not takes_stacks(NoVmap())
+    assert not takes_stacks(NegatedAnchor((1, 0))) and not takes_stacks(GramSpread()) and not takes_stacks(NoVmap())
 
 
 @pytest.mark.parametrize(

@@ -80,6 +80,28 @@ def test_dead_dopesheet_column_stops_before_training(tmp_path):
     assert not (tmp_path / "outputs" / "latest").exists()
 
 
+def test_dead_dopesheet_columns_are_accepted_with_one_warning_when_asked(tmp_path):
+    """dopesheet_unknown_columns=warn (experiment 2.9's `reg-planar-v`): the columns naming no regularizer are
+    named in one warning line and left out; the others schedule as usual. The default stays an error."""
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text(
+        "STEP,PHASE,ACTION,lr,reg-polar,reg-anchor,reg-planar-v:log\n0,Train,,0.01,1.0,0.5,0.1\n20,,,0.01,,,1.0\n"
+    )
+    refused = excolor("train", "experiment=smoke", f"dopesheet={sheet}", cwd=tmp_path, check=False)
+    assert refused.returncode == 2 and "reg-polar" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    result = excolor(
+        "train", "experiment=smoke", f"dopesheet={sheet}", "dopesheet_unknown_columns=warn", "hydra.run.dir=run",
+        cwd=tmp_path,
+    )  # fmt: skip
+    warnings = [line for line in result.stderr.splitlines() if "name no regularizer" in line]
+    assert len(warnings) == 1 and "'reg-polar', 'reg-planar-v:log'" in warnings[0], result.stderr
+    assert "dopesheet_unknown_columns: warn" in warnings[0]
+    assert OmegaConf.load(tmp_path / "run" / ".hydra" / "config.yaml").dopesheet_unknown_columns == "warn"
+    with open(tmp_path / "run" / "metrics.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 21 and "train/reg-polar" not in rows[0] and float(rows[0]["train/reg-anchor"]) >= 0
+
+
 def test_malformed_dopesheet_is_one_line_with_row_and_column(tmp_path):
     sheet = tmp_path / "bad.csv"
     sheet.write_text("STEP,PHASE,ACTION,lr\n0,Train,,0.01\n+abc,,,0.02\n")

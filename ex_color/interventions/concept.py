@@ -1,7 +1,9 @@
 """Concept vectors: the unit direction an intervention acts along (spec section 6).
 
-``concept_vector`` validates user-supplied values against the layer width. A non-unit vector is not an
-error: it is normalised and a warning is emitted through ``logging.getLogger(__name__)``.
+``concept_vector`` validates user-supplied values against the layer width: fewer values extend with zeros
+(red = (1, 0, 0, 0) is e_0 in a 5-dim latent too, as the terms' `for_width` extend their points), more
+are an error. A non-unit vector is not an error: it is normalised and a warning is emitted through
+``logging.getLogger(__name__)``.
 """
 
 from __future__ import annotations
@@ -22,15 +24,17 @@ UNIT_TOLERANCE = 1e-6
 
 
 def concept_vector(values: Sequence[float] | Tensor, width: int, name: str) -> Tensor:
-    """A float32 unit vector of length ``width`` from ``values``; UserError naming ``name`` if unusable."""
+    """A float32 unit vector of length ``width`` from ``values`` (extended with zeros when shorter); UserError
+    naming ``name`` if unusable."""
     try:
         vec = torch.as_tensor(values, dtype=torch.float64)
     except (TypeError, ValueError, RuntimeError):
         raise UserError(f"concept {name!r}: values must be a list of numbers (got {values!r})") from None
     if vec.dim() != 1:
         raise UserError(f"concept {name!r}: values must be a flat list of numbers (got shape {list(vec.shape)})")
-    if vec.numel() != width:
+    if vec.numel() > width:
         raise UserError(f"concept {name!r} has {vec.numel()} values but the layer is {width} wide")
+    vec = torch.cat([vec, vec.new_zeros(width - vec.numel())])
     if not bool(torch.isfinite(vec).all()):
         raise UserError(f"concept {name!r}: values must be finite (got {vec.tolist()})")
     norm = float(vec.norm())

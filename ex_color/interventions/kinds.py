@@ -18,11 +18,12 @@ from torch import Tensor, nn
 
 from ex_color.errors import UserError
 
+from .axis_suppression import AxisSuppression
 from .concept import concept_vector
 from .hooks import Placement
 from .repulsion import Repulsion, fallback_direction
 from .suppression import Suppression
-from .surgery import ablate, prune
+from .surgery import ablate, latent_pair, prune
 
 LATENT = "latent"
 """The model's identity hook point at the latent (after the normalisation when there is one)."""
@@ -46,11 +47,12 @@ class ConeMark(NamedTuple):
 
 @dataclass(frozen=True)
 class BuildContext:
-    """What a kind may need to build itself: the named concepts and the width of every layer."""
+    """What a kind may need to build itself: the named concepts, the width of every layer and the model."""
 
     concepts: Mapping[str, Any]
     widths: Mapping[str, int]
     instantiate: Callable[[Any, str], Any]
+    model: nn.Module | None = None
 
 
 class Intervention(ABC):
@@ -239,8 +241,28 @@ class RepulsionKind(ConceptHook):
         return [self.starts_at(), ConeMark(direction, _rim(self.params["b"]), "solid", "mapper ends")]
 
 
+def latent_dims(value: Any, width: int, key: str = "intervention.dims", whole: bool = True) -> list[int]:
+    """`value` checked as distinct latent dimensions of a `width`-dim latent (sorted); UserError naming `key`.
+    `whole`: naming every dimension is allowed (not for surgery, which would leave no latent)."""
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(d, int) and not isinstance(d, bool) for d in value)
+    ):
+        raise UserError(f"{key}: a non-empty list of latent dimension indices (got {value!r})")
+    outside = [d for d in value if not 0 <= d < width]
+    if outside:
+        raise UserError(f"{key}: dim {outside[0]} is outside the {width}-dim latent (dims 0..{width - 1})")
+    if len(set(value)) != len(value):
+        raise UserError(f"{key}: dims must not repeat (got {value!r})")
+    if not whole and len(value) == width:
+        raise UserError(f"{key}: {value!r} names all {width} latent dimensions; at least one must stay")
+    return sorted(value)
+
+
 class Surgery(Intervention):
-    """Weight surgery on latent dimensions, on a deep copy of the model (spec §0.7)."""
+    """Weight surgery on latent dimensions, on a deep copy of the model (spec §0.7). `producer`/`consumer`
+    null (the default) take the model's own (`ColorMLP.latent_producer`/`latent_consumer`)."""
 
     keys = ("dims", "producer", "consumer")
     operation: ClassVar[Callable[..., nn.Module]]
@@ -252,13 +274,31 @@ class Surgery(Intervention):
 
     @classmethod
     def from_config(cls, spec, node, context):
-        dims = spec.get("dims")
-        if not isinstance(dims, list) or not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
-            raise UserError(f"intervention.dims: a list of latent dimension indices (got {dims!r})")
         for key in ("producer", "consumer"):
-            if not isinstance(spec.get(key), str):
-                raise UserError(f"intervention.{key}: the name of a Linear layer (got {spec.get(key)!r})")
-        return cls(dims, spec["producer"], spec["consumer"])
+            if spec.get(key) is not None and not isinstance(spec[key], str):
+                raise UserError(
+                    f"intervention.{key}: the name of a Linear layer, or null for the model's own (got {spec[key]!r})"
+                )
+        if context.model is None:
+            raise UserError(f"intervention: {cls.name} needs the model to find its latent")
+        try:
+            producer, consumer = latent_pair(context.model, spec.get("producer"), spec.get("consumer"))
+        except UserError as error:
+            raise UserError(f"intervention.producer: {error}") from None
+        modules = dict(context.model.named_modules())
+        linears = [name for name, module in modules.items() if isinstance(module, nn.Linear)]
+        for key, name in (("producer", producer), ("consumer", consumer)):
+            if not isinstance(modules.get(name), nn.Linear):
+                raise UserError(
+                    f"intervention.{key}: {name!r} names no Linear layer; Linear layers: {', '.join(linears)}"
+                )
+        width = modules[producer].out_features
+        if modules[consumer].in_features != width:
+            raise UserError(
+                f"intervention.consumer: {consumer!r} takes {modules[consumer].in_features} dims but the producer "
+                f"{producer!r} outputs {width}"
+            )
+        return cls(latent_dims(spec.get("dims"), width, whole=False), producer, consumer)
 
     def applied_to(self, model):
         return type(self).operation(model, self.dims, producer=self.producer, consumer=self.consumer), []
@@ -281,6 +321,37 @@ class PruneKind(Surgery):
 
     name = "prune"
     operation = staticmethod(prune)
+
+
+@register
+class AxisSuppressionKind(Intervention):
+    """Zero chosen latent dimensions at the latent (after the normalisation), without renormalising (§0.6)."""
+
+    name = "axis-suppression"
+    keys = ("dims", "layers")
+
+    def __init__(self, dims: list[int], layers: list[str]):
+        self.dims = dims
+        self.layers = layers
+        self.fn = AxisSuppression(dims)
+
+    @classmethod
+    def from_config(cls, spec, node, context):
+        layers = spec.get("layers") or [LATENT]
+        layers = [layers] if isinstance(layers, str) else list(layers)
+        for layer in layers:
+            if layer not in context.widths:
+                raise UserError(f"intervention.layers: no layer named {layer!r}; layers: {', '.join(context.widths)}")
+        widths = {context.widths[layer] for layer in layers}
+        if len(widths) > 1:
+            raise UserError(f"intervention.layers: layers of different widths ({', '.join(layers)})")
+        return cls(latent_dims(spec.get("dims"), widths.pop()), layers)
+
+    def applied_to(self, model):
+        return model, [Placement(self.fn, self.layers)]
+
+    def record(self):
+        return {"kind": self.name, "dims": list(self.dims), "layers": list(self.layers)}
 
 
 def response_curve(fn: Callable[[Tensor], Tensor], concept: Tensor):

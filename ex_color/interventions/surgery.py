@@ -1,6 +1,7 @@
 """Weight surgery on latent dimensions: ablate (zero) or prune (remove) them in a deep copy of a model.
 
-The latent is the output of the ``producer`` Linear and the input of the ``consumer`` Linear. Any
+The latent is the output of the ``producer`` Linear and the input of the ``consumer`` Linear (None: the
+model's own, `ex_color.model.latent_linears`: ``encoder.2N`` and ``decoder.0``). Any
 parameter-free modules between them (GELU, L2Normalize) see zeros for ablated dims, which is why pruning
 those dims gives the same outputs as ablating them.
 """
@@ -28,7 +29,21 @@ def _linear(model: nn.Module, name: str, role: str) -> nn.Linear:
     return module
 
 
-def _pair(model: nn.Module, producer: str, consumer: str) -> tuple[nn.Linear, nn.Linear]:
+def latent_pair(model: nn.Module, producer: str | None = None, consumer: str | None = None) -> tuple[str, str]:
+    """The (producer, consumer) names to use: those given, the model's own for those that are None."""
+    from ex_color.model import latent_linears
+
+    if producer is None or consumer is None:
+        try:
+            own = latent_linears(model)
+        except ValueError as error:
+            raise UserError(f"surgery: {error}; name the producer and consumer") from None
+        producer, consumer = producer or own[0], consumer or own[1]
+    return producer, consumer
+
+
+def _pair(model: nn.Module, producer: str | None, consumer: str | None) -> tuple[nn.Linear, nn.Linear]:
+    producer, consumer = latent_pair(model, producer, consumer)
     prod = _linear(model, producer, "producer")
     cons = _linear(model, consumer, "consumer")
     if prod.out_features != cons.in_features:
@@ -58,7 +73,7 @@ def _dims(dims: Iterable[int], width: int) -> list[int]:
     return sorted(values)
 
 
-def ablate(model: M, dims: Iterable[int], producer: str = "encoder.2", consumer: str = "decoder.0") -> M:
+def ablate(model: M, dims: Iterable[int], producer: str | None = None, consumer: str | None = None) -> M:
     """A deep copy with latent ``dims`` zeroed: producer weight rows and bias entries, consumer weight
     columns. Shapes are unchanged; ``model`` is untouched."""
     out = copy.deepcopy(model)
@@ -95,10 +110,11 @@ def _sliced(old: nn.Linear, rows: torch.Tensor | None, cols: torch.Tensor | None
     return new
 
 
-def prune(model: M, dims: Iterable[int], producer: str = "encoder.2", consumer: str = "decoder.0") -> M:
+def prune(model: M, dims: Iterable[int], producer: str | None = None, consumer: str | None = None) -> M:
     """A deep copy with latent ``dims`` removed: narrower producer/consumer Linears, and the copy's
     ``bottleneck_dim`` attribute (when it has one) set to the new width. ``model`` is untouched."""
     out = copy.deepcopy(model)
+    producer, consumer = latent_pair(out, producer, consumer)
     prod, cons = _pair(out, producer, consumer)
     removed = set(_dims(dims, prod.out_features))
     keep = torch.tensor([i for i in range(prod.out_features) if i not in removed], device=prod.weight.device)

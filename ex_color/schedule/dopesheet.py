@@ -9,6 +9,7 @@ an editor shows, header = row 1) and the column.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 import re
@@ -55,6 +56,17 @@ class Dopesheet:
                 message = f"names no regularizer or setting of this run; known: {', '.join(sorted(known))}"
                 raise UserError(located(message, file=self.source, column=prop.column))
         return [name for name in known if name not in self.properties]
+
+    def unknown_columns(self, known: Iterable[str]) -> list[str]:
+        """The columns (headers as written) of properties naming nothing in ``known``, in sheet order."""
+        known = set(known)
+        return [prop.column for prop in self.properties.values() if prop.name not in known]
+
+    def without(self, columns: Iterable[str]) -> Dopesheet:
+        """This sheet without the properties of ``columns`` (its length, phases and events unchanged)."""
+        columns = set(columns)
+        kept = {name: prop for name, prop in self.properties.items() if prop.column not in columns}
+        return dataclasses.replace(self, properties=kept)
 
 
 @dataclass
