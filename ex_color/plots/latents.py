@@ -248,7 +248,7 @@ def plot_latent_views(
     legend_space = 0.4 if any(c.label for c in cones) else 0.0
     width = min(14.0, max(8.0, 4.4 * n_cols + 0.6))
     panel = min(4.4, (width - 0.6) / n_cols)  # square views; the height leaves room for titles and labels
-    fig = new_figure(width, n_rows * (panel + 0.9) + 0.5 + legend_space, th)
+    fig = new_figure(width, n_rows * (panel + 0.7) + 0.4 + legend_space, th)
     axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
     for ax in axes[n_views:]:
         ax.set_visible(False)
