@@ -295,7 +295,7 @@ def run_report_markdown(result: RunResult) -> str:
         parts.append(f"**Score: {number(result.score)}** ({escape(str(label))}, score.json).\n")
     for name, png, alt in figures_in(result.path / "figures", ("schedule", "training")):
         parts.append(f"{image(alt, png.relative_to(result.path).as_posix())}\n")
-    model_figures = figures_in(result.path / "figures", ("colors", "error", "latents", "stacked"))
+    model_figures = figures_in(result.path / "figures", ("colors", "error", "latents", "latents-grid", "stacked"))
     if model_figures:
         parts.append("### The trained model\n")
         for name, png, alt in model_figures:

@@ -69,7 +69,7 @@ def test_five_dim_run_draws_the_grid_and_the_rgb_cube_beside_the_deletions(delet
     assert "View 1 plots dim 1 across, dim 0 up, with dim 2 towards the viewer" in (pruned / "latents.txt").read_text()
     report = (deletion_run / "report.md").read_text()
     assert "interventions/ablation/figures/rgb-cube.png" in report
-    assert "interventions/prune/figures/latents-grid.png" in report
+    assert "interventions/prune/figures/latents-grid.png" in report and "](figures/latents-grid.png)" in report
 
 
 def test_hue_grey_ratio_in_metrics_report_and_summaries(deletion_run, tmp_path):
