@@ -398,7 +398,10 @@ def infer(
 def plot(
     what: Annotated[
         str,
-        typer.Argument(help="colors, error, latents, stacked, similarity, training, schedule, intervention, or all"),
+        typer.Argument(
+            help="colors, error, latents, latents-grid, stacked, similarity, training, schedule, intervention, "
+            "rgb-cube (needs no run), or all"
+        ),
     ],
     run: RunOption = None,
     kind: KindOption = None,
@@ -412,7 +415,8 @@ def plot(
 ) -> None:
     """Draw a run's figures (PNG, with alt text).
 
-    Figures go to RUN/figures/, or RUN/interventions/KIND/figures/ with --kind.
+    Figures go to RUN/figures/, or RUN/interventions/KIND/figures/ with --kind. rgb-cube needs no run: it
+    goes to --out, the run's folder with --run, else ./figures/.
     """
 
     def task():

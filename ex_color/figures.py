@@ -16,7 +16,8 @@ from ex_color.errors import UserError
 class FigureKind:
     title: str
     # "run": from the run's files; "model": from predictions; "changed": from the predictions of an
-    # intervention that changes the model (not `none`); "hook": a hook intervention's map
+    # intervention that changes the model (not `none`); "hook": a hook intervention's map; "static": from
+    # nothing (drawn beside an intervention that deletes two or more latent dims, or by `excolor plot`)
     scope: str
 
 
@@ -26,16 +27,18 @@ FIGURES = {
     "colors": FigureKind("Predicted colours", "model"),
     "error": FigureKind("Per-colour error", "model"),
     "latents": FigureKind("Latent space", "model"),
+    "latents-grid": FigureKind("Latent space, six views", "model"),
     "stacked": FigureKind("Stacked result", "model"),
     "similarity": FigureKind("Error against similarity", "changed"),
     "intervention": FigureKind("Intervention response", "hook"),
+    "rgb-cube": FigureKind("The RGB cube along its grey axis", "static"),
 }
 RUN_FIGURES = tuple(name for name, figure in FIGURES.items() if figure.scope in ("run", "model"))
 INTERVENTION_FIGURES = (
     "intervention",
-    *(name for name, figure in FIGURES.items() if figure.scope in ("model", "changed")),
+    *(name for name, figure in FIGURES.items() if figure.scope in ("model", "changed", "static")),
 )
-LATENT_VIEWS = ((1, 0, 2), (1, 2, 0), (1, 3, 0))
+GRID_MIN_WIDTH = 5  # `latents-grid` is drawn by `excolor run` for latents this wide (before any prune)
 
 
 def figure_dir(run_dir: Path, kind: str | None) -> Path:
@@ -46,28 +49,101 @@ def figure_path(directory: Path, name: str, theme: str) -> Path:
     return directory / (f"{name}.png" if theme == "light" else f"{name}-{theme}.png")
 
 
-def applicable(names: Iterable[str], result) -> list[str]:
+def applicable(names: Iterable[str], result, asked: bool = False) -> list[str]:
     """The figures among `names` that a result can have: the response figure only for hook kinds, the
-    similarity scatter only for interventions that change the model."""
+    similarity scatter only for interventions that change the model, the RGB cube only beside one that
+    deletes two or more latent dims, and (unless `asked` for by name) the six-view grid only for a latent
+    of at least GRID_MIN_WIDTH dims."""
     intervention = result.intervention
     return [
         name
         for name in names
         if (name != "intervention" or intervention.transform() is not None)
         and (FIGURES[name].scope != "changed" or intervention.changes_model)
+        and (name != "rgb-cube" or deletes_a_subspace(intervention))
+        and (name != "latents-grid" or asked or latent_widths(result)[0] >= GRID_MIN_WIDTH)
     ]
 
 
-def fitted_views(views, width: int) -> list[tuple[int, ...]]:
-    """Dim triples for a latent of `width` dims (a pruned model has fewer): each dim past the width is
-    replaced by the lowest dim the triple lacks; views that cannot be made (width < 3) are dropped."""
+def deletes_a_subspace(intervention) -> bool:
+    """Whether an intervention deletes two or more latent dims (ablation, prune, or any kind with `dims`):
+    its vivid colours collapse onto the grey axis, which the rgb-cube figure explains."""
+    dims = getattr(intervention, "dims", None)
+    return bool(intervention.changes_model and isinstance(dims, (list, tuple)) and len(set(dims)) >= 2)
+
+
+def latent_widths(result) -> tuple[int, int]:
+    """(the trained model's latent width, the width under the intervention: narrower after a prune)."""
+    return int(result.baseline.rgb.latents.shape[1]), int(result.intervened.rgb.latents.shape[1])
+
+
+def removed_dims(result) -> tuple[int, ...]:
+    """The latent dims an intervention removed (a prune's `dims`), or () when the latent kept its width."""
+    full, width = latent_widths(result)
+    if width >= full:
+        return ()
+    dims = sorted({d % full for d in getattr(result.intervention, "dims", None) or ()})
+    return tuple(dims) if len(dims) == full - width else tuple(range(width, full))
+
+
+def check_views(settings, width: int, figures: Iterable[str] = ("stacked", "latents", "latents-grid")) -> None:
+    """Refuse, in one line naming its `eval` key, a view naming a dim outside a latent of `width` dims (views
+    left at the shipped defaults are fitted instead, see `figure_views`)."""
+    for figure in figures:
+        key, views = settings.views(figure)
+        if key in settings.default_views:
+            continue
+        for view in views:
+            outside = [d for d in view if d is not None and d >= width]
+            if outside:
+                shown = "[" + ", ".join("null" if d is None else str(d) for d in view) + "]"
+                raise UserError(
+                    f"eval.{key}: view {shown} names dim {outside[0]}, but the latent has {width} dims "
+                    f"(0–{width - 1}; null projects an axis to 0)"
+                )
+
+
+def fitted_views(views, width: int) -> list[tuple[int | None, ...]]:
+    """Views for a latent of `width` dims: each dim past the width is replaced by the lowest dim the view
+    lacks, or projected (None) when there is none; views left without a dim are dropped."""
     out = []
     for view in views:
         spare = [d for d in range(width) if d not in view]
-        fitted = tuple(d if d < width else (spare.pop(0) if spare else -1) for d in view)
-        if -1 not in fitted and len(set(fitted)) == 3 and fitted not in out:
+        fitted = tuple(d if d is None or d < width else (spare.pop(0) if spare else None) for d in view)
+        if any(d is not None for d in fitted) and fitted not in out:
             out.append(fitted)
     return out
+
+
+def pruned_views(views, width: int, removed: Iterable[int]) -> list[tuple[int | None, ...]]:
+    """Views of a `width`-dim latent mapped through a prune of dims `removed`: a kept dim takes its place
+    in the narrower latent, a removed one becomes None (projected to 0); views left without a dim are dropped."""
+    kept = [d for d in range(width) if d not in set(removed)]
+    out = []
+    for view in views:
+        mapped = tuple(kept.index(d) if d is not None and d in kept else None for d in view)
+        if any(d is not None for d in mapped) and mapped not in out:
+            out.append(mapped)
+    return out
+
+
+def figure_views(settings, figure: str, result) -> list[tuple[int | None, ...]]:
+    """The latent views of `figure` (stacked, latents, latents-grid) for a result, from `eval`. Views left at
+    the shipped defaults are fitted to the latent as drawn (`fitted_views`: a pruned model's narrower latent
+    is shown whole, in its own numbering). Views set in config name dims of the trained latent: checked
+    against its width (`check_views`), then, for a pruned model, mapped through the prune (`pruned_views`:
+    a removed dim becomes a projected axis), so such a view shows the same dims before and after."""
+    full, width = latent_widths(result)
+    key, views = settings.views(figure)
+    if key in settings.default_views:
+        views = fitted_views(views, width)
+    else:
+        check_views(settings, full, (figure,))
+        removed = removed_dims(result)
+        views = pruned_views(views, full, removed) if removed else list(views)
+    if not views:  # every view lost its dims: the first dims left
+        views = [tuple(d if d < width else None for d in range(3))]
+    return views
 
 
 def stacked_error(result, which: str = "intervened"):
@@ -117,7 +193,7 @@ class FigureWriter:
         for name in names:
             if name not in FIGURES:
                 raise UserError(f"unknown figure {name!r}; figures: {', '.join(FIGURES)}, all")
-            paths.append(getattr(self, name)(result))
+            paths.append(getattr(self, name.replace("-", "_"))(result))
         return paths
 
     def _save(self, name: str, result, fig_and_alt) -> Path:
@@ -165,31 +241,49 @@ class FigureWriter:
         return self._save("error", result, figure)
 
     def latents(self, result) -> Path:
+        return self._latent_views("latents", result)
+
+    def latents_grid(self, result) -> Path:
+        return self._latent_views("latents-grid", result, columns=3)
+
+    def _latent_views(self, name: str, result, columns: int | None = None) -> Path:
         from ex_color.plots import Cone, plot_latent_views
 
         predictions = result.intervened.rgb
-        width = predictions.latents.shape[1]
-        views = [v for v in LATENT_VIEWS if max(v) < width] or [tuple(range(min(3, width)))]
         cones = [Cone(*mark) for mark in result.intervention.cones()]
+        title = f"Latents · {self._label(result)}"
+        removed = removed_dims(result)
+        if removed:
+            full = latent_widths(result)[0]
+            kept = [d for d in range(full) if d not in removed]
+            title += (
+                f" ({', '.join(map(str, removed))} removed; {', '.join(map(str, kept))} → "
+                f"{', '.join(map(str, range(len(kept))))})"
+            )
         figure = plot_latent_views(
             predictions.latents,
             predictions.outputs,
             result.probe.rgb.flat_rgb(),
-            dims=views,
+            dims=figure_views(result.settings, name, result),
             cones=cones,
-            title=f"Latents · {self._label(result)}",
+            title=title,
             theme=self.theme,
+            columns=columns,
         )
-        return self._save("latents", result, figure)
+        return self._save(name, result, figure)
+
+    def rgb_cube(self, result=None) -> Path:
+        from ex_color.plots import plot_rgb_cube
+
+        return self._save("rgb-cube", result, plot_rgb_cube(theme=self.theme))
 
     def stacked(self, result) -> Path:
         import numpy as np
 
         from ex_color.plots import Cone, plot_stacked
 
-        probe, settings, predictions = result.probe, result.settings, result.intervened
-        width = predictions.rgb.latents.shape[1]
-        views = fitted_views(settings.latent_views, width)
+        probe, predictions = result.probe, result.intervened
+        views = figure_views(result.settings, "stacked", result)
         slices = probe.slices  # axes (h, s, v); the stacked figure shows s = max, v > 0
         v = slices.coords["v"]
         rows = np.flatnonzero(v > 0)

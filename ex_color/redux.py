@@ -63,6 +63,14 @@ class ReduxSettings:
         return cls(evaluate, columns("minimise"), columns("maximise"))
 
 
+def hue_grey_text(selectivity) -> str:
+    """`123 (teal / white)`: the hue/grey ratio and the colours it divides; `–` in older metrics.json."""
+    if selectivity.hue_grey_ratio is None:
+        return "–"
+    colours = f"{selectivity.smallest_hue_delta_color} / {selectivity.largest_grey_delta_color}"
+    return f"{number(selectivity.hue_grey_ratio)} ({escape(colours)})"
+
+
 def seed_runs(directory: Path) -> list[Path]:
     """The finished seeds (`seed-<k>/` holding a checkpoint, no error.json) under `directory`, by seed."""
     found = [p for p in Path(directory).glob("seed-*") if p.is_dir() and is_run_dir(p)]
@@ -222,7 +230,7 @@ class ReduxSummary:
         )
         ratios = TextTable(
             f"{self.best}: selectivity",
-            ["intervention", "Δ at target", "largest far Δ", "delta ratio", "error ratio"],
+            ["intervention", "Δ at target", "largest far Δ", "delta ratio", "error ratio", "hue/grey ratio"],
             [
                 [
                     k,
@@ -231,11 +239,14 @@ class ReduxSummary:
                     f"({escape(metrics[k].selectivity.largest_far_delta_color)})",
                     number(metrics[k].selectivity.delta_ratio),
                     number(metrics[k].selectivity.error_ratio),
+                    hue_grey_text(metrics[k].selectivity),
                 ]
                 for k in kinds
             ],
             note="Delta ratio: Δ at the target colour over the largest Δ among colours more than 90° of hue away "
-            "and the greys. Error ratio: mean error within 30° of the target over the mean more than 90° away.",
+            "and the greys. Error ratio: mean error within 30° of the target over the mean more than 90° away. "
+            "Hue/grey ratio (deleting a subspace): the smallest Δ among the 12 named hues over the largest Δ "
+            "among the 5 greys (colours in brackets).",
         )
         return [delta, ratios]
 

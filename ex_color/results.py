@@ -140,8 +140,8 @@ class RunResult:
     def metrics(self) -> dict[str, float]:
         """Flat metric columns: final losses (`loss`, `recon`, `reg-…`), the score, the last validation
         values and label counts, then per intervention its intervened `max`/`mean` per-colour error and, for a
-        real intervention, its selectivity and the R² of its error against similarity (or vibrancy; absent
-        from metrics.json written before it existed)."""
+        real intervention, its selectivity (error, delta and hue/grey ratios) and the R² of its error against
+        similarity (or vibrancy); the hue/grey ratio and R² are absent from metrics.json written before them."""
         out = {name: mean for name, (mean, _, _) in self.losses.items()}
         if self.score is not None:
             out["score"] = self.score
@@ -153,6 +153,8 @@ class RunResult:
             if kind != "none":
                 out[f"{kind}/error_ratio"] = float(metrics.selectivity.error_ratio)
                 out[f"{kind}/delta_ratio"] = float(metrics.selectivity.delta_ratio)
+                if metrics.selectivity.hue_grey_ratio is not None:
+                    out[f"{kind}/hue_grey_ratio"] = float(metrics.selectivity.hue_grey_ratio)
                 if metrics.correlation is not None:
                     out[f"{kind}/r2"] = float(metrics.correlation.r2)
         return out

@@ -180,6 +180,18 @@ def correlation_table(c) -> TextTable:
     )
 
 
+def hue_grey_rows(sel) -> list[list[str]]:
+    """The selectivity table's hue-vs-grey rows (deleting a subspace); none for metrics.json without them."""
+    if sel.hue_grey_ratio is None:
+        return []
+    hue, grey = escape(str(sel.smallest_hue_delta_color)), escape(str(sel.largest_grey_delta_color))
+    return [
+        ["smallest hue Δ (of 12 named hues)", "", f"{number(sel.smallest_hue_delta)} ({hue})"],
+        ["largest grey Δ (of 5 greys)", "", f"{number(sel.largest_grey_delta)} ({grey})"],
+        [f"hue/grey ratio: smallest hue Δ ({hue}) / largest grey Δ ({grey})", "", number(sel.hue_grey_ratio)],
+    ]
+
+
 def intervention_section(result: RunResult, kind: str) -> str:
     m = result.interventions[kind]
     sel = m.selectivity
@@ -241,6 +253,7 @@ def intervention_section(result: RunResult, kind: str) -> str:
                         "",
                         number(sel.delta_ratio),
                     ],
+                    *hue_grey_rows(sel),
                 ],
             ),
         ]
@@ -282,7 +295,7 @@ def run_report_markdown(result: RunResult) -> str:
         parts.append(f"**Score: {number(result.score)}** ({escape(str(label))}, score.json).\n")
     for name, png, alt in figures_in(result.path / "figures", ("schedule", "training")):
         parts.append(f"{image(alt, png.relative_to(result.path).as_posix())}\n")
-    model_figures = figures_in(result.path / "figures", ("colors", "error", "latents", "stacked"))
+    model_figures = figures_in(result.path / "figures", ("colors", "error", "latents", "latents-grid", "stacked"))
     if model_figures:
         parts.append("### The trained model\n")
         for name, png, alt in model_figures:

@@ -59,6 +59,34 @@ def test_selectivity_by_hand():
     assert result["delta_ratio"] == pytest.approx(0.30 / 0.05)
 
 
+def test_hue_grey_ratio_by_hand():
+    """Deleting a subspace (hue): the smallest Δ among the 12 named hues over the largest Δ among the 5 greys,
+    the denominator floored like the delta ratio's."""
+    from ex_color.data.colors import GRAY_NAMES, HUE_NAMES
+    from ex_color.evaluation.metrics import DELTA_FLOOR, hue_grey_selectivity
+
+    hsv = np.array([[0.0, 1, 1], [0.5, 1, 1]])
+    base = np.array([0.01, 0.01])
+    named_base = {n: 0.01 for n in named_colors()}
+    hue_delta = dict(zip(HUE_NAMES, np.linspace(0.16, 0.33, 12)))
+    hue_delta["teal"] = 0.12  # the least damaged hue
+    named_after = {n: 0.01 + hue_delta.get(n, 0.0) for n in named_base}
+    named_after.update({"black": 0.0105, "gray": 0.0108, "white": 0.0095})  # greys barely move
+    result = selectivity(base, base, hsv, named_base, named_after, 0.0, "red")
+    assert result["smallest_hue_delta_color"] == "teal"
+    assert result["smallest_hue_delta"] == pytest.approx(0.12)
+    assert result["largest_grey_delta_color"] == "gray"
+    assert result["largest_grey_delta"] == pytest.approx(0.0008)
+    assert result["hue_grey_ratio"] == pytest.approx(0.12 / 0.0008)
+    # Greys that do not move at all: the denominator is floored, the ratio stays finite.
+    delta = {**{n: 0.2 for n in HUE_NAMES}, **{n: 0.0 for n in GRAY_NAMES}}
+    assert hue_grey_selectivity(delta)["hue_grey_ratio"] == pytest.approx(0.2 / DELTA_FLOOR)
+    # A hue that got better, greys that got worse: a negative ratio says the deletion missed.
+    delta.update(cyan=-0.01, white=0.05)
+    assert hue_grey_selectivity(delta)["hue_grey_ratio"] == pytest.approx(-0.01 / 0.05)
+    assert np.isnan(hue_grey_selectivity({"red": 0.1})["hue_grey_ratio"])  # no greys to compare with
+
+
 @pytest.mark.parametrize("kind", ["none", "suppression", "repulsion", "ablation", "prune", "axis-suppression"])
 def test_intervene_writes_metrics_predictions_and_figures(smoke_run, kind):
     result = excolor("intervene", "--kind", kind, "--run", str(smoke_run), cwd=smoke_run)

@@ -400,3 +400,129 @@ def test_seed_boxes_sixty_seeds_best_marked_and_gaps_dropped(tmp_path):
     check_saved(fig, alt, tmp_path / "seeds-dark.png")
     with pytest.raises(ValueError, match="scales"):
         plot_seed_boxes(values, scales={"score": "cubic"})
+
+
+# --- latent views of any width, projected axes, the six-view grid (issue 14) ----------------------
+
+
+def wide_latents(width: int, n: int = 6):
+    """`fake_latents`' colours in a latent of `width` dims (padded with a smooth extra coordinate, or cut)."""
+    z, rgb = fake_latents(n)
+    if width > 4:
+        extra = np.stack([np.sin((d + 1) * z[:, 0] + z[:, 1]) for d in range(width - 4)], 1) * 0.3
+        z = np.concatenate([z, extra], 1)
+    z = z[:, :width]
+    norm = np.linalg.norm(z, axis=1, keepdims=True)
+    keep = norm[:, 0] > 1e-9  # (cut to 3 dims, black has no direction)
+    return z[keep] / norm[keep], rgb[keep]
+
+
+def drawn_points(ax):
+    """The centres of a view's balls: each point is drawn twice (disc, then dot), in depth order."""
+    offsets = np.concatenate([c.get_offsets() for c in ax.collections if len(c.get_offsets())])
+    return offsets[0::2]
+
+
+@pytest.mark.parametrize("width", [3, 4, 5])
+def test_latent_views_of_any_width_with_projected_axes(tmp_path, width):
+    z, rgb = wide_latents(width)
+    views = [(1, 0, 2), (2, None, 0), (None, 1, None)]
+    cones = [Cone(tuple(np.eye(width)[0]), np.pi / 3, "solid", "limit")]
+    fig, alt = plot_latent_views(z, rgb, rgb, dims=views, cones=cones, title=f"{width}-D")
+    assert len(fig.axes) == 3
+    assert [ax.get_xlabel() for ax in fig.axes] == ["dim 1", "dim 2", "0 (projected)"]
+    assert [ax.get_ylabel() for ax in fig.axes] == ["dim 0", "0 (projected)", "dim 1"]
+    assert fig.axes[1].get_title() == "dims (2, –, 0)  ·  depth: dim 0"
+    assert fig.axes[2].get_title() == "dims (–, 1, –)  ·  depth: none (projected)"
+    # A projected axis puts every point at 0 along it, and hides none (no occlusion in such views).
+    across = drawn_points(fig.axes[1])
+    assert len(across) == len(z) and np.all(across[:, 1] == 0.0)
+    np.testing.assert_allclose(np.sort(across[:, 0]), np.sort(z[:, 2]))
+    up = drawn_points(fig.axes[2])
+    assert len(up) == len(z) and np.all(up[:, 0] == 0.0)
+    np.testing.assert_allclose(np.sort(up[:, 1]), np.sort(z[:, 1]))
+    # No cone rim where an axis is projected (the rim needs three real dims).
+    assert cone_rim(cones[0], (2, None, 0)) is None
+    assert not [line for line in fig.axes[1].lines if line.get_linestyle() == "-"]
+    assert f"{width}-dimensional latent" in alt
+    assert "view 2 plots dim 2 across, nothing up (projected to 0), with dim 0 towards the viewer" in alt
+    assert "draws every point at 0 along that axis" in alt
+    check_saved(fig, alt, tmp_path / f"latents-{width}d.png")
+
+
+def test_latent_views_refuse_a_dim_outside_the_latent_or_no_dim():
+    z, rgb = wide_latents(3)
+    for bad in ((1, 0, 3), (None, None, None), (1, 1, None)):
+        with pytest.raises(ValueError, match="3 distinct dims below 3 or None"):
+            plot_latent_views(z, rgb, rgb, dims=(bad,))
+
+
+def test_latent_grid_has_six_panels_in_two_rows(tmp_path):
+    z, rgb = wide_latents(5)
+    views = ((1, 0, 2), (2, 0, 1), (3, 0, 1), (4, 1, 2), (3, 2, 4), (4, 3, 0))
+    for theme in ("light", "dark"):
+        fig, alt = plot_latent_views(z, rgb, rgb, dims=views, title="grid", theme=theme, columns=3)
+        FigureCanvasAgg(fig).draw()
+        shown = [ax for ax in fig.axes if ax.get_visible()]
+        assert len(shown) == 6
+        rows = sorted({round(ax.get_position().y0, 3) for ax in shown})
+        cols = sorted({round(ax.get_position().x0, 3) for ax in shown})
+        assert len(rows) == 2 and len(cols) == 3
+        assert [ax.get_title().split("  ·")[0] for ax in shown] == [f"dims {v}" for v in views]
+        assert "6 orthographic views in 2 rows of 3 of a 5-dimensional latent" in alt
+        check_saved(fig, alt, tmp_path / f"grid-{theme}.png")
+    fig, _ = plot_latent_views(z, rgb, rgb, dims=views[:5], columns=3)  # five views: one cell left empty
+    assert sum(ax.get_visible() for ax in fig.axes) == 5
+
+
+def test_stacked_views_may_project_an_axis(tmp_path):
+    z, rgb = wide_latents(4)
+    _, _, _, cube = hsv_cube(12, 4, 5, order="vhs")
+    slices = cube[1:, :, -1]
+    err = np.random.default_rng(1).uniform(0, 0.1, (30, 8))
+    fig, alt = plot_stacked(
+        z, rgb, rgb, [(2, None, 0), (1, 0, 2)], slices, slices, np.linspace(0.25, 1, 4), np.arange(12) * 30.0,
+        err, np.linspace(-30, 390, 30), np.linspace(0, 1, 8),
+    )  # fmt: skip
+    assert fig.axes[0].get_title() == "dim 2 →, – ↑, depth dim 0"
+    points = drawn_points(fig.axes[0])
+    assert np.all(points[:, 1] == 0.0) and len(points) == len(z)
+    assert "dim 2 across, nothing up (projected to 0)" in alt
+    check_saved(fig, alt, tmp_path / "stacked-projected.png")
+
+
+# --- the RGB cube along its grey axis (§B.11) --------------------------------------------------------
+
+
+def test_rgb_cube_front_and_back_views(tmp_path):
+    from matplotlib.collections import PolyCollection
+
+    from ex_color.plots import plot_rgb_cube
+    from ex_color.plots.rgb_cube import CORNERS, SIDES, cube_projection, visible_faces
+
+    # Black at the bottom, white on top; primaries a third of the way up, secondaries two thirds.
+    for towards in SIDES.values():
+        heights = {name: cube_projection(np.array(rgb, float), towards)[1] for name, rgb in CORNERS.items()}
+        top = np.sqrt(3)
+        assert heights["black"] == pytest.approx(0) and heights["white"] == pytest.approx(top)
+        for name in ("red", "green", "blue"):
+            assert heights[name] == pytest.approx(top / 3)
+        for name in ("yellow", "cyan", "magenta"):
+            assert heights[name] == pytest.approx(2 * top / 3)
+    assert visible_faces(SIDES["front"]) == [(0, 1.0), (1, 0.0), (2, 0.0)]  # the faces around red
+    assert visible_faces(SIDES["back"]) == [(0, 0.0), (1, 1.0), (2, 1.0)]  # the faces around cyan
+    # The corner facing the viewer sits on the axis: red in front, cyan behind.
+    assert cube_projection(np.array([1.0, 0, 0]), SIDES["front"])[0] == pytest.approx(0)
+    for theme in ("light", "dark"):
+        fig, alt = plot_rgb_cube(theme=theme)
+        assert [ax.get_title() for ax in fig.axes] == ["front: red towards you", "back: cyan towards you"]
+        for ax, side in zip(fig.axes, SIDES):
+            faces = [c for c in ax.collections if isinstance(c, PolyCollection)]
+            assert len(faces) == 3
+            colours = np.concatenate([f.get_facecolor()[:, :3] for f in faces])
+            # front: every cell has r = 1, g = 0 or b = 0 (up to the cell centre's half step)
+            near = (colours[:, 0] > 0.98) | (colours[:, 1] < 0.02) | (colours[:, 2] < 0.02)
+            far = (colours[:, 0] < 0.02) | (colours[:, 1] > 0.98) | (colours[:, 2] > 0.98)
+            assert (near if side == "front" else far).all()
+        assert "primaries" in alt and "one third of the way up" in alt and "secondaries" in alt
+        check_saved(fig, alt, tmp_path / f"rgb-cube-{theme}.png")

@@ -104,3 +104,45 @@ def test_predictor_is_similarity_or_vibrancy_to_a_power():
     np.testing.assert_allclose(vibrancy.predictor(rgb), (hsv[:, 1] * hsv[:, 2]) ** 2.3)
     assert vibrancy.anchor(0.0) is None
     assert similarity.label("green") == "(similarity to green)², angular hue" and vibrancy.label() == "(S·V)^2.3"
+
+
+def test_latent_views_take_null_axes_and_each_figure_has_its_key():
+    settings = EvalSettings.from_config(
+        OmegaConf.create({"latent_views": [[2, None, 0], [None, None, 1]], "latents_grid_views": [[4, 3, 0]]})
+    )
+    assert settings.latent_views == ((2, None, 0), (None, None, 1))
+    assert settings.views("stacked") == ("latent_views", ((2, None, 0), (None, None, 1)))
+    assert settings.views("latents") == ("latents_figure_views", ((1, 0, 2), (1, 2, 0), (1, 3, 0)))
+    assert settings.views("latents-grid") == ("latents_grid_views", ((4, 3, 0),))
+    assert settings.default_views == {"latents_figure_views"}
+    for key in ("latents_figure_views", "latents_grid_views"):
+        for bad in ([[None, None, None]], [[1, 1, None]], [[1, 0]], [[-1, 0, 2]]):
+            with pytest.raises(UserError, match=f"eval.{key} must be a list of views"):
+                EvalSettings.from_config(OmegaConf.create({key: bad}))
+
+
+def test_views_are_checked_against_the_latent_fitted_when_default_and_mapped_through_a_prune():
+    from ex_color.figures import check_views, fitted_views, pruned_views
+
+    settings = EvalSettings.from_config(OmegaConf.create({"latent_views": [[3, 0, 1], [3, 2, 4]]}))
+    check_views(settings, 5)
+    with pytest.raises(UserError) as error:
+        check_views(settings, 4)
+    assert str(error.value) == (
+        "eval.latent_views: view [3, 2, 4] names dim 4, but the latent has 4 dims (0–3; null projects an axis to 0)"
+    )
+    check_views(settings, 3, ("latents", "latents-grid"))  # the shipped defaults are fitted, never refused
+    # Defaults on a narrower latent: a missing dim becomes the lowest the view lacks, else a projected axis.
+    assert fitted_views(settings.latents_grid_views, 4) == [
+        (1, 0, 2),
+        (2, 0, 1),
+        (3, 0, 1),
+        (0, 1, 2),
+        (3, 2, 0),
+        (1, 3, 0),
+    ]
+    assert fitted_views([(1, 0, 2)], 2) == [(1, 0, None)]
+    # Through a prune, as the original's 2.10.1 (prune {0}: (3, 0, 1) -> (2, None, 0)) and 2.7.1 (prune {0, 1}).
+    assert pruned_views([(3, 0, 1), (3, 2, 4)], 5, [0]) == [(2, None, 0), (2, 1, 3)]
+    assert pruned_views([(0, 1, 2), (2, 3, 0)], 4, [0, 1]) == [(None, None, 0), (0, 1, None)]
+    assert pruned_views([(0, 1, None)], 4, [0, 1]) == []  # nothing left to draw

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ex_color.data.colors import GRAY_NAMES, named_hue
+from ex_color.data.colors import GRAY_NAMES, HUE_NAMES, named_hue
 
 # Error changes below this are numerical noise; it keeps the delta ratio finite when nothing far moved.
 DELTA_FLOOR = 1e-6
@@ -43,7 +43,8 @@ def selectivity(
     - error ratio: mean error on-target (hue within 30° of the concept's hue, s and v above 0.5) over
       mean error off-target (hue more than 90° away), for the intervened and the baseline model;
     - named-colour ratio: the error increase at the concept's own colour over the largest increase
-      among named colours more than 90° of hue away and the grays.
+      among named colours more than 90° of hue away and the grays;
+    - hue/grey ratio (`hue_grey_selectivity`): for deleting a whole subspace such as hue.
     """
     hue = hsv[:, 0] * 360.0
     distance = hue_distance(hue, target_hue)
@@ -74,6 +75,33 @@ def selectivity(
         "delta_ratio": float(target_delta / max(abs(delta[worst_far]), DELTA_FLOOR))
         if target_delta is not None
         else float("nan"),
+        **hue_grey_selectivity(delta),
+    }
+
+
+def hue_grey_selectivity(delta: dict[str, float]) -> dict[str, float | str | None]:
+    """How cleanly deleting a subspace (hue) hits every hue and spares the greys (later-experiments §C): the
+    smallest error increase Δ among the 12 named hues over the largest among the 5 greys, the denominator
+    floored like the delta ratio's (|Δ| at least DELTA_FLOOR). NaN (colours None) without hues or greys."""
+    hues = [name for name in HUE_NAMES if name in delta]
+    greys = [name for name in GRAY_NAMES if name in delta]
+    if not hues or not greys:
+        nan = float("nan")
+        return {
+            "smallest_hue_delta": nan,
+            "smallest_hue_delta_color": None,
+            "largest_grey_delta": nan,
+            "largest_grey_delta_color": None,
+            "hue_grey_ratio": nan,
+        }
+    hue = min(hues, key=lambda name: delta[name])
+    grey = max(greys, key=lambda name: delta[name])
+    return {
+        "smallest_hue_delta": float(delta[hue]),
+        "smallest_hue_delta_color": hue,
+        "largest_grey_delta": float(delta[grey]),
+        "largest_grey_delta_color": grey,
+        "hue_grey_ratio": float(delta[hue] / max(abs(delta[grey]), DELTA_FLOOR)),
     }
 
 

@@ -42,6 +42,13 @@ class Selectivity:
     largest_far_delta: float
     largest_far_delta_color: str
     delta_ratio: float
+    # hue-vs-grey selectivity of deleting a subspace: the smallest Δ among the 12 named hues over the largest Δ
+    # among the 5 greys (absent from metrics.json written before issue 14: None)
+    smallest_hue_delta: float | None = None
+    smallest_hue_delta_color: str | None = None
+    largest_grey_delta: float | None = None
+    largest_grey_delta_color: str | None = None
+    hue_grey_ratio: float | None = None
 
 
 @dataclass(frozen=True)
@@ -128,4 +135,5 @@ def _fields(cls, data: Any, where: str) -> dict[str, Any]:
     missing = [name for name in names if name not in data]
     if missing:
         raise UserError(f"{where}: missing key {missing[0]!r}")
-    return {name: data[name] for name in names}
+    optional = [f.name for f in fields(cls) if f.default is not MISSING and f.name in data]
+    return {name: data[name] for name in (*names, *optional)}

@@ -15,6 +15,11 @@ from ex_color.errors import UserError
 
 CORRELATION_AGAINST = ("similarity", "vibrancy")
 
+# A latent view: the dims drawn across, up and towards the viewer; None projects that axis to 0.
+View = tuple[int | None, int | None, int | None]
+# The keys of `eval` that hold latent views, by the figure that draws them.
+VIEW_KEYS = {"stacked": "latent_views", "latents": "latents_figure_views", "latents-grid": "latents_grid_views"}
+
 
 @dataclass(frozen=True)
 class LossCube:
@@ -72,8 +77,17 @@ class EvalSettings:
     chunk_size: int  # colours per forward pass
     loss_cube: LossCube = LossCube(150, 24, 24, 1 / 12)  # the stacked figure's error panel
     slices: tuple[int, int, int] = (12, 4, 5)  # the colour-slice cube: the stacked figure's colour rows
-    latent_views: tuple[tuple[int, int, int], ...] = ((1, 0, 2), (1, 3, 0))  # the stacked figure's views
+    latent_views: tuple[View, ...] = ((1, 0, 2), (1, 3, 0))  # the stacked figure's views
     correlation: CorrelationSettings = CorrelationSettings()
+    latents_figure_views: tuple[View, ...] = ((1, 0, 2), (1, 2, 0), (1, 3, 0))  # the `latents` figure's
+    latents_grid_views: tuple[View, ...] = ((1, 0, 2), (2, 0, 1), (3, 0, 1), (4, 1, 2), (3, 2, 4), (4, 3, 0))
+    # the view keys left at configs/eval/default.yaml's values (fitted to a narrower latent, never refused)
+    default_views: frozenset[str] = frozenset(VIEW_KEYS.values())
+
+    def views(self, figure: str) -> tuple[str, tuple[View, ...]]:
+        """(the `eval` key, its views) of a figure: stacked, latents or latents-grid."""
+        key = VIEW_KEYS[figure]
+        return key, getattr(self, key)
 
     @classmethod
     def from_config(cls, eval_cfg: Any) -> EvalSettings:
@@ -101,6 +115,8 @@ class EvalSettings:
         margin = loss.get("margin") if isinstance(loss, dict) else None
         if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin < 0.5:
             raise UserError(f"eval.loss_cube.margin must be a number of turns in [0, 0.5) (got {margin!r})")
+        views = {key: latent_views(merged.get(key), key) for key in VIEW_KEYS.values()}
+        defaults = frozenset(key for key in VIEW_KEYS.values() if views[key] == latent_views(default.get(key), key))
         return cls(
             size("display", *cube),
             size("hd", *cube),
@@ -108,8 +124,11 @@ class EvalSettings:
             chunk,
             LossCube(*size("loss_cube", *cube), float(margin)),
             size("slice_cube", *cube),
-            latent_views(merged.get("latent_views")),
+            views["latent_views"],
             correlation_settings(merged.get("correlation")),
+            views["latents_figure_views"],
+            views["latents_grid_views"],
+            defaults,
         )
 
     def probe(self) -> Probe:
@@ -123,21 +142,28 @@ class EvalSettings:
         )
 
 
-def latent_views(node: Any) -> tuple[tuple[int, int, int], ...]:
-    """`eval.latent_views`: a list of dim triples, e.g. [[1, 0, 2], [1, 3, 0]]."""
+def latent_views(node: Any, key: str = "latent_views") -> tuple[View, ...]:
+    """`eval.<key>`: a list of views, each three dims (x, y, depth) of the latent, distinct, or null for an
+    axis projected to 0 (e.g. [[1, 0, 2], [2, null, 0]]); at least one dim per view."""
+    from omegaconf import OmegaConf
+
+    if OmegaConf.is_config(node):
+        node = OmegaConf.to_container(node, resolve=True)
     ok = isinstance(node, list) and len(node) > 0
     views = []
     for view in node if ok else ():
-        if not (isinstance(view, list) and len(view) == 3 and len(set(view)) == 3):
+        dims = [d for d in view if d is not None] if isinstance(view, (list, tuple)) and len(view) == 3 else []
+        if not dims or len(set(dims)) != len(dims):
             ok = False
             break
-        if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in view):
+        if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in dims):
             ok = False
             break
         views.append(tuple(view))
     if not ok:
         raise UserError(
-            f"eval.latent_views must be a list of triples of distinct dims, e.g. [[1, 0, 2]] (got {node!r})"
+            f"eval.{key} must be a list of views, each three distinct dims or null (an axis projected to 0), "
+            f"e.g. [[1, 0, 2], [2, null, 0]] (got {node!r})"
         )
     return tuple(views)
 

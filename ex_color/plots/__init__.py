@@ -10,6 +10,7 @@ from .error import plot_error_series
 from .intervention import lobe_from_curve, plot_intervention_curve
 from .io import save_figure
 from .latents import Cone, cone_rim, draw_latent_view, plot_latent_views
+from .rgb_cube import plot_rgb_cube
 from .schedule import plot_schedule
 from .seeds import plot_seed_boxes
 from .similarity import plot_error_similarity
@@ -30,6 +31,7 @@ __all__ = [
     "plot_error_similarity",
     "plot_intervention_curve",
     "plot_latent_views",
+    "plot_rgb_cube",
     "plot_schedule",
     "plot_seed_boxes",
     "plot_stacked",

@@ -1,4 +1,8 @@
-"""Latent space: orthographic views of the unit sphere, points in their reconstructed colours."""
+"""Latent space: orthographic views of the unit sphere, points in their reconstructed colours.
+
+A view is three latent dims (across, up, towards the viewer); an axis given as None is projected to 0
+(every point has coordinate 0 along it), as the original notebooks' `(2, None, 0)` views of pruned models.
+"""
 
 from __future__ import annotations
 
@@ -44,13 +48,48 @@ class Cone:
             raise ValueError("Cone direction must be non-zero")
 
 
-def cone_rim(cone: Cone, dims: Sequence[int], samples: int = RIM_SAMPLES) -> np.ndarray | None:
+def axis_name(dim: int | None) -> str:
+    """`dim 2`, or `–` for an axis projected to 0."""
+    return "–" if dim is None else f"dim {dim}"
+
+
+def view_text(view: Sequence[int | None]) -> str:
+    """A view in words, for alt text: `dim 1 across, dim 0 up, with dim 2 towards the viewer`."""
+    i, j, k = view
+
+    def part(dim, where):
+        return f"nothing {where} (projected to 0)" if dim is None else f"dim {dim} {where}"
+
+    return f"{part(i, 'across')}, {part(j, 'up')}, with {part(k, 'towards the viewer')}"
+
+
+def check_views(views: Sequence[Sequence[int | None]], n_dim: int) -> list[tuple[int | None, ...]]:
+    """Views as tuples: three entries each, distinct dims below ``n_dim`` or None, at least one dim."""
+    out = []
+    for view in views:
+        view = tuple(None if d is None else int(d) for d in view)
+        dims = [d for d in view if d is not None]
+        if len(view) != 3 or not dims or len(set(dims)) != len(dims) or min(dims) < 0 or max(dims) >= n_dim:
+            raise ValueError(f"each view must be 3 distinct dims below {n_dim} or None (projected); got {view}")
+        out.append(view)
+    return out
+
+
+def view_coordinates(z: np.ndarray, view: Sequence[int | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, y, depth) of the rows of ``z`` in a view: the named dims, zeros for a projected (None) axis."""
+    zero = np.zeros(len(z))
+    return tuple(zero if d is None else z[:, d] for d in view)  # type: ignore[return-value]
+
+
+def cone_rim(cone: Cone, dims: Sequence[int | None], samples: int = RIM_SAMPLES) -> np.ndarray | None:
     """The cone's rim within the 3-D subspace of ``dims``, as view coordinates [samples, 3].
 
     Returns the unit vectors u of span(e_i, e_j, e_k) with u·ĉ = cos(half_angle), in the view's
     (x, y, depth) order, or None when that slice of the rim is empty or degenerate (the direction has
-    too little weight in those dims, or none at all).
+    too little weight in those dims, or none at all; a view with a projected axis has no rim).
     """
+    if any(d is None for d in dims):
+        return None
     c = np.asarray(cone.direction, dtype=float)
     c = c / np.linalg.norm(c)
     if max(dims) >= c.size:
@@ -93,7 +132,7 @@ def draw_latent_view(
     z: np.ndarray,
     recon: np.ndarray,
     true: np.ndarray,
-    view: Sequence[int],
+    view: Sequence[int | None],
     cones: Sequence[Cone],
     th: Theme,
     occlusion_radius: float | None = 0.9,
@@ -103,7 +142,9 @@ def draw_latent_view(
     labels: bool = True,
 ) -> None:
     """One orthographic view (x = dim i, y = dim j, depth = dim k) into ``ax``: the dark unit disc, the
-    points (finite rows of ``z`` with ``recon`` and ``true`` colours), and the cones' rims."""
+    points (finite rows of ``z`` with ``recon`` and ``true`` colours), and the cones' rims. An axis given
+    as None is projected to 0; such a view flattens the points into the sphere, so none is hidden behind
+    it (no occlusion) and no cone rim is drawn."""
     i, j, k = view
     style_axes(ax, th, grid=False, spines=())
     ax.set_aspect("equal")
@@ -112,14 +153,16 @@ def draw_latent_view(
     ax.set_xticks([-1, 0, 1])
     ax.set_yticks([-1, 0, 1])
     if labels:
-        ax.set_xlabel(f"dim {i}")
-        ax.set_ylabel(f"dim {j}")
-        ax.set_title(f"dims ({i}, {j}, {k})  ·  depth: dim {k}", fontsize=10)
+        ax.set_xlabel("0 (projected)" if i is None else f"dim {i}")
+        ax.set_ylabel("0 (projected)" if j is None else f"dim {j}")
+        shown = ", ".join("–" if d is None else str(d) for d in view)
+        depth = "none (projected)" if k is None else f"dim {k}"
+        ax.set_title(f"dims ({shown})  ·  depth: {depth}", fontsize=10)
     ax.add_patch(Circle((0, 0), 1.0, facecolor=th.sphere, edgecolor=th.sphere_edge, lw=1.0, zorder=2))
 
-    x, y, d = z[:, i], z[:, j], z[:, k]
+    x, y, d = view_coordinates(z, view)
     rc, tc = recon, true
-    if occlusion_radius is None:
+    if occlusion_radius is None or any(dim is None for dim in view):
         hidden = np.zeros(x.size, dtype=bool)
     else:
         r2 = float(occlusion_radius) ** 2
@@ -133,7 +176,7 @@ def draw_latent_view(
     _interleaved_scatter(ax, x[front], y[front], rc[front], tc[front], point_size, zorder=3)
 
     for cone in cones:
-        rim = cone_rim(cone, (i, j, k))
+        rim = cone_rim(cone, view)
         if rim is None:
             continue
         ls = "--" if cone.style == "dashed" else "-"
@@ -158,19 +201,21 @@ def plot_latent_views(
     latents,
     recon,
     true,
-    dims: Sequence[Sequence[int]] = DEFAULT_DIMS,
+    dims: Sequence[Sequence[int | None]] = DEFAULT_DIMS,
     cones: Sequence[Cone] = (),
     title: str | None = None,
     theme: str | Theme = "light",
     *,
     occlusion_radius: float | None = 0.9,
     point_size: float = 26.0,
+    columns: int | None = None,
 ) -> tuple[Figure, str]:
-    """Orthographic views of the latent space on the unit sphere, one axes per dims triple.
+    """Orthographic views of the latent space on the unit sphere, one axes per dims triple, in one row
+    (or in rows of ``columns``: the six-view grid is ``columns=3``).
 
     ``latents``: [N, n] (e.g. the 8,000 colours of the 20³ RGB cube), ``recon`` and ``true``: RGB
     [N, 3] in [0, 1]. For a triple (i, j, k): x = latent[:, i], y = latent[:, j], depth =
-    latent[:, k] (larger is nearer the viewer). The sphere is a dark disc; each point is a disc in its
+    latent[:, k] (larger is nearer the viewer); an entry None projects that axis to 0. The sphere is a dark disc; each point is a disc in its
     reconstructed colour with a small dot of its true colour in the centre, nearer points drawn on top.
 
     The sphere is opaque: a point is hidden (drawn beneath the disc, so only a sliver near the limb
@@ -190,10 +235,7 @@ def plot_latent_views(
     n_pts, n_dim = z.shape
     if recon.shape != (n_pts, 3) or true.shape != (n_pts, 3):
         raise ValueError(f"recon and true must be [{n_pts}, 3]; got {recon.shape} and {true.shape}")
-    dims = [tuple(int(d) for d in t) for t in dims]
-    for t in dims:
-        if len(t) != 3 or len(set(t)) != 3 or min(t) < 0 or max(t) >= n_dim:
-            raise ValueError(f"each dims entry must be 3 distinct indices below {n_dim}; got {t}")
+    dims = check_views(dims, n_dim)
     cones = list(cones)
     for cone in cones:
         if len(cone.direction) != n_dim:
@@ -201,8 +243,15 @@ def plot_latent_views(
 
     finite = np.all(np.isfinite(z), axis=1)
     n_views = len(dims)
-    fig = new_figure(min(14.0, max(8.0, 4.4 * n_views + 0.6)), 5.3 if any(c.label for c in cones) else 4.9, th)
-    axes = fig.subplots(1, n_views, squeeze=False)[0]
+    n_cols = n_views if columns is None else max(1, min(int(columns), n_views))
+    n_rows = -(-n_views // n_cols)
+    legend_space = 0.4 if any(c.label for c in cones) else 0.0
+    width = min(14.0, max(8.0, 4.4 * n_cols + 0.6))
+    panel = min(4.4, (width - 0.6) / n_cols)  # square views; the height leaves room for titles and labels
+    fig = new_figure(width, n_rows * (panel + 0.7) + 0.4 + legend_space, th)
+    axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
+    for ax in axes[n_views:]:
+        ax.set_visible(False)
 
     for ax, view in zip(axes, dims):
         draw_latent_view(ax, z[finite], recon[finite], true[finite], view, cones, th, occlusion_radius, point_size)
@@ -227,18 +276,22 @@ def plot_latent_views(
     suptitle(fig, title, th)
 
     # Alt text.
+    layout = f" in {n_rows} rows of {n_cols}" if n_rows > 1 else ""
+    projected = any(d is None for view in dims for d in view)
     parts = [
-        f"{title + ': ' if title else ''}{n_views} orthographic views of a {n_dim}-dimensional latent space, "
-        f"showing {int(finite.sum()):,} colours as coloured balls on and around a black unit sphere."
+        f"{title + ': ' if title else ''}{n_views} orthographic views{layout} of a {n_dim}-dimensional latent "
+        f"space, showing {int(finite.sum()):,} colours as coloured balls on and around a black unit sphere."
     ]
-    views = "; ".join(
-        f"view {v + 1} plots dim {i} across, dim {j} up, with dim {k} towards the viewer"
-        for v, (i, j, k) in enumerate(dims)
-    )
+    views = "; ".join(f"view {v + 1} plots {view_text(view)}" for v, view in enumerate(dims))
     parts.append(views[0].upper() + views[1:] + ".")
     parts.append(
         "Each ball is filled with the reconstructed colour and has a small dot of the true colour in its "
-        "centre; nearer balls hide farther ones."
+        "centre; nearer balls hide farther ones"
+        + (
+            "; a view with an axis projected to 0 draws every point at 0 along that axis, hiding none."
+            if projected
+            else "."
+        )
     )
     if finite.any():
         norms = np.linalg.norm(z[finite], axis=1)
@@ -247,7 +300,12 @@ def plot_latent_views(
         parts.append(
             f"Latent norms range from {q[0]:.2f} to {q[2]:.2f} (median {q[1]:.2f}); {inside:,} points "
             f"({100 * inside / finite.sum():.1f}%) lie well inside the sphere (norm below "
-            f"{(occlusion_radius or 0.9):.2f})" + (", hidden from view." if occlusion_radius is not None else ".")
+            f"{(occlusion_radius or 0.9):.2f})"
+            + (
+                ", hidden from view" + (" where no axis is projected." if projected else ".")
+                if occlusion_radius is not None
+                else "."
+            )
         )
         mse = np.mean((recon[finite] - true[finite]) ** 2, axis=1)
         w = int(np.argmax(mse))
@@ -265,4 +323,4 @@ def plot_latent_views(
     return fig, " ".join(parts)
 
 
-__all__ = ["Cone", "cone_rim", "draw_latent_view", "plot_latent_views"]
+__all__ = ["Cone", "axis_name", "cone_rim", "draw_latent_view", "plot_latent_views", "view_coordinates", "view_text"]

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from ._common import check_1d, fmt, hsv_to_rgb, hue_name, new_figure, style_axes, style_legend
 from .colors import color_grid_image
 from .error import _HandlerGradient, _hue_line, _outline
-from .latents import Cone, draw_latent_view
+from .latents import Cone, axis_name, check_views, draw_latent_view, view_text
 from .theme import Theme, get_theme
 
 V_TARGETS = (1.0, 0.8, 0.6, 0.4, 0.2)  # the values of the error lines
@@ -51,11 +51,11 @@ def plot_stacked(
 ) -> tuple[Figure, str]:
     """One condition (the baseline or an intervention) in three rows.
 
-    Top: orthographic latent views, one per dims triple of ``views`` (``latents`` [N, n], ``recon`` and
-    ``true`` RGB [N, 3]: e.g. the 20³ RGB grid), with the ``cones`` of the intervention. Middle: reconstructed
-    colours at saturation ``saturation``, ``slice_pred`` and ``slice_true`` RGB [V, H, 3] over values
-    ``slice_v`` [V] and hues ``slice_h_deg`` [H] (degrees), each cell the reconstruction with the true colour
-    as an inner square, the brightest row on top. Bottom: per-colour MSE against hue, ``loss_error`` [H', V']
+    Top: orthographic latent views, one per dims triple of ``views`` (None: an axis projected to 0; ``latents``
+    [N, n], ``recon`` and ``true`` RGB [N, 3]: e.g. the 20³ RGB grid), with the ``cones`` of the intervention.
+    Middle: reconstructed colours at saturation ``saturation``, ``slice_pred`` and ``slice_true`` RGB [V, H, 3]
+    over values ``slice_v`` [V] and hues ``slice_h_deg`` [H] (degrees), each cell the reconstruction with the
+    true colour as an inner square, the brightest row on top. Bottom: per-colour MSE against hue, ``loss_error`` [H', V']
     over hues ``loss_h_deg`` [H'] (degrees, may run past 0 and 360: the colours wrap) and values ``loss_v``,
     one line for each value nearest 1, .8, .6, .4, .2, coloured by the hue it measures; y from 0 to ``y_max``
     (give the same to every condition of a run so their panels compare; default: this panel's maximum).
@@ -68,10 +68,7 @@ def plot_stacked(
     true = np.clip(np.nan_to_num(np.asarray(true, dtype=float)), 0, 1)
     if z.ndim != 2 or recon.shape != (len(z), 3) or true.shape != (len(z), 3):
         raise ValueError(f"latents must be [N, n] and recon, true [N, 3]; got {z.shape}, {recon.shape}, {true.shape}")
-    views = [tuple(int(d) for d in view) for view in views]
-    for view in views:
-        if len(view) != 3 or len(set(view)) != 3 or min(view) < 0 or max(view) >= z.shape[1]:
-            raise ValueError(f"each view must be 3 distinct dims below {z.shape[1]}; got {view}")
+    views = check_views(views, z.shape[1])
     slice_pred = np.asarray(slice_pred, dtype=float)
     slice_true = np.asarray(slice_true, dtype=float)
     if slice_pred.shape != slice_true.shape or slice_pred.ndim != 3 or slice_pred.shape[-1] != 3:
@@ -97,7 +94,8 @@ def plot_stacked(
         ax.set_xticks([])
         ax.set_yticks([])
         i, j, k = view
-        ax.set_title(f"dim {i} →, dim {j} ↑, depth dim {k}", fontsize=7.5)
+        depth = "no depth" if k is None else f"depth dim {k}"
+        ax.set_title(f"{axis_name(i)} →, {axis_name(j)} ↑, {depth}", fontsize=7.5)
 
     # Middle: the colour rows, brightest on top.
     v_order = np.argsort(-sv, kind="stable")
@@ -159,7 +157,7 @@ def plot_stacked(
     parts = [
         f"{title + ': ' if title else ''}a stacked figure in three rows. Top: {len(views)} orthographic views of "
         f"the {z.shape[1]}-dimensional latent space ("
-        + "; ".join(f"dim {i} across, dim {j} up, dim {k} towards the viewer" for i, j, k in views)
+        + "; ".join(view_text(view) for view in views)
         + f"), {int(finite.sum()):,} colours drawn as balls in their reconstructed colour with a dot of the true "
         "colour on a black unit sphere"
         + (

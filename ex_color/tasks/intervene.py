@@ -33,7 +33,7 @@ def draw(result: InterventionResult, run_dir: Path, theme: str = "light", error_
     baseline and the interventions saved in the run)."""
     writer = FigureWriter(run_dir, theme, error_top=error_top)
     if result.kind == "none":
-        return writer.draw(RUN_FIGURES, result)
+        return writer.draw(applicable(RUN_FIGURES, result), result)
     return writer.draw(applicable(INTERVENTION_FIGURES, result), result)
 
 

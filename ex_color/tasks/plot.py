@@ -10,7 +10,15 @@ from ex_color.builders import build_intervention
 from ex_color.config import compose_intervention
 from ex_color.errors import UserError
 from ex_color.evaluation.measure import RunEvaluation
-from ex_color.figures import FIGURES, INTERVENTION_FIGURES, RUN_FIGURES, FigureWriter, applicable, plot_dopesheet
+from ex_color.figures import (
+    FIGURES,
+    INTERVENTION_FIGURES,
+    RUN_FIGURES,
+    FigureWriter,
+    applicable,
+    figure_dir,
+    plot_dopesheet,
+)
 from ex_color.interventions.kinds import NoIntervention
 
 
@@ -39,6 +47,17 @@ def plot(
         runs.check_writable(Path(out_dir), "--out")
     if what == "schedule" and dopesheet is not None:
         return [plot_dopesheet(dopesheet, out_dir or Path("figures"), theme)]
+    if what in FIGURES and FIGURES[what].scope == "static":
+        # needs no run: into --out, else the run's folder (the intervention's with --kind), else ./figures
+        if out_dir is not None:
+            directory = Path(out_dir)
+        elif run_dir is not None:
+            directory = figure_dir(runs.resolve_run(run_dir), None if kind == "none" else kind)
+            runs.check_writable(directory, "the run's figures")
+        else:
+            directory = Path("figures")
+            runs.check_writable(directory, "./figures")
+        return FigureWriter(directory, theme, directory).draw([what])
     run_dir = runs.resolve_run(run_dir)
     if out_dir is None:
         runs.check_writable(run_dir / "figures", "the run's figures")
@@ -68,4 +87,4 @@ def plot(
         # The response figure needs no predictions.
         return writer.draw(names, InterventionResult(intervention, None, None, None, evaluation.probe))
     result = evaluation.measure(intervention, None)
-    return writer.draw(applicable(names, result), result)
+    return writer.draw(applicable(names, result, asked=what != "all"), result)

@@ -60,7 +60,7 @@ def find_runs(paths) -> tuple[list[Path], list[Path]]:
 
 
 def higher_is_better(metric: str) -> bool:
-    return metric == "score" or metric.endswith(("/error_ratio", "/delta_ratio", "/r2"))
+    return metric == "score" or metric.endswith(("/error_ratio", "/delta_ratio", "/hue_grey_ratio", "/r2"))
 
 
 @dataclass
@@ -140,8 +140,9 @@ class Summary:
                 f"Losses: mean of the last {FINAL_SHARE:.0%} of each run's steps"
                 + (
                     "; KIND/max, KIND/mean: per-colour error under that intervention; error_ratio, delta_ratio: its "
-                    "selectivity (on-target over off-target damage); r2: R² of its per-colour error against "
-                    "similarity to the concept colour (eval.correlation)"
+                    "selectivity (on-target over off-target damage); hue_grey_ratio: the smallest Δ among the 12 "
+                    "named hues over the largest among the 5 greys (deleting a subspace); r2: R² of its per-colour "
+                    "error against similarity to the concept colour (eval.correlation)"
                     if any("/" in c for c in self.columns)
                     else ""
                 )
@@ -219,7 +220,10 @@ def summarise(paths, best: str | None = None) -> Summary:
         seen.update(dict.fromkeys(result.metrics()))
     kinds = kind_order({c.split("/")[0] for c in seen if "/" in c})
     ordered = [c for c in seen if "/" not in c] + [
-        f"{k}/{m}" for k in kinds for m in ("max", "mean", "error_ratio", "delta_ratio", "r2") if f"{k}/{m}" in seen
+        f"{k}/{m}"
+        for k in kinds
+        for m in ("max", "mean", "error_ratio", "delta_ratio", "hue_grey_ratio", "r2")
+        if f"{k}/{m}" in seen
     ]
     stats = {c: Stat.of([r.metrics().get(c, math.nan) for r in results]) for c in ordered}
     root = Path(os.path.commonpath(found)) if len(found) > 1 else found[0]

@@ -117,7 +117,7 @@ def evaluate_run(run_dir: Path, configs: dict[str, DictConfig]) -> Path:
     figures come from those predictions. Every intervention is measured before any figure is drawn, so the
     stacked figures' error panels share one y limit across the baseline and the interventions."""
     from ex_color.evaluation.measure import RunEvaluation
-    from ex_color.figures import FigureWriter, RUN_FIGURES, stacked_top
+    from ex_color.figures import FigureWriter, RUN_FIGURES, applicable, stacked_top
     from ex_color.interventions.kinds import NoIntervention
     from ex_color.run_report import write_run_report
     from ex_color.tasks.intervene import draw, measure_and_save
@@ -137,7 +137,7 @@ def evaluate_run(run_dir: Path, configs: dict[str, DictConfig]) -> Path:
         )
     top = stacked_top([baseline, *results.values()], run_dir)
     log.info("drawing the figures of %s", run_dir)
-    FigureWriter(run_dir, error_top=top).draw(RUN_FIGURES, baseline)
+    FigureWriter(run_dir, error_top=top).draw(applicable(RUN_FIGURES, baseline), baseline)
     for kind, result in results.items():
         if kind != "none":  # `none` has the run's figures, drawn above
             draw(result, run_dir, error_top=top)
@@ -221,6 +221,18 @@ def validate(cfg: DictConfig) -> None:
     check_interventions(intervention_configs(cfg), cfg)
     score_plan(cfg)
     ReduxSettings.from_config(cfg.get("redux"))
+    check_eval(cfg)
+
+
+def check_eval(cfg: DictConfig) -> None:
+    """The `eval` settings, and the figures' latent views against the configured latent width."""
+    from ex_color.evaluation.settings import EvalSettings
+    from ex_color.figures import check_views
+
+    settings = EvalSettings.from_config(cfg.get("eval"))
+    width = (cfg.get("model") or {}).get("bottleneck")
+    if isinstance(width, int) and not isinstance(width, bool) and width > 0:
+        check_views(settings, width)
 
 
 def validate_seeds(cfg: DictConfig) -> None:
