@@ -122,8 +122,10 @@ def test_intervene_writes_metrics_predictions_and_figures(smoke_run, kind):
             "similarity.png",
             "stacked.png",
         ]
-    elif kind in ("ablation", "prune", "axis-suppression"):
+    elif kind in ("ablation", "prune"):
         assert figures == ["colors.png", "error.png", "latents.png", "similarity.png", "stacked.png"]
+    elif kind == "axis-suppression":  # its default deletes dims 0 and 1: the RGB cube explains where hues go
+        assert figures == ["colors.png", "error.png", "latents.png", "rgb-cube.png", "similarity.png", "stacked.png"]
     correlation = metrics["correlation"]
     assert correlation["against"] == "similarity" and correlation["power"] == 2.0
     assert correlation["anchor"] == [0.0, 1.0, 1.0]  # red: the concept, or dimension 0 for surgery
@@ -202,13 +204,16 @@ def test_infer_reads_files_and_applies_an_intervention(smoke_run, tmp_path):
         (["infer", "#ff00zz"], "colour '#ff00zz'"),
         (["infer", "1.5,0,0"], "outside [0, 1]"),
         (["infer", "--input", "missing.npy"], "no such file"),
-        (["intervene", "--kind", "nope"], "--kind nope: unknown intervention; kinds: ablation, none, prune"),
+        (
+            ["intervene", "--kind", "nope"],
+            "--kind nope: unknown intervention; kinds: ablation, axis-suppression, none, prune",
+        ),
         (
             ["intervene", "--kind", "repulsion", "intervention.mapper.a=0.7", "intervention.mapper.b=0.5"],
             "a must be less than b",
         ),
         (["intervene", "--kind", "suppression", "intervention.falloff.power=-1"], "power must be >= 0"),
-        (["intervene", "--kind", "suppression", "concepts.red=[1,0,0]"], "concept 'red' has 3 values"),
+        (["intervene", "--kind", "suppression", "concepts.red=[1,0,0,0,0,0]"], "concept 'red' has 6 values"),
         (["intervene", "--kind", "suppression", "concepts.red=[0,0,0,0]"], "zero vector"),
     ],
 )
