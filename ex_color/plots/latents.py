@@ -243,7 +243,7 @@ def plot_latent_views(
 
     finite = np.all(np.isfinite(z), axis=1)
     n_views = len(dims)
-    n_cols = n_views if columns is None else max(1, min(int(columns), n_views))
+    n_cols = min(n_views, 3) if columns is None else max(1, min(int(columns), n_views))  # rows of three
     n_rows = -(-n_views // n_cols)
     legend_space = 0.4 if any(c.label for c in cones) else 0.0
     width = min(14.0, max(8.0, 4.4 * n_cols + 0.6))
