@@ -153,13 +153,36 @@ class TrainingParts:
 UNKNOWN_COLUMNS = ("error", "warn")
 
 
-def load_schedule(cfg, regularizer_names: list[str], warn: bool = True):
+def kept_regularizers(cfg) -> tuple[dict, list[str]]:
+    """(the regularizers this run trains, the names `keep_regularizers` leaves out): a run keeping a subset
+    (experiment 1.8's sweep) has the others absent, not at weight 0."""
+    regularizers = plain(cfg.get("regularizers")) or {}
+    keep = plain(cfg.get("keep_regularizers"))
+    if keep is None:
+        return regularizers, []
+    if isinstance(keep, str):
+        keep = [keep]
+    if not isinstance(keep, list) or not keep or not all(isinstance(name, str) for name in keep):
+        raise UserError(f"keep_regularizers: expected a non-empty list of regularizer names (got {keep!r})")
+    for name in keep:
+        if name not in regularizers:
+            raise UserError(
+                f"keep_regularizers: no regularizer named {name!r}; regularizers: {', '.join(regularizers) or 'none'}"
+            )
+    kept = {name: spec for name, spec in regularizers.items() if name in keep}
+    return kept, [name for name in regularizers if name not in kept]
+
+
+def load_schedule(cfg, regularizer_names: list[str], warn: bool = True, absent: list[str] = ()):
     """(path, Timeline) of the run's dopesheet, validated against its regularizers: a column naming no
-    regularizer is an error, or (`dopesheet_unknown_columns: warn`) left out with a warning."""
+    regularizer is an error, or (`dopesheet_unknown_columns: warn`) left out with a warning; the columns of
+    regularizers `absent` from this run (`keep_regularizers`) are left out quietly."""
     from ex_color.schedule import Timeline, load_dopesheet
 
     path = resolve_dopesheet(cfg.dopesheet)
     sheet = load_dopesheet(path)
+    if absent:
+        sheet = sheet.without(sheet.unknown_columns(set(sheet.properties) - set(absent)))
     policy = cfg.get("dopesheet_unknown_columns", "error")  # runs made before the switch: error
     if policy not in UNKNOWN_COLUMNS:
         raise UserError(f"dopesheet_unknown_columns: expected one of {', '.join(UNKNOWN_COLUMNS)} (got {policy!r})")
@@ -186,8 +209,9 @@ def build_parts(cfg, warn: bool = True) -> TrainingParts:
     """The regularizers and schedule of a training config, checked against each other and against the
     model's layers; raises UserError naming the key of any mistake."""
     label_names = data_settings(cfg.data).label_names
-    regularizers = build_regularizers(cfg.regularizers, build_model(cfg.model), label_names)
-    dopesheet_path, timeline = load_schedule(cfg, [r.name for r in regularizers], warn)
+    kept, absent = kept_regularizers(cfg)
+    regularizers = build_regularizers(kept, build_model(cfg.model), label_names)
+    dopesheet_path, timeline = load_schedule(cfg, [r.name for r in regularizers], warn, absent)
     return TrainingParts(regularizers, label_names, dopesheet_path, timeline)
 
 

@@ -89,6 +89,9 @@ def config_table(result: RunResult) -> TextTable:
 
 def regularizer_table(result: RunResult) -> TextTable | None:
     regs = result.config.get("regularizers") or {}
+    keep = result.config.get("keep_regularizers")
+    if keep:  # the others were absent from this run
+        regs = {name: reg for name, reg in regs.items() if name in keep}
     if not regs:
         return None
     rows = []
