@@ -29,6 +29,9 @@ FIGURES = {
     "stacked": FigureKind("Stacked result", "model"),
     "similarity": FigureKind("Error against similarity", "changed"),
     "intervention": FigureKind("Intervention response", "hook"),
+    # from the run's latent history (history.npz; ex_color/history_figures.py), not part of `all`
+    "history": FigureKind("Latent history", "history"),
+    "evolution": FigureKind("Latent evolution (animation)", "history"),
 }
 RUN_FIGURES = tuple(name for name, figure in FIGURES.items() if figure.scope in ("run", "model"))
 INTERVENTION_FIGURES = (
