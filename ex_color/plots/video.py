@@ -95,7 +95,9 @@ def save_animation(
     from PIL import Image
 
     first, last = frame(0), frame(count - 1)
-    palette = Image.fromarray(np.concatenate([first, last], axis=0)).quantize(255, dither=Image.Dither.NONE)
+    palette = Image.fromarray(np.concatenate([first, last], axis=0)).quantize(
+        255, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+    )
     executable = ffmpeg() if mp4 is not None else None
     note = None if executable is not None or mp4 is None else "ffmpeg not found"
     video = _Mp4(executable, Path(mp4), (first.shape[1], first.shape[0]), fps) if executable else None
