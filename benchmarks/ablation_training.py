@@ -2,7 +2,8 @@
 
 Each variant builds the real `TrainLoop` (`tasks.train.build_loop`) for an ex-2.2-shaped sheet and times
 its steps in-process (no start-up, no files); variants alternate over several rounds, and the table gives
-the fastest round of each and its difference from "all on". `--seeds S` prices the same tricks for S
+the fastest round of each and its difference from "all on". One row adds a feature instead: the latent
+history (`history.snapshots=120`: a forward pass of the 8³ grid at 120 steps, the arrays taken once). `--seeds S` prices the same tricks for S
 seeds trained together (plus the one that only they have: vmap over the regularizer terms). Not part of
 `make bench` (it measures the parts, not a target).
 
@@ -111,6 +112,7 @@ def variants(seeds: int):
         "metrics taken from the device every step": (contextlib.nullcontext, 1),
         "plain backward (no Fabric)": (lambda: patched(loop_module.TrainLoop, "__init__", without_fabric), 100),
     }
+    found["latent history on (120 snapshots; not a trick: a feature's price)"] = (contextlib.nullcontext, 100)
     if seeds > 1:
         found["terms one member at a time (no vmap)"] = (
             lambda: patched(losses._Pattern, "stacked_per_sample", one_member_at_a_time),
@@ -141,15 +143,18 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="excolor-ablation-") as tmp:
         sheet = write(Path(tmp) / "sheet.csv", ex22_like_sheet(args.steps))
         cfg = compose("train", ["experiment=ex-2.2", f"dopesheet={sheet}"])
+        with_history = compose("train", ["experiment=ex-2.2", f"dopesheet={sheet}", "history.snapshots=120"])
         found = variants(args.seeds)
         best = {name: float("inf") for name in found}
         for round_ in range(args.rounds + 1):  # round 0 warms up
             for name, (undo, log_every) in found.items():
                 trainer = dataclasses.replace(trainer_settings(cfg), log_every=log_every)
+                chosen = with_history if name.startswith("latent history") else cfg
                 with undo():
-                    loop, _ = build_loop(cfg, list(range(args.seeds)), trainer, warn=False)
+                    loop, _ = build_loop(chosen, list(range(args.seeds)), trainer, warn=False)
                     start = time.perf_counter()
-                    loop.run(lambda first, rows: None, lambda: None)
+                    # the history's arrays are taken from the device at each checkpoint: here once, at the end
+                    loop.run(lambda first, rows: None, lambda: loop.history and loop.history.arrays())
                     elapsed = time.perf_counter() - start
                     loop.close()
                 if round_:

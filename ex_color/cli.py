@@ -400,7 +400,8 @@ def plot(
         str,
         typer.Argument(
             help="colors, error, latents, latents-grid, stacked, similarity, training, schedule, intervention, "
-            "rgb-cube (needs no run), or all"
+            "rgb-cube (needs no run), or all; history or evolution (the latent history: runs trained with "
+            "history.snapshots > 0)"
         ),
     ],
     run: RunOption = None,
@@ -412,17 +413,34 @@ def plot(
     out: Annotated[
         Optional[Path], typer.Option("--out", help="Folder for the PNGs (default: the run's figures/).")
     ] = None,
+    views: Annotated[
+        Optional[str],
+        typer.Option(
+            "--views",
+            help="history, evolution: latent dims x,y per view, e.g. '1,0;1,2;1,3' (default: that for history, "
+            "'1,0;1,2;3,2' for evolution; history's thumbnails show the first).",
+        ),
+    ] = None,
+    thumbnails: Annotated[int, typer.Option("--thumbnails", help="history: earlier snapshots in the strip.")] = 10,
+    fps: Annotated[float, typer.Option("--fps", help="evolution: frames per second.")] = 12.0,
+    frames_per_snapshot: Annotated[
+        int, typer.Option("--frames-per-snapshot", help="evolution: frames per snapshot (>1: interpolated).")
+    ] = 1,
+    dpi: Annotated[int, typer.Option("--dpi", help="evolution: dots per inch of the frames (9 x 6.4 in).")] = 80,
 ) -> None:
     """Draw a run's figures (PNG, with alt text).
 
     Figures go to RUN/figures/, or RUN/interventions/KIND/figures/ with --kind. rgb-cube needs no run: it
-    goes to --out, the run's folder with --run, else ./figures/.
+    goes to --out, the run's folder with --run, else ./figures/. `evolution` writes evolution.gif, and
+    evolution.mp4 where ffmpeg is installed.
     """
 
     def task():
+        from ex_color.tasks.plot import HistoryOptions
         from ex_color.tasks.plot import plot as plot_task
 
-        return plot_task(what, run, kind, theme, dopesheet, out)
+        history = HistoryOptions(views, thumbnails, fps, frames_per_snapshot, dpi)
+        return plot_task(what, run, kind, theme, dopesheet, out, history)
 
     for path in guarded(task):
         print(path, flush=True)

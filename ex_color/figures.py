@@ -32,6 +32,9 @@ FIGURES = {
     "similarity": FigureKind("Error against similarity", "changed"),
     "intervention": FigureKind("Intervention response", "hook"),
     "rgb-cube": FigureKind("The RGB cube along its grey axis", "static"),
+    # from the run's latent history (history.npz; ex_color/history_figures.py), not part of `all`
+    "history": FigureKind("Latent history", "history"),
+    "evolution": FigureKind("Latent evolution (animation)", "history"),
 }
 RUN_FIGURES = tuple(name for name, figure in FIGURES.items() if figure.scope in ("run", "model"))
 INTERVENTION_FIGURES = (

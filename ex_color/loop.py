@@ -119,7 +119,8 @@ class TrainLoop:
     """Trains `model` (S members: a plain model for S = 1, else one from `stack_models`) through the
     timeline; `sources` holds each member's batch stream (all of one data config, so that their blocks
     have the same shapes). With a `validation` set, every `validation.every` steps it also measures
-    val/recon and val/<name> of each regularizer flagged `validate` (`validate`)."""
+    val/recon and val/<name> of each regularizer flagged `validate` (`validate`). With `history`
+    (HistorySettings with snapshots), it records the latents of its colour set at the planned steps."""
 
     def __init__(
         self,
@@ -131,6 +132,7 @@ class TrainLoop:
         fabric,
         log_every: int = 100,
         validation=None,
+        history=None,
     ):
         self.members = len(sources)
         if self.members > 1:
@@ -167,6 +169,11 @@ class TrainLoop:
         if validation is not None and validation.every > 0:
             self.validation = _Validation(validation, regularizers, self.members, self.device)
             self.metric_names += self.validation.names
+        self.history = None  # a history.LatentRecorder: the latents of a colour set at its planned steps
+        if history is not None and history.enabled:
+            from ex_color.history import LatentRecorder
+
+            self.history = LatentRecorder(history, self.length, self.members, self.device)
         self.optimizer = make_optimizer(optimizer, self.model.parameters(), lr=self.lr[0])
         # Fabric's wrapper steps through the precision plugin (a gradient scaler, for 16-bit); the state lives
         # in the optimizer itself, which is what checkpoints save and load.
@@ -318,9 +325,17 @@ class TrainLoop:
         steps, `on_checkpoint()` is called (after the rows) every `checkpoint_every` steps, at the end, and
         when `should_stop()` says so between steps. Returns True when it trained to the end."""
         every = self.validation.every if self.validation is not None else 0
+        history = self.history
+        snapshot = history.next_step if history is not None else -1  # planned: one comparison per step
+        if snapshot == self.step:  # the initial weights (or a resumed run's first step, if not yet taken)
+            history.capture(self.model, self.step)
+            snapshot = history.next_step
         while self.step < self.length:
             self.train_step()
             done = self.step
+            if done == snapshot:
+                history.capture(self.model, done)
+                snapshot = history.next_step
             if every and done % every == 0:
                 self.validate()
             at_checkpoint = checkpoint_every > 0 and done % checkpoint_every == 0

@@ -4,6 +4,7 @@ Layout of a training run (see docs/ARCHITECTURE.md):
     .hydra/config.yaml   resolved config      dopesheet.csv   the schedule used
     checkpoints/last.ckpt                     metrics.csv     per-step losses
     train.log                                 interventions/<kind>/...   figures/...
+    history.npz          the latent history (with history.snapshots > 0; ex_color/history.py)
 """
 
 from __future__ import annotations
@@ -103,19 +104,19 @@ def seed_dir(run_dir: Path, seed: int) -> Path:
     return Path(run_dir) / f"seed-{seed}"
 
 
-def save_checkpoints(checkpoints: list[tuple[dict, Path]]) -> None:
-    """`torch.save` each (checkpoint, path), all or nothing (`atomic_write_many`): the members of seeds
-    trained together never end at different steps."""
+def save_checkpoints(checkpoints: list[tuple[dict, Path]], files: list[tuple[Path, bytes]] = ()) -> None:
+    """`torch.save` each (checkpoint, path), all or nothing (`atomic_write_many`) with `files` (the latent
+    histories): the members of seeds trained together never end at different steps."""
     import io
 
     import torch
 
-    files = []
+    extra, files = list(files), []
     for checkpoint, path in checkpoints:
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
         files.append((path, buffer.getvalue()))
-    atomic_write_many(files)
+    atomic_write_many([*files, *extra])
 
 
 def cut_metrics_to(run_dir: Path, step: int) -> None:

@@ -3,6 +3,7 @@ baseline or under one intervention (predicted once for all the figures asked for
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from ex_color import runs
@@ -19,6 +20,7 @@ from ex_color.figures import (
     figure_dir,
     plot_dopesheet,
 )
+from ex_color.history_figures import HISTORY_FIGURES, draw_evolution, draw_history
 from ex_color.interventions.kinds import NoIntervention
 
 
@@ -32,6 +34,17 @@ def intervention_config(run_dir: Path, kind: str):
     return compose_intervention(kind, (), runs.load_config(run_dir))
 
 
+@dataclass(frozen=True)
+class HistoryOptions:
+    """The options of the latent-history figures (`plot history`, `plot evolution`)."""
+
+    views: str | None = None  # "1,0;1,2;1,3"
+    thumbnails: int = 10
+    fps: float = 12.0
+    frames_per_snapshot: int = 1
+    dpi: int = 80
+
+
 def plot(
     what: str,
     run_dir: str | Path | None = None,
@@ -39,12 +52,16 @@ def plot(
     theme: str = "light",
     dopesheet: Path | None = None,
     out_dir: Path | None = None,
+    history: HistoryOptions | None = None,
 ) -> list[Path]:
-    """Draw figure `what` ('all' for every figure that applies); returns the PNG paths."""
+    """Draw figure `what` ('all' for every figure that applies); returns the PNG paths (for `evolution`: the
+    GIF, and the MP4 where ffmpeg exists)."""
     if what not in (*FIGURES, "all"):
         raise UserError(f"unknown figure {what!r}; figures: {', '.join(FIGURES)}, all")
     if out_dir is not None:
         runs.check_writable(Path(out_dir), "--out")
+    if what in HISTORY_FIGURES:
+        return plot_history(what, run_dir, kind, theme, out_dir, history or HistoryOptions())
     if what == "schedule" and dopesheet is not None:
         return [plot_dopesheet(dopesheet, out_dir or Path("figures"), theme)]
     if what in FIGURES and FIGURES[what].scope == "static":
@@ -88,3 +105,40 @@ def plot(
         return writer.draw(names, InterventionResult(intervention, None, None, None, evaluation.probe))
     result = evaluation.measure(intervention, None)
     return writer.draw(applicable(names, result, asked=what != "all"), result)
+
+
+def plot_history(
+    what: str, run_dir, kind: str | None, theme: str, out_dir: Path | None, options: HistoryOptions
+) -> list[Path]:
+    """The figures of the run's latent history: history.png, or evolution.gif (+ .mp4) with a progress bar
+    on a terminal while the frames render."""
+    from ex_color.plots import get_theme
+
+    get_theme(theme)
+    if kind not in (None, "none"):
+        raise UserError(f"the {what} figure belongs to the run, not an intervention: drop --kind")
+    run_dir = runs.resolve_run(run_dir)
+    if out_dir is None:
+        runs.check_writable(run_dir / "figures", "the run's figures")
+    target = Path(out_dir) if out_dir is not None else run_dir / "figures"
+    if what == "history":
+        return [draw_history(run_dir, target, theme, options.views, options.thumbnails)]
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("rendering frames"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=True, disable=not console.is_terminal,
+    ) as progress:  # fmt: skip
+
+        def start(total: int):
+            task = progress.add_task("frames", total=total)
+            return lambda k: progress.update(task, completed=k + 1)
+
+        written, note = draw_evolution(
+            run_dir, target, theme, options.views, options.fps, options.frames_per_snapshot, options.dpi, start
+        )
+    if note is not None and note != "ffmpeg not found":  # no ffmpeg: the GIF alone, quietly
+        console.print(f"excolor: no MP4 written ({note})", highlight=False)
+    return written

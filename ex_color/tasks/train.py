@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from ex_color import runs
 from ex_color.builders import build_batches, build_model, build_parts, build_validation, model_settings, plain
 from ex_color.errors import Interrupted, RunFailed, UserError, WriteFailed
+from ex_color.history import HISTORY, HistorySettings, read_saved
 from ex_color.sweeps import ERROR_FILE
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def validate(cfg: DictConfig, seeds: Sequence[int] | None = None) -> None:
     build_batches(cfg, int(cfg.seed))
     build_validation(cfg)
     trainer_settings(cfg)
+    HistorySettings.from_config(cfg.get("history"))
     if seeds is not None and len(seeds) > 1:
         from hydra.utils import get_class
 
@@ -179,6 +181,8 @@ def train_outcome(
     loop, parts = build_loop(cfg, list(members), trainer, warn=not resume)
     if resume:
         loop.load_members([runs.load_checkpoint(directory) for directory in members.values()])
+        if loop.history is not None:
+            loop.history.resume([read_saved(directory) for directory in members.values()], loop.step)
         log.info("resuming from step %d", loop.step)
     else:
         prepare_directories(cfg, root, members, together, parts.dopesheet_path)
@@ -224,13 +228,15 @@ def train_outcome(
             )
 
     def on_checkpoint() -> None:
-        checkpoints = []
+        checkpoints, histories = [], []
         for index, (seed, directory) in enumerate(members.items()):
             if index not in failed:
                 checkpoint = loop.member_checkpoint(index)
                 checkpoint["excolor"] = {**metadata, "schedule_step": loop.step, **({"seed": seed} if together else {})}
                 checkpoints.append((checkpoint, directory / runs.CHECKPOINT))
-        runs.save_checkpoints(checkpoints)
+                if loop.history is not None:  # written with the checkpoint, all or nothing
+                    histories.append((directory / HISTORY, loop.history.member(index).to_bytes()))
+        runs.save_checkpoints(checkpoints, histories)
 
     log.info(
         "training %s%s: %d steps, regularizers: %s",
@@ -296,6 +302,7 @@ def build_loop(cfg: DictConfig, seeds: Sequence[int], trainer: TrainerSettings, 
         fabric,
         trainer.log_every,
         validation=build_validation(cfg),
+        history=HistorySettings.from_config(cfg.get("history")),
     )
     return loop, parts
 
