@@ -48,7 +48,13 @@ def test_checkpoint_restores_model_and_schedule_position(smoke_run):
     checkpoint = torch.load(smoke_run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert checkpoint["global_step"] == 301
     assert checkpoint["excolor"]["schedule_step"] == 301
-    assert checkpoint["excolor"]["model"] == {"bottleneck": 4, "hidden": 16, "normalize": False, "sigmoid": True}
+    assert checkpoint["excolor"]["model"] == {
+        "bottleneck": 4,
+        "hidden": 16,
+        "normalize": False,
+        "sigmoid": True,
+        "nonlinear_layers": 1,
+    }
     assert "model.encoder.0.weight" in checkpoint["state_dict"]
     assert checkpoint["optimizer_states"][0]["state"]
 
