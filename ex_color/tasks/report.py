@@ -14,7 +14,7 @@ from ex_color import runs
 from ex_color.errors import UserError
 from ex_color.render import TextTable, escape, number
 from ex_color.results import FINAL_SHARE, RunResult, Stat, is_failed_job, is_run_dir, kind_order, load_run
-from ex_color.run_report import REPORT, write_run_report
+from ex_color.run_report import REPORT, write_run_report_files
 
 # Folders inside a run that never hold another run: not searched.
 NOT_RUNS = {".hydra", "checkpoints", "interventions", "figures", "wandb", ".submitit"}
@@ -253,7 +253,7 @@ def report(paths, best: str | None = None, output: str | Path | None = None, run
     if output is not None:
         runs.check_writable(Path(output), "--output", file=True)
     summary = summarise(paths, best)
-    written = [write_run_report(r.path) for r in summary.runs] if run_reports else []
+    written = [path for r in summary.runs for path in write_run_report_files(r.path)] if run_reports else []
     if output is not None:
         written.append(write_summary(summary, output))
     return summary, written
