@@ -73,6 +73,7 @@ class Summary:
     best_metric: str | None = None
     best_index: int | None = None
     failed: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # printed after the tables (e.g. why no figures were drawn)
 
     @property
     def best_run(self) -> RunResult | None:
@@ -115,7 +116,7 @@ class Summary:
                 f"Left out {len(self.failed)} failed sweep job(s) (see error.json): "
                 + ", ".join(str(p) for p in self.failed)
             )
-        return lines
+        return lines + self.notes
 
     def tables(self, link_from: Path | None = None, full: bool = False) -> list[TextTable]:
         """The across-runs table and the per-run table (`full`: every metric column); with `link_from`
@@ -247,13 +248,43 @@ def write_summary(summary: Summary, output: str | Path) -> Path:
     return runs.atomic_write_text(output, summary.markdown(output.resolve().parent))
 
 
+def sweep_folder(paths) -> Path | None:
+    """The folder whose `figures/` gets the sweep figures: the one path named (default outputs/latest, taken
+    to the folder it points at) when it is a folder of runs rather than a run itself; None for several
+    paths (runs from several places have no one folder of their own)."""
+    paths = list(paths) or [runs.LATEST]
+    if len(paths) != 1:
+        return None
+    path = Path(paths[0]).expanduser()
+    path = path.resolve() if path.is_symlink() else path
+    return None if is_run_dir(path) else path
+
+
+def write_figures(summary: Summary, paths) -> list[Path]:
+    """The sweep figures (`sweep_figures.SWEEP_FIGURES`) into FOLDER/figures/ when `paths` name one folder
+    holding at least two runs; a folder that cannot be written gets a note instead of the figures."""
+    from ex_color.sweep_figures import FIGURES, write_sweep_figures
+
+    folder = sweep_folder(paths)
+    if folder is None or len(summary.runs) < 2:
+        return []
+    try:
+        runs.check_writable(folder / FIGURES, "sweep figures")
+    except UserError as error:
+        summary.notes.append(f"No sweep figures: {error}")
+        return []
+    return write_sweep_figures(summary, folder / FIGURES)
+
+
 def report(paths, best: str | None = None, output: str | Path | None = None, run_reports: bool = False):
     """`excolor report`: the summary of the runs under `paths`, written as Markdown to `output` if given,
-    and each run's report.md (re)written with `run_reports`. Returns (summary, files written)."""
+    each run's report.md (re)written with `run_reports`, and, when `paths` name one folder of two or more
+    runs, the sweep figures in its figures/ (`write_figures`). Returns (summary, files written)."""
     if output is not None:
         runs.check_writable(Path(output), "--output", file=True)
     summary = summarise(paths, best)
     written = [path for r in summary.runs for path in write_run_report_files(r.path)] if run_reports else []
+    written += write_figures(summary, paths)
     if output is not None:
         written.append(write_summary(summary, output))
     return summary, written
