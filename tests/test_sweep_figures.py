@@ -23,8 +23,11 @@ def test_one_folder_of_runs_gets_box_plots_of_every_final_metric(sweep):  # noqa
     ):
         assert metric in alt, metric
     assert "3 runs from" in alt and "the best run 1 a larger ringed dot" in alt and "every run named" in alt
-    # the figures folder holds no run: the next report finds the same runs
-    assert len(report([sweep])[0].runs) == 3
+    # the figures folder holds no run: the next report finds the same runs; --output shows the figure
+    summary, written = report([sweep], output=sweep.parent / "summary.md")
+    assert len(summary.runs) == 3 and written[-1] == sweep.parent / "summary.md"
+    text = written[-1].read_text()
+    assert "## Figures" in text and "](2026-01-01_00-00-00/figures/final-metrics.png)" in text
 
 
 def test_no_figures_for_several_paths_one_run_or_a_run_itself(sweep, tmp_path):  # noqa: F811

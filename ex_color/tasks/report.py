@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ex_color import runs
 from ex_color.errors import UserError
-from ex_color.render import TextTable, escape, number
+from ex_color.render import TextTable, escape, image, number
 from ex_color.results import FINAL_SHARE, RunResult, Stat, is_failed_job, is_run_dir, kind_order, load_run
 from ex_color.run_report import REPORT, write_run_report_files
 
@@ -74,6 +74,7 @@ class Summary:
     best_index: int | None = None
     failed: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # printed after the tables (e.g. why no figures were drawn)
+    figures: list[Path] = field(default_factory=list)  # the sweep figures written (shown in the Markdown)
 
     @property
     def best_run(self) -> RunResult | None:
@@ -184,6 +185,12 @@ class Summary:
         if self.best_run is not None:
             parts.append(f"**{escape(self.best_line())}**\n")
         parts += [f"{escape(line)}\n" for line in self.lines()[1 if self.best_run is not None else 0 :]]
+        if self.figures:
+            parts.append("## Figures\n")
+            for png in self.figures:
+                txt = png.with_suffix(".txt")
+                alt = txt.read_text().strip() if txt.is_file() else png.stem
+                parts.append(f"{image(alt, Path(os.path.relpath(png.resolve(), link_from.resolve())).as_posix())}\n")
         return "\n".join(parts)
 
 
@@ -273,7 +280,8 @@ def write_figures(summary: Summary, paths) -> list[Path]:
     except UserError as error:
         summary.notes.append(f"No sweep figures: {error}")
         return []
-    return write_sweep_figures(summary, folder / FIGURES)
+    summary.figures = write_sweep_figures(summary, folder / FIGURES)
+    return summary.figures
 
 
 def report(paths, best: str | None = None, output: str | Path | None = None, run_reports: bool = False):
