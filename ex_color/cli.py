@@ -292,12 +292,18 @@ def report(
         ),
     ] = None,
     run_reports: Annotated[
-        bool, typer.Option("--run-reports", help="Also (re)write report.md in each run directory from its files.")
+        bool,
+        typer.Option(
+            "--run-reports",
+            help="Also (re)write report.md (and named-colors.html/.tex) in each run directory from its files.",
+        ),
     ] = False,
 ) -> None:
     """Compare runs: final losses and intervention metrics.
 
-    Shows mean ± std, min and max over the runs, a row per run, and the best run.
+    Shows mean ± std, min and max over the runs, a row per run, and the best run. One folder holding two
+    runs or more (a sweep) also gets its figures in FOLDER/figures/ (box plots of every final metric);
+    several paths get none. Prints every file written.
     """
 
     from ex_color.render import print_tables

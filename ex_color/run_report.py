@@ -308,12 +308,30 @@ def run_report_markdown(result: RunResult) -> str:
         parts.append("No intervention evaluated yet (`excolor intervene --kind KIND --run DIR`).\n")
     else:
         parts.append(interventions_overview(result).markdown())
+        from ex_color.paper_tables import HTML_FILE, LATEX_FILE
+
+        parts.append(
+            f"The named-colour tables of every intervention side by side, for papers: [{HTML_FILE}]({HTML_FILE}) "
+            f"(with swatches) and [{LATEX_FILE}]({LATEX_FILE}) (booktabs).\n"
+        )
         for kind in kind_order(result.interventions):
             parts.append(intervention_section(result, kind))
     return "\n".join(parts)
 
 
-def write_run_report(run_dir: str | Path | None) -> Path:
-    """Write `report.md` in a run directory from what it holds; returns its path."""
+def write_run_report_files(run_dir: str | Path | None) -> list[Path]:
+    """Write the run's tables for papers (named-colors.html and .tex, once an intervention was evaluated;
+    `paper_tables`), then `report.md`, which links them, from what the run directory holds; returns their
+    paths, report.md last."""
+    from ex_color.paper_tables import write_named_color_tables
+
     run_dir = runs.resolve_run(run_dir)
-    return runs.atomic_write_text(run_dir / REPORT, run_report_markdown(load_run(run_dir)))
+    result = load_run(run_dir)
+    written = write_named_color_tables(result)
+    written.append(runs.atomic_write_text(run_dir / REPORT, run_report_markdown(result)))
+    return written
+
+
+def write_run_report(run_dir: str | Path | None) -> Path:
+    """Write `report.md` (and the tables for papers beside it) in a run directory; returns report.md's path."""
+    return write_run_report_files(run_dir)[-1]

@@ -110,6 +110,31 @@ def test_report_holds_config_losses_and_every_interventions_metrics(full_run):
             assert f"{number(red['intervened'])} | {number(red['delta'])} |" in section
 
 
+def test_run_writes_the_named_colour_tables_for_papers(full_run):
+    """named-colors.html and .tex beside report.md, one column group per intervention, the numbers of
+    metrics.json (test_paper_tables checks their structure)."""
+    from test_paper_tables import check_html, check_latex, parse_html_rows
+
+    html = (full_run / "named-colors.html").read_text()
+    tex = (full_run / "named-colors.tex").read_text()
+    kinds = ("suppression", "repulsion")
+    metrics = {k: json.loads((full_run / "interventions" / k / "metrics.json").read_text()) for k in ("none", *kinds)}
+    named = metrics["none"]["named_colors"]
+    check_html(html, len(named))
+    check_latex(tex)
+    rows = parse_html_rows(html)
+    assert list(rows) == list(named)
+    for name, row in named.items():
+        expected = [row["baseline"]]
+        for kind in kinds:
+            other = metrics[kind]["named_colors"][name]
+            assert other["baseline"] == row["baseline"]
+            expected += [other["intervened"], other["delta"]]
+        assert rows[name] == pytest.approx(expected, abs=5e-4 + 1e-9), name
+    assert all(f"\\multicolumn{{2}}{{c}}{{{kind}}}" in tex for kind in kinds)
+    assert tex.count("\\ncswatch{nc") == len(named)
+
+
 def test_report_of_one_run_and_rewriting_its_report(full_run, tmp_path):
     before = (full_run / "report.md").read_text()
     (full_run / "report.md").unlink()
@@ -153,9 +178,17 @@ def test_joblib_sweep_gives_each_job_its_run_and_report_summarises_it(tmp_path):
     assert re.search(r"Best run by loss \(lower is better\): [01] = ", report.stdout)
     assert "seed=0" in report.stdout and "seed=1" in report.stdout
 
+    figure = sweep / "figures" / "final-metrics.png"
+    assert f"written: {figure}" in report.stdout and figure.is_file()
+    alt = figure.with_suffix(".txt").read_text()
+    assert alt.startswith("smoke: final metrics of 2 runs") and "loss (log scale): 2 runs from" in alt
+
     report = excolor("report", "multirun", "--best", "recon", "--output", "summary.md", cwd=tmp_path)
     text = (tmp_path / "summary.md").read_text()
     assert "written: summary.md" in report.stdout
+    assert "written: multirun/figures/final-metrics.png" in report.stdout  # one folder named: its figures
+    report = excolor("report", str(sweep / "0"), str(sweep / "1"), cwd=tmp_path)
+    assert "written:" not in report.stdout  # several paths: no folder of their own, no figures
     assert text.startswith("# Summary of 2 runs") and "| metric | better | mean ± std |" in text
     assert re.search(r"\| `recon` \| lower \| [0-9.e-]+ ± [0-9.e-]+ \|", text)
     assert "**Best run by recon (lower is better): " in text

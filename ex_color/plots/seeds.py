@@ -22,6 +22,10 @@ def plot_seed_boxes(
     scales: Mapping[str, str] | None = None,
     title: str | None = None,
     theme: str | Theme = "light",
+    *,
+    unit: str = "seed",
+    columns: int = 1,
+    label_points: bool = False,
 ) -> tuple[Figure, str]:
     """Horizontal box plots across seeds, one small panel per metric (in the order of ``values``).
 
@@ -29,7 +33,10 @@ def plot_seed_boxes(
     log axis, values ≤ 0). ``best``: the chosen seed's name, drawn as a larger ringed point labelled with its
     name and value in every panel where it has a value. ``scales``: metric -> ``linear`` (default), ``log`` or
     ``unit`` (linear, x from 0 to 1, e.g. the score). Every seed is a point over its box, spread up and down a
-    little so that equal values stay visible. Returns ``(figure, alt_text)``; ``fig.axes`` are the panels.
+    little so that equal values stay visible. ``unit``: what a point is, in the alt text (``seed``, ``job``).
+    ``columns``: panels side by side (filled row by row; the spare cells of the last row stay empty).
+    ``label_points``: also name every point (small, beside it; for a handful of points). Returns
+    ``(figure, alt_text)``; ``fig.axes`` are the panels.
     """
     th = get_theme(theme)
     scales = dict(scales or {})
@@ -40,8 +47,13 @@ def plot_seed_boxes(
         if scale not in SCALES:
             raise ValueError(f"scales[{metric!r}]: expected one of {', '.join(SCALES)}; got {scale!r}")
 
-    fig = new_figure(4.6, 0.4 + 1.05 * len(metrics) + (0.35 if title else 0.0), th)
-    axes = fig.subplots(len(metrics), 1, squeeze=False)[:, 0]
+    columns = max(1, min(int(columns), len(metrics)))
+    rows = math.ceil(len(metrics) / columns)
+    fig = new_figure(4.6 if columns == 1 else 3.9 * columns, 0.4 + 1.05 * rows + (0.35 if title else 0.0), th)
+    grid = fig.subplots(rows, columns, squeeze=False)
+    for spare in grid.flat[len(metrics) :]:
+        fig.delaxes(spare)
+    axes = list(grid.flat[: len(metrics)])
     best_colour = th.color(1)
     parts = []
     for ax, metric in zip(axes, metrics):
@@ -81,9 +93,26 @@ def plot_seed_boxes(
         ax.set_yticks([])  # boxplot labels its position
         jitter = np.random.default_rng(0).uniform(-0.18, 0.18, data.size)
         ax.scatter(data, 1.0 + jitter, s=9, color=th.color(0), alpha=0.75, linewidths=0, zorder=3)
+        if label_points:
+            for (name, value), dy in zip(clean.items(), jitter):
+                if name != best:
+                    ax.annotate(
+                        name,
+                        (value, 1.0 + dy),
+                        xytext=(3, 0),
+                        textcoords="offset points",
+                        ha="left",
+                        va="center",
+                        fontsize=6.5,
+                        color=th.faint,
+                        zorder=4,
+                        annotation_clip=False,
+                    )
         if scale == "log" and data.max() < 10 * data.min():
             # Within one decade a log axis has no major tick, and its minor labels (2×10⁻³, 3×10⁻³, …) collide.
-            ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0), numticks=6))
+            # A few evenly spaced ticks (a LogLocator here falls back to a crowded linear one).
+            ax.xaxis.set_major_locator(ticker.MaxNLocator(nbins=4 if columns > 1 else 6, steps=[1, 2, 2.5, 5, 10]))
+            ax.xaxis.set_minor_locator(ticker.NullLocator())
             ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda x, _: f"{x:.2g}"))
             ax.xaxis.set_minor_formatter(ticker.NullFormatter())
             low, high = data.min(), data.max()
@@ -94,12 +123,14 @@ def plot_seed_boxes(
             ax.scatter(
                 [clean[best]], [1.0], s=42, color=best_colour, edgecolors=th.foreground, linewidths=0.8, zorder=4
             )
+            ax.get_xlim()  # settle the limits, then keep the label inside the panel near its ends
+            where = ax.transAxes.inverted().transform(ax.transData.transform((clean[best], 1.0)))[0]
             ax.annotate(
                 f"{best}: {fmt(clean[best])}",
                 (clean[best], 1.0),
                 xytext=(0, 11),
                 textcoords="offset points",
-                ha="center",
+                ha="left" if where < 0.12 else "right" if where > 0.88 else "center",
                 va="bottom",
                 fontsize=7.5,
                 color=th.foreground,
@@ -109,7 +140,7 @@ def plot_seed_boxes(
         q1, median, q3 = np.percentile(data, [25, 50, 75])
         text = (
             f"{metric} ({'log scale' if scale == 'log' else 'from 0 to 1' if scale == 'unit' else 'linear scale'}): "
-            f"{data.size} seeds from {fmt(data.min())} to {fmt(data.max())}, median {fmt(median)}, quartiles "
+            f"{data.size} {unit}{'s' if data.size != 1 else ''} from {fmt(data.min())} to {fmt(data.max())}, median {fmt(median)}, quartiles "
             f"{fmt(q1)} and {fmt(q3)}"
         )
         if best is not None and best in clean:
@@ -119,9 +150,10 @@ def plot_seed_boxes(
     suptitle(fig, title, th)
     alt = (
         f"{title + ': ' if title else ''}{len(metrics)} horizontal box plot{'s' if len(metrics) != 1 else ''} "
-        "across seeds, one per metric, each seed a dot over the box (the box spans the quartiles, the line is "
+        f"across {unit}s, one per metric, each {unit} a dot over the box (the box spans the quartiles, the line is "
         "the median, whiskers reach 1.5 times the interquartile range)"
-        + (f", the best seed {best} a larger ringed dot labelled with its value" if best is not None else "")
+        + (f", the best {unit} {best} a larger ringed dot labelled with its value" if best is not None else "")
+        + (f", every {unit} named beside its dot" if label_points else "")
         + ". "
         + " ".join(parts)
     )

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from ex_color import runs
 from ex_color.errors import UserError
-from ex_color.render import TextTable, escape, number
+from ex_color.render import TextTable, escape, image, number
 from ex_color.results import FINAL_SHARE, RunResult, Stat, is_failed_job, is_run_dir, kind_order, load_run
-from ex_color.run_report import REPORT, write_run_report
+from ex_color.run_report import REPORT, write_run_report_files
 
 # Folders inside a run that never hold another run: not searched.
 NOT_RUNS = {".hydra", "checkpoints", "interventions", "figures", "wandb", ".submitit"}
@@ -73,6 +73,8 @@ class Summary:
     best_metric: str | None = None
     best_index: int | None = None
     failed: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # printed after the tables (e.g. why no figures were drawn)
+    figures: list[Path] = field(default_factory=list)  # the sweep figures written (shown in the Markdown)
 
     @property
     def best_run(self) -> RunResult | None:
@@ -115,7 +117,7 @@ class Summary:
                 f"Left out {len(self.failed)} failed sweep job(s) (see error.json): "
                 + ", ".join(str(p) for p in self.failed)
             )
-        return lines
+        return lines + self.notes
 
     def tables(self, link_from: Path | None = None, full: bool = False) -> list[TextTable]:
         """The across-runs table and the per-run table (`full`: every metric column); with `link_from`
@@ -183,6 +185,12 @@ class Summary:
         if self.best_run is not None:
             parts.append(f"**{escape(self.best_line())}**\n")
         parts += [f"{escape(line)}\n" for line in self.lines()[1 if self.best_run is not None else 0 :]]
+        if self.figures:
+            parts.append("## Figures\n")
+            for png in self.figures:
+                txt = png.with_suffix(".txt")
+                alt = txt.read_text().strip() if txt.is_file() else png.stem
+                parts.append(f"{image(alt, Path(os.path.relpath(png.resolve(), link_from.resolve())).as_posix())}\n")
         return "\n".join(parts)
 
 
@@ -247,13 +255,44 @@ def write_summary(summary: Summary, output: str | Path) -> Path:
     return runs.atomic_write_text(output, summary.markdown(output.resolve().parent))
 
 
+def sweep_folder(paths) -> Path | None:
+    """The folder whose `figures/` gets the sweep figures: the one path named (default outputs/latest, taken
+    to the folder it points at) when it is a folder of runs rather than a run itself; None for several
+    paths (runs from several places have no one folder of their own)."""
+    paths = list(paths) or [runs.LATEST]
+    if len(paths) != 1:
+        return None
+    path = Path(paths[0]).expanduser()
+    path = path.resolve() if path.is_symlink() else path
+    return None if is_run_dir(path) else path
+
+
+def write_figures(summary: Summary, paths) -> list[Path]:
+    """The sweep figures (`sweep_figures.SWEEP_FIGURES`) into FOLDER/figures/ when `paths` name one folder
+    holding at least two runs; a folder that cannot be written gets a note instead of the figures."""
+    from ex_color.sweep_figures import FIGURES, write_sweep_figures
+
+    folder = sweep_folder(paths)
+    if folder is None or len(summary.runs) < 2:
+        return []
+    try:
+        runs.check_writable(folder / FIGURES, "sweep figures")
+    except UserError as error:
+        summary.notes.append(f"No sweep figures: {error}")
+        return []
+    summary.figures = write_sweep_figures(summary, folder / FIGURES)
+    return summary.figures
+
+
 def report(paths, best: str | None = None, output: str | Path | None = None, run_reports: bool = False):
     """`excolor report`: the summary of the runs under `paths`, written as Markdown to `output` if given,
-    and each run's report.md (re)written with `run_reports`. Returns (summary, files written)."""
+    each run's report.md (re)written with `run_reports`, and, when `paths` name one folder of two or more
+    runs, the sweep figures in its figures/ (`write_figures`). Returns (summary, files written)."""
     if output is not None:
         runs.check_writable(Path(output), "--output", file=True)
     summary = summarise(paths, best)
-    written = [write_run_report(r.path) for r in summary.runs] if run_reports else []
+    written = [path for r in summary.runs for path in write_run_report_files(r.path)] if run_reports else []
+    written += write_figures(summary, paths)
     if output is not None:
         written.append(write_summary(summary, output))
     return summary, written
