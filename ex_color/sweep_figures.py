@@ -9,6 +9,8 @@ snapshots). To add a figure, append a writer; `write_sweep_figures` calls them i
 from __future__ import annotations
 
 import math
+
+import numpy as np
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,8 +71,48 @@ def box_plots(summary: Summary, out_dir: Path) -> list[Path]:
     return [save_figure(figure, out_dir / f"{BOX_PLOTS}.png", alt)]
 
 
-# The sweep's figures, drawn in this order (a contact sheet of the jobs' latents goes here too).
-SWEEP_FIGURES: list[SweepFigureWriter] = [box_plots]
+CONTACT_SHEET = "contact-sheet"
+
+
+def job_title(run) -> str:
+    """What a job changed, for its panel: the regularizers it kept (`keep_regularizers`, without `reg-`),
+    else its own overrides."""
+    keep = run.config.get("keep_regularizers")
+    if keep:
+        every = list(run.config.get("regularizers") or {})
+        absent = [name for name in every if name not in keep]
+        short = lambda names: ", ".join(str(name).removeprefix("reg-") for name in names)  # noqa: E731
+        if not absent:
+            return f"all {len(every)}"
+        return f"all but {short(absent)}" if len(absent) < len(keep) else short(keep)
+    return " ".join(run.overrides) or run.path.name
+
+
+def contact_sheet(summary: Summary, out_dir: Path) -> list[Path]:
+    """`contact-sheet.png`: each job's final latents (its history.npz's last snapshot) as one small slice,
+    titled with what the job changed. Only when every run recorded a latent history of the same colours."""
+    from ex_color.history import HISTORY, History
+    from ex_color.plots.contact_sheet import plot_contact_sheet
+    from ex_color.plots.io import save_figure
+
+    if len(summary.runs) < 2 or not all((run.path / HISTORY).is_file() for run in summary.runs):
+        return []
+    histories = [History.read(run.path / HISTORY) for run in summary.runs]
+    colours = histories[0].colours
+    if any(h.colours.shape != colours.shape or not np.array_equal(h.colours, colours) for h in histories):
+        return []
+    panels = [
+        (f"{label}: {job_title(run)}", h.latents[-1]) for label, run, h in zip(summary.labels, summary.runs, histories)
+    ]
+    names = sorted({run.name for run in summary.runs})
+    figure, alt = plot_contact_sheet(
+        panels, colours, title=f"{', '.join(names)}: the final latents of {len(panels)} jobs (dims 1, 0)"
+    )
+    return [save_figure(figure, out_dir / f"{CONTACT_SHEET}.png", alt)]
+
+
+# The sweep's figures, drawn in this order.
+SWEEP_FIGURES: list[SweepFigureWriter] = [box_plots, contact_sheet]
 
 
 def write_sweep_figures(summary: Summary, out_dir: Path) -> list[Path]:
