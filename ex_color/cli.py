@@ -400,7 +400,7 @@ def plot(
         str,
         typer.Argument(
             help="colors, error, latents, latents-grid, stacked, similarity, training, schedule, intervention, "
-            "rgb-cube (needs no run), or all"
+            "rgb-cube (needs no run), or all; explorer: an interactive 3-D page (figures/explorer.html)"
         ),
     ],
     run: RunOption = None,
@@ -416,7 +416,8 @@ def plot(
     """Draw a run's figures (PNG, with alt text).
 
     Figures go to RUN/figures/, or RUN/interventions/KIND/figures/ with --kind. rgb-cube needs no run: it
-    goes to --out, the run's folder with --run, else ./figures/.
+    goes to --out, the run's folder with --run, else ./figures/. explorer writes RUN/figures/explorer.html,
+    one self-contained page (baseline and every evaluated intervention; opening on --kind).
     """
 
     def task():
