@@ -148,8 +148,13 @@ def test_bad_input_gets_one_line_and_exit_2(explored, tmp_path):
     assert not (tmp_path / "figures").exists()
 
 
-def browser() -> str | None:
-    return next((found for name in BROWSERS if (found := shutil.which(name))), None)
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The Chromium binary; the test skips (before any run is made) where there is none."""
+    found = next((path for name in BROWSERS if (path := shutil.which(name))), None)
+    if found is None:
+        pytest.skip("no Chromium installed (apt-get install chromium): the explorer page was not opened in a browser")
+    return found
 
 
 # The flags that give headless Chromium WebGL without a GPU (SwiftShader); --no-sandbox: CI runs as root.
@@ -157,10 +162,7 @@ HEADLESS = ["--headless", "--no-sandbox", "--enable-unsafe-swiftshader", "--use-
 
 
 @pytest.mark.slow
-def test_headless_chromium_renders_the_plot_and_the_controls(explored, tmp_path):
-    chromium = browser()
-    if chromium is None:
-        pytest.skip("no Chromium installed (apt-get install chromium): the explorer page was not opened in a browser")
+def test_headless_chromium_renders_the_plot_and_the_controls(chromium, explored, tmp_path):
     run, _ = explored
     excolor("plot", "explorer", "--run", str(run), "--kind", "prune", "--out", str(tmp_path), cwd=tmp_path)
     url = (tmp_path / "explorer.html").as_uri()

@@ -145,7 +145,8 @@ def explorer(run_dir: str | Path | None, kind: str | None = None, out_dir: Path 
             removed = tuple(dims) if len(dims) == width - result.latents.shape[1] else ()
             removed = removed or tuple(range(result.latents.shape[1], width))
             listed = ", ".join(str(d) for d in removed)
-            note = f"It removed dim {listed}: drawn at 0, the other dims keep their trained numbers."
+            dim = "dims" if len(removed) > 1 else "dim"
+            note = f"It removed {dim} {listed}: drawn at 0, the other dims keep their trained numbers."
         conditions.append(Condition(name, name, widened(result.latents, width, removed), result.outputs, note, removed))
     views = fitted_views(evaluation.settings.latents_figure_views, width)
     if width >= 5:
