@@ -407,7 +407,7 @@ def plot(
         typer.Argument(
             help="colors, error, latents, latents-grid, stacked, similarity, training, schedule, intervention, "
             "rgb-cube (needs no run), or all; history or evolution (the latent history: runs trained with "
-            "history.snapshots > 0)"
+            "history.snapshots > 0); explorer: an interactive 3-D page (figures/explorer.html)"
         ),
     ],
     run: RunOption = None,
@@ -438,7 +438,8 @@ def plot(
 
     Figures go to RUN/figures/, or RUN/interventions/KIND/figures/ with --kind. rgb-cube needs no run: it
     goes to --out, the run's folder with --run, else ./figures/. `evolution` writes evolution.gif, and
-    evolution.mp4 where ffmpeg is installed.
+    evolution.mp4 where ffmpeg is installed. explorer writes RUN/figures/explorer.html, one self-contained
+    page (baseline and every evaluated intervention; opening on --kind).
     """
 
     def task():

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ex_color import runs
 from ex_color.builders import build_intervention
 from ex_color.config import compose_intervention
@@ -55,9 +57,11 @@ def plot(
     history: HistoryOptions | None = None,
 ) -> list[Path]:
     """Draw figure `what` ('all' for every figure that applies); returns the PNG paths (for `evolution`: the
-    GIF, and the MP4 where ffmpeg exists)."""
+    GIF, and the MP4 where ffmpeg exists; the explorer: its page)."""
+    if what == "explorer":
+        return [explorer(run_dir, kind, out_dir)]
     if what not in (*FIGURES, "all"):
-        raise UserError(f"unknown figure {what!r}; figures: {', '.join(FIGURES)}, all")
+        raise UserError(f"unknown figure {what!r}; figures: {', '.join(FIGURES)}, all, explorer")
     if out_dir is not None:
         runs.check_writable(Path(out_dir), "--out")
     if what in HISTORY_FIGURES:
@@ -142,3 +146,81 @@ def plot_history(
     if note is not None and note != "ffmpeg not found":  # no ffmpeg: the GIF alone, quietly
         console.print(f"excolor: no MP4 written ({note})", highlight=False)
     return written
+
+
+def evaluated_kinds(run_dir: Path) -> list[str]:
+    """The interventions evaluated on a run (those with interventions/<kind>/ on disk), in the order of its
+    config's `interventions`, then by name."""
+    root = run_dir / "interventions"
+    found = {
+        path.name
+        for path in (root.iterdir() if root.is_dir() else ())
+        if (path / "intervention.yaml").exists() or (path / "metrics.json").exists()
+    }
+    listed = [str(k) for k in (runs.load_config(run_dir).get("interventions") or ()) if str(k) in found]
+    return listed + sorted(found - set(listed))
+
+
+def explorer(run_dir: str | Path | None, kind: str | None = None, out_dir: Path | None = None) -> Path:
+    """figures/explorer.html: the latents of the RGB grid in 3-D for the baseline and each evaluated
+    intervention (each predicted once, on the grid alone), opening on `kind`."""
+    from ex_color.evaluation.predict import predict
+    from ex_color.explorer import Condition, explorer_html, widened
+    from ex_color.figures import fitted_views
+    from ex_color.interventions.kinds import KINDS
+
+    run_dir = runs.resolve_run(run_dir)
+    kinds = [k for k in evaluated_kinds(run_dir) if k != "none"]
+    kind = "none" if kind in (None, "none") else kind
+    if kind != "none" and kind not in kinds:
+        if kind not in KINDS:
+            raise UserError(f"--kind {kind}: unknown intervention; kinds: {', '.join(sorted(KINDS))}")
+        raise UserError(
+            f"--kind {kind}: never evaluated on {run_dir} (evaluated: {', '.join(kinds) or 'none'}); "
+            f"`excolor intervene --kind {kind} --run {run_dir}` evaluates it"
+        )
+    directory = Path(out_dir) if out_dir is not None else run_dir / "figures"
+    runs.check_writable(directory, "--out" if out_dir is not None else "the run's figures")
+    evaluation = RunEvaluation(run_dir)
+    colours = evaluation.probe.rgb.flat_rgb().astype(np.float32)
+    chunk = evaluation.settings.chunk_size
+    base = predict(evaluation.model, colours, (), chunk)
+    width = int(base.latents.shape[1])
+    conditions = [Condition("none", "baseline (no intervention)", base.latents, base.outputs)]
+    for name in kinds:
+        cfg = intervention_config(run_dir, name)
+        intervention = build_intervention(cfg.intervention, cfg.get("concepts") or {}, evaluation.model)
+        model, placements = intervention.applied_to(evaluation.model)
+        result = predict(model, colours, placements, chunk)
+        removed: tuple[int, ...] = ()
+        note = ""
+        if result.latents.shape[1] < width:
+            dims = sorted({int(d) % width for d in getattr(intervention, "dims", None) or ()})
+            removed = tuple(dims) if len(dims) == width - result.latents.shape[1] else ()
+            removed = removed or tuple(range(result.latents.shape[1], width))
+            listed = ", ".join(str(d) for d in removed)
+            dim = "dims" if len(removed) > 1 else "dim"
+            note = f"It removed {dim} {listed}: drawn at 0, the other dims keep their trained numbers."
+        conditions.append(Condition(name, name, widened(result.latents, width, removed), result.outputs, note, removed))
+    views = fitted_views(evaluation.settings.latents_figure_views, width)
+    if width >= 5:
+        views += [v for v in fitted_views(evaluation.settings.latents_grid_views, width) if v not in views]
+    # the first view showing no dim the opening condition removed
+    gone = set(next(c.removed for c in conditions if c.name == kind))
+    kept = [d for d in range(width) if d not in gone][:3]
+    first = next((v for v in views if not gone & set(v)), tuple(kept) + (None,) * (3 - len(kept)))
+    views = views if first in views else [*views, first]
+    steps = evaluation.settings.rgb_steps
+    page = explorer_html(
+        colours,
+        conditions,
+        width,
+        kind,
+        first,
+        views,
+        title=f"Latent explorer: {run_dir.name}",
+        subtitle=f"{run_dir} · {width}-D latent · the {steps}³ RGB grid ({len(colours):,} colours)",
+    )
+    path = directory / "explorer.html"
+    runs.atomic_write_text(path, page)
+    return path
