@@ -1,6 +1,6 @@
 """What each speed trick of the training loop is worth: the loop with one of them undone at a time.
 
-Each variant builds the real `TrainLoop` (`tasks.train.build_loop`) for an ex-2.2-shaped sheet and times
+Each variant builds the real `TrainLoop` (`training_setup.build_loop`) for an ex-2.2-shaped sheet and times
 its steps in-process (no start-up, no files); variants alternate over several rounds, and the table gives
 the fastest round of each and its difference from "all on". One row adds a feature instead: the latent
 history (`history.snapshots=120`: a forward pass of the 8³ grid at 120 steps, the arrays taken once). `--seeds S` prices the same tricks for S
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from ex_color.config import compose
-    from ex_color.tasks.train import build_loop, trainer_settings
+    from ex_color.training_setup import build_loop, trainer_settings
 
     torch.set_num_threads(1)
     print(

@@ -13,10 +13,20 @@ import math
 import numpy as np
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from ex_color.tasks.report import Summary
+from ex_color.results import RunResult, Stat
+
+
+class Summary(Protocol):
+    """What a sweep figure reads of `tasks.report.Summary` (core does not import tasks)."""
+
+    runs: list[RunResult]
+    labels: list[str]
+    columns: list[str]
+    stats: dict[str, Stat]
+    best_index: int | None
+
 
 FIGURES = Path("figures")
 BOX_PLOTS = "final-metrics"  # not redux's box-plots.png, which a --seeds folder already holds
@@ -28,7 +38,7 @@ UNIT_SUFFIXES = ("/r2",)
 # Label every point by its job up to this many runs (beyond, only the best run is named).
 LABEL_ALL_UP_TO = 8
 
-SweepFigureWriter = Callable[["Summary", Path], list[Path]]
+SweepFigureWriter = Callable[[Summary, Path], list[Path]]
 
 
 def box_plot_scale(metric: str, values: list[float]) -> str:

@@ -89,7 +89,7 @@ def test_history_is_off_by_default_and_on_for_1_7():
 
 
 def test_off_means_no_recorder_in_the_loop():
-    from ex_color.tasks.train import build_loop, trainer_settings
+    from ex_color.training_setup import build_loop, trainer_settings
 
     cfg = compose("train", ["experiment=smoke"])
     loop, _ = build_loop(cfg, [0], trainer_settings(cfg), warn=False)
