@@ -19,6 +19,7 @@ import numpy as np
 
 from ex_color.evaluation.metrics import per_color_error
 
+PAGE_THEMES = ("light", "dark")
 AXES = ("x", "y", "z")
 
 
@@ -161,8 +162,12 @@ def explorer_html(
     presets: Sequence[Sequence[int | None]] = (),
     title: str = "Latent explorer",
     subtitle: str = "",
+    theme: str = "light",
 ) -> str:
-    """The page: controls (condition; x, y, z dims; view presets), the 3-D plot, plotly.js and the data inline."""
+    """The page: controls (condition; x, y, z dims; view presets), the 3-D plot, plotly.js and the data inline;
+    `theme` light or dark (the figures' themes)."""
+    if theme not in PAGE_THEMES:
+        raise ValueError(f"theme: expected one of {', '.join(PAGE_THEMES)}; got {theme!r}")
     data = page_data(colours, conditions, width, initial, view, presets, title)
     payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
     condition_options = "".join(
@@ -182,6 +187,7 @@ def explorer_html(
     )
     presets_html = f'<span class="group"><span class="label">Views</span>{buttons}</span>' if buttons else ""
     return PAGE.format(
+        theme=theme,
         title=html.escape(title),
         subtitle=html.escape(subtitle),
         conditions=condition_options,
@@ -195,29 +201,34 @@ def explorer_html(
 
 
 PAGE = """<!DOCTYPE html>
-<html lang="en">
+<html lang="en" data-theme="{theme}">
 <head>
 <meta charset="utf-8">
 <title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
+  :root {{ --ink: #222; --paper: #fafafa; --panel: #fff; --muted: #666; --soft: #444; --border: #ddd;
+    --control: #bbb; --plot-bg: #fff; --grid: #e4e4e4; --wire: rgba(80,80,80,0.35); --accent: #2b6cb0; }}
+  [data-theme="dark"] {{ --ink: #e6e6e6; --paper: #141414; --panel: #1d1d1d; --muted: #a0a0a0; --soft: #c4c4c4;
+    --border: #333; --control: #555; --plot-bg: #1d1d1d; --grid: #3a3a3a; --wire: rgba(200,200,200,0.35);
+    --accent: #4a8fdc; }}
   html, body {{ margin: 0; height: 100%; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif;
-    color: #222; background: #fafafa; }}
+    color: var(--ink); background: var(--paper); }}
   body {{ display: flex; flex-direction: column; }}
-  header {{ padding: 10px 16px 6px; border-bottom: 1px solid #ddd; background: #fff; }}
+  header {{ padding: 10px 16px 6px; border-bottom: 1px solid var(--border); background: var(--panel); }}
   h1 {{ font-size: 17px; margin: 0 0 2px; font-weight: 600; }}
-  .subtitle {{ color: #666; font-size: 12px; margin-bottom: 8px; word-break: break-all; }}
+  .subtitle {{ color: var(--muted); font-size: 12px; margin-bottom: 8px; word-break: break-all; }}
   .controls {{ display: flex; flex-wrap: wrap; gap: 8px 22px; align-items: center; }}
   .group {{ display: inline-flex; gap: 6px; align-items: center; }}
   .label {{ font-weight: 600; }}
-  select, button {{ font: inherit; padding: 2px 6px; border: 1px solid #bbb; border-radius: 4px;
-    background: #fff; }}
+  select, button {{ font: inherit; padding: 2px 6px; border: 1px solid var(--control); border-radius: 4px;
+    background: var(--panel); color: var(--ink); }}
   button.preset {{ cursor: pointer; }}
-  button.preset.active {{ background: #2b6cb0; color: #fff; border-color: #2b6cb0; }}
+  button.preset.active {{ background: var(--accent); color: #fff; border-color: var(--accent); }}
   label.axis {{ font-weight: 600; }}
-  #note {{ margin-top: 6px; color: #444; font-size: 13px; min-height: 1.4em; }}
+  #note {{ margin-top: 6px; color: var(--soft); font-size: 13px; min-height: 1.4em; }}
   #plot {{ flex: 1; min-height: 420px; }}
-  footer {{ padding: 4px 16px 8px; color: #777; font-size: 12px; }}
+  footer {{ padding: 4px 16px 8px; color: var(--muted); font-size: 12px; }}
 </style>
 </head>
 <body>
@@ -245,6 +256,7 @@ PAGE = """<!DOCTYPE html>
 SCRIPT = """
 (function () {
   const data = JSON.parse(document.getElementById('explorer-data').textContent);
+  const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   const plot = document.getElementById('plot');
   const select = (id) => document.getElementById(id);
   const n = data.colours.length;
@@ -274,7 +286,7 @@ SCRIPT = """
       x.push(null); y.push(null); z.push(null);
     }
     return { type: 'scatter3d', mode: 'lines', x: x, y: y, z: z, name: 'unit sphere', hoverinfo: 'skip',
-      line: { color: 'rgba(80,80,80,0.35)', width: 1.5 }, showlegend: false };
+      line: { color: css('--wire'), width: 1.5 }, showlegend: false };
   }
 
   const v = data.view;
@@ -288,10 +300,10 @@ SCRIPT = """
   })));
   const range = [-data.extent, data.extent];
   const axis = (d) => ({ title: { text: axisTitle(d) }, range: range, zeroline: false,
-    backgroundcolor: '#fff', gridcolor: '#e4e4e4', showspikes: false });
+    backgroundcolor: css('--plot-bg'), gridcolor: css('--grid'), showspikes: false });
   const layout = {
-    margin: { l: 0, r: 0, t: 0, b: 0 }, uirevision: 'keep', paper_bgcolor: '#fafafa',
-    hoverlabel: { bgcolor: '#fff', font: { family: 'monospace', size: 12 } },
+    margin: { l: 0, r: 0, t: 0, b: 0 }, uirevision: 'keep', paper_bgcolor: css('--paper'), font: { color: css('--ink') },
+    hoverlabel: { bgcolor: css('--panel'), font: { family: 'monospace', size: 12, color: css('--ink') } },
     scene: { aspectmode: 'manual', aspectratio: { x: 1.35, y: 1.35, z: 1.35 }, xaxis: axis(v[0]), yaxis: axis(v[1]), zaxis: axis(v[2]),
       // as the static latent figures: x across, y up, z towards the viewer (turned a little to show depth)
       camera: { up: { x: 0, y: 1, z: 0 }, eye: { x: 0.62, y: 0.46, z: 1.24 }, projection: { type: 'orthographic' } } },

@@ -82,6 +82,13 @@ def test_hover_text_holds_true_colour_reconstruction_and_error():
     assert "MSE 0<" in data["conditions"][0]["hover"][0] + "<"  # the baseline here reconstructs exactly
 
 
+def test_the_page_has_the_figures_themes():
+    colours, conditions = synthetic(4)
+    assert 'data-theme="dark"' in explorer_html(colours, conditions, 4, theme="dark")
+    with pytest.raises(ValueError, match="theme: expected one of light, dark"):
+        explorer_html(colours, conditions, 4, theme="sepia")
+
+
 def test_widened_places_kept_dims_and_zeros_the_removed():
     narrow = np.arange(6, dtype=np.float32).reshape(2, 3)
     wide = widened(narrow, 5, (0, 3))
@@ -129,6 +136,11 @@ def test_cli_writes_the_page_for_the_baseline_and_each_evaluated_intervention(ex
     # without --kind the same page opens on the baseline
     excolor("plot", "explorer", "--run", str(run), cwd=run.parent)
     assert embedded(path.read_text())["initial"] == "none"
+    # the figures' dark theme: its own page beside the light one
+    excolor("plot", "explorer", "--run", str(run), "--theme", "dark", cwd=run.parent)
+    dark = (path.parent / "explorer-dark.html").read_text()
+    assert '<html lang="en" data-theme="dark">' in dark and '<html lang="en" data-theme="light">' in path.read_text()
+    assert embedded(dark)["conditions"] == embedded(path.read_text())["conditions"]
 
 
 @pytest.mark.slow

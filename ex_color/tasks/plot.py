@@ -59,7 +59,7 @@ def plot(
     """Draw figure `what` ('all' for every figure that applies); returns the PNG paths (for `evolution`: the
     GIF, and the MP4 where ffmpeg exists; the explorer: its page)."""
     if what == "explorer":
-        return [explorer(run_dir, kind, out_dir)]
+        return [explorer(run_dir, kind, out_dir, theme)]
     if what not in (*FIGURES, "all"):
         raise UserError(f"unknown figure {what!r}; figures: {', '.join(FIGURES)}, all, explorer")
     if out_dir is not None:
@@ -161,9 +161,14 @@ def evaluated_kinds(run_dir: Path) -> list[str]:
     return listed + sorted(found - set(listed))
 
 
-def explorer(run_dir: str | Path | None, kind: str | None = None, out_dir: Path | None = None) -> Path:
-    """figures/explorer.html: the latents of the RGB grid in 3-D for the baseline and each evaluated
-    intervention (each predicted once, on the grid alone), opening on `kind`."""
+def explorer(
+    run_dir: str | Path | None, kind: str | None = None, out_dir: Path | None = None, theme: str = "light"
+) -> Path:
+    """figures/explorer.html (explorer-dark.html with the dark theme): the latents of the RGB grid in 3-D for
+    the baseline and each evaluated intervention (each predicted once, on the grid alone), opening on `kind`."""
+    from ex_color.plots import get_theme
+
+    get_theme(theme)  # an unknown theme: one line
     from ex_color.evaluation.predict import predict
     from ex_color.explorer import Condition, explorer_html, widened
     from ex_color.figures import fitted_views
@@ -220,7 +225,8 @@ def explorer(run_dir: str | Path | None, kind: str | None = None, out_dir: Path 
         views,
         title=f"Latent explorer: {run_dir.name}",
         subtitle=f"{run_dir} · {width}-D latent · the {steps}³ RGB grid ({len(colours):,} colours)",
+        theme=theme,
     )
-    path = directory / "explorer.html"
+    path = directory / ("explorer.html" if theme == "light" else f"explorer-{theme}.html")
     runs.atomic_write_text(path, page)
     return path
