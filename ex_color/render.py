@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 
 def number(value, digits: int = 4) -> str:
-    """A metric as text: 4 significant digits, '–' for a missing or NaN value."""
+    """A metric as text: 4 significant digits (a whole number below 10⁷ in full), '–' for a missing or NaN
+    value."""
     if value is None:
         return "–"
     try:
@@ -17,6 +18,8 @@ def number(value, digits: int = 4) -> str:
         return str(value)
     if math.isnan(value):
         return "–"
+    if value.is_integer() and abs(value) < 1e7:  # counts (labels seen, steps) in full
+        return str(int(value))
     return f"{value:.{digits}g}"
 
 
