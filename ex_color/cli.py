@@ -287,8 +287,9 @@ def report(
         Optional[str],
         typer.Option(
             "--best",
-            help="Metric that picks the best run: selectivity (repulsion's, else suppression's, error_ratio; "
-            "higher is better), or a metric column such as loss, recon, repulsion/mean (lower is better).",
+            help="Metric that picks the best run: score (the experiment's, higher is better; the default when "
+            "the runs have one), selectivity (repulsion's, else suppression's, error_ratio; higher is better), "
+            "or a metric column such as loss, recon, repulsion/mean (lower is better).",
         ),
     ] = None,
     run_reports: Annotated[
