@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from contextlib import contextmanager
 
 from omegaconf import DictConfig
@@ -134,18 +136,27 @@ def compose_intervention(
     kinds = known_options("intervention")
     if kind not in kinds:
         raise UserError(f"{where} {kind}: unknown intervention; kinds: {', '.join(kinds)}")
-    base = compose("intervene", [f"intervention={kind}"])
-    given = compose("intervene", [f"intervention={kind}", *overrides]) if overrides else base
-    layers = [OmegaConf.to_container(base, resolve=True)]
+    base = _intervene_container(kind, ())
+    given = _intervene_container(kind, tuple(overrides)) if overrides else base
+    layers = [copy.deepcopy(base)]
     if run_cfg is not None:
         layers.append(run_settings(run_cfg, kind))
-    layers.append(changed(layers[0], OmegaConf.to_container(given, resolve=True)))
+    layers.append(changed(base, copy.deepcopy(given)))
     try:
         return OmegaConf.merge(*layers)
     except Exception as error:  # mismatched types between the layers
         raise UserError(
             f"intervention {kind}: the run's settings and the overrides do not merge: {one_line(error)}"
         ) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _intervene_container(kind: str, overrides: tuple[str, ...]) -> dict:
+    """The `intervene` config of `kind` with `overrides`, resolved (composed once per process: the shipped
+    configs do not change while it runs; callers copy it)."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(compose("intervene", [f"intervention={kind}", *overrides]), resolve=True)
 
 
 def run_settings(run_cfg: DictConfig, kind: str) -> dict:

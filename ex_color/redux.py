@@ -300,12 +300,7 @@ def summarise(directory: Path, settings: ReduxSettings = ReduxSettings()) -> Red
         )
     best = scored[0] if scored else None
     first = next(iter(seeds.values()))
-    score_label = None
-    from ex_color.evaluation.score import read_score
-
-    record = read_score(first.path)
-    if record:
-        score_label = record.get("label")
+    score_label = first.score_label
     failed = sorted(p.name for p in directory.glob("seed-*") if (p / "error.json").is_file())
     return ReduxSummary(
         directory, first.name, seeds, rows, columns, stats, minimise, maximise, front, best, score_label, failed

@@ -30,15 +30,21 @@ def is_failed_job(path: Path) -> bool:
     return (path / ERROR_FILE).is_file()
 
 
-def read_metrics(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Steps and every loss series (`train/<name>` without the prefix; `train/lr` left out) of a run's
-    metrics.csv; a row may hold only some keys (NaN elsewhere)."""
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a run's metrics.csv (UserError without one or without rows)."""
     if not path.is_file():
         raise UserError(f"{path}: no metrics (was the run trained with a CSV logger?)")
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     if not rows:
         raise UserError(f"{path}: no metrics rows")
+    return rows
+
+
+def read_metrics(path: Path, rows: list[dict[str, str]] | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Steps and every loss series (`train/<name>` without the prefix; `train/lr` left out) of a run's
+    metrics.csv (or of its `rows`, already read); a row may hold only some keys (NaN elsewhere)."""
+    rows = read_rows(path) if rows is None else rows
     steps = np.array([int(float(r["step"])) for r in rows])
     series = {
         key.removeprefix("train/"): np.array([float(r[key]) if r.get(key) else np.nan for r in rows])
@@ -48,11 +54,13 @@ def read_metrics(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     return steps, series
 
 
-def final_losses(path: Path) -> tuple[int, int, dict[str, tuple[float, float, float]]]:
-    """(steps logged, window, {term: (mean, min, max) over the window}) of a run's metrics.csv, where the
-    window is the last ~1% of the steps (at least one)."""
+def final_losses(
+    path: Path, rows: list[dict[str, str]] | None = None
+) -> tuple[int, int, dict[str, tuple[float, float, float]]]:
+    """(steps logged, window, {term: (mean, min, max) over the window}) of a run's metrics.csv (or of its
+    `rows`), where the window is the last ~1% of the steps (at least one)."""
     try:
-        steps, series = read_metrics(path)
+        steps, series = read_metrics(path, rows)
     except UserError:
         return 0, 0, {}
     window = max(1, round(FINAL_SHARE * len(steps)))
@@ -69,26 +77,19 @@ def final_losses(path: Path) -> tuple[int, int, dict[str, tuple[float, float, fl
 LAST_VALUE_PREFIXES = ("val/", "labels/")
 
 
-def last_values(path: Path) -> dict[str, float]:
-    """The last finite value of each `val/…` and `labels/…` column of a run's metrics.csv (empty without one)."""
-    if not path.is_file():
-        return {}
-    with open(path, newline="") as handle:
-        reader = csv.DictReader(handle)
-        keys = [k for k in reader.fieldnames or [] if k.removeprefix("train/").startswith(LAST_VALUE_PREFIXES)]
-        last: dict[str, float] = {}
-        for row in reader:
-            for key in keys:
-                text = row.get(key)
-                if text:
-                    value = float(text)
-                    if math.isfinite(value):
-                        last[key.removeprefix("train/")] = value
-    return {
-        key.removeprefix("train/"): last[key.removeprefix("train/")]
-        for key in keys
-        if key.removeprefix("train/") in last
-    }
+def last_values(rows: list[dict[str, str]]) -> dict[str, float]:
+    """The last finite value of each `val/…` and `labels/…` column of a run's metrics.csv rows."""
+    last: dict[str, float] = {}
+    for key in rows[0] if rows else ():
+        name = key.removeprefix("train/")
+        if not name.startswith(LAST_VALUE_PREFIXES):
+            continue
+        for row in reversed(rows):
+            value = float(row[key]) if row.get(key) else math.nan
+            if math.isfinite(value):
+                last[name] = value
+                break
+    return last
 
 
 def kind_order(kinds) -> list[str]:
@@ -131,6 +132,7 @@ class RunResult:
     losses: dict[str, tuple[float, float, float]]
     interventions: dict[str, InterventionMetrics] = field(default_factory=dict)
     score: float | None = None  # the experiment's score (score.json), when it has one
+    score_label: str | None = None  # what the score measures, e.g. "R² of error vs similarity^2"
     last: dict[str, float] = field(default_factory=dict)  # last_values of metrics.csv
 
     @property
@@ -170,7 +172,11 @@ def load_run(path: Path) -> RunResult:
         config = OmegaConf.to_container(cfg, resolve=False)
     overrides_file = path / ".hydra" / "overrides.yaml"
     overrides = [str(o) for o in (OmegaConf.load(overrides_file) or [])] if overrides_file.is_file() else []
-    steps, window, losses = final_losses(path / runs.METRICS)
+    try:
+        rows = read_rows(path / runs.METRICS)
+    except UserError:  # no metrics: no losses, no last values
+        rows = []
+    steps, window, losses = final_losses(path / runs.METRICS, rows) if rows else (0, 0, {})
     interventions = {}
     folder = path / "interventions"
     if folder.is_dir():
@@ -188,5 +194,6 @@ def load_run(path: Path) -> RunResult:
         losses,
         interventions,
         score=float(score["score"]) if score and "score" in score else None,
-        last=last_values(path / runs.METRICS),
+        score_label=str(score["label"]) if score and "label" in score else None,
+        last=last_values(rows),
     )

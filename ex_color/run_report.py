@@ -292,9 +292,7 @@ def run_report_markdown(result: RunResult) -> str:
             ).markdown()
         )
     if result.score is not None:
-        from ex_color.evaluation.score import read_score
-
-        label = (read_score(result.path) or {}).get("label", "the experiment's score")
+        label = result.score_label or "the experiment's score"
         parts.append(f"**Score: {number(result.score)}** ({escape(str(label))}, score.json).\n")
     for name, png, alt in figures_in(result.path / "figures", ("schedule", "training")):
         parts.append(f"{image(alt, png.relative_to(result.path).as_posix())}\n")

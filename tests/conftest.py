@@ -24,6 +24,29 @@ def excolor(*args: str, cwd: Path, check: bool = True, env: dict | None = None, 
     return result
 
 
+def interrupted_at_checkpoint(args, cwd: Path, checkpoint: Path, run_dir: str = "interrupted") -> str:
+    """Start `excolor *args hydra.run.dir=run_dir`, send SIGINT once `checkpoint` exists, and return its
+    stderr after checking that it stopped gracefully (exit status 130)."""
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [*EXCOLOR, *args, f"hydra.run.dir={run_dir}"],
+        cwd=cwd,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    return stderr
+
+
 def assert_same_run(a: Path, b: Path) -> None:
     """Two run directories hold the same bits: step, weights, optimizer state and metrics.csv."""
     import torch

@@ -1,10 +1,6 @@
 """Seeds trained together (`excolor train --seeds`): one loop for one seed or many, ordinary run directories."""
 
 import json
-import os
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +14,7 @@ from ex_color.model import ColorMLP, member_state, stack_models
 from ex_color.tasks.report import summarise
 from ex_color.tasks.train import train
 
-from conftest import EXCOLOR, assert_same_run, excolor
+from conftest import assert_same_run, excolor, interrupted_at_checkpoint
 
 LONG_SHEET = "STEP,PHASE,ACTION,lr,reg-separate,reg-anchor,reg-unit,reg-unit-v,reg-planar\n0,Train,,0.01,0.01,0.05,0.1,0.02,1\n6000,,,0.005,,,,,\n"
 
@@ -169,21 +165,7 @@ def test_cli_refuses_what_seeds_together_cannot_do_in_one_line(tmp_path, args, w
 def test_an_interrupted_ensemble_resumes_bit_for_bit(tmp_path):
     (tmp_path / "long.csv").write_text(LONG_SHEET)
     args = ["train", "--seeds", "0-2", "experiment=smoke", "dopesheet=long.csv", "trainer.checkpoint_every=500"]
-    process = subprocess.Popen(
-        [*EXCOLOR, *args, "hydra.run.dir=interrupted"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    first_checkpoint = tmp_path / "interrupted" / "seed-2" / runs.CHECKPOINT
-    deadline = time.monotonic() + 120
-    while not first_checkpoint.exists() and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
+    stderr = interrupted_at_checkpoint(args, tmp_path, tmp_path / "interrupted" / "seed-2" / runs.CHECKPOINT)
     last = stderr.strip().splitlines()[-1]
     assert "SIGINT at step" in last and f"excolor train --resume {tmp_path / 'interrupted'}" in last
     stopped = {

@@ -2,10 +2,7 @@
 trained model's latents, the same bits twice, a resumed run ending with a straight run's history, seeds
 trained together; `excolor plot history` and `excolor plot evolution` on those runs, and their bad input."""
 
-import os
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +18,7 @@ from ex_color.evaluation.predict import predict
 from ex_color.history import HISTORY, History, HistorySettings, snapshot_steps
 from ex_color.plots.video import ffmpeg
 
-from conftest import EXCOLOR, excolor
+from conftest import excolor, interrupted_at_checkpoint
 
 # 1.7's sheet in miniature: the same columns and shape, 301 steps.
 SHORT_1_7 = """STEP,PHASE,ACTION,lr,reg-separate,reg-planar,reg-norm,reg-norm-v,reg-polar
@@ -129,21 +126,7 @@ def test_a_resumed_run_ends_with_the_history_of_a_straight_run(tmp_path):
         "trainer.checkpoint_every=200",
         "trainer.progress_every=0",
     ]
-    process = subprocess.Popen(
-        [*EXCOLOR, *args, "hydra.run.dir=interrupted"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    checkpoint = tmp_path / "interrupted" / runs.CHECKPOINT
-    deadline = time.monotonic() + 120
-    while not checkpoint.exists() and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
+    interrupted_at_checkpoint(args, tmp_path, tmp_path / "interrupted" / runs.CHECKPOINT)
     stopped = runs.load_checkpoint(tmp_path / "interrupted")["global_step"]
     assert 0 < stopped < 2001
     before = read(tmp_path / "interrupted")

@@ -2,10 +2,6 @@
 exact against a recount of the batches, per member for seeds trained together, and after --resume."""
 
 import csv
-import os
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +12,7 @@ from ex_color.builders import build_batches
 from ex_color.config import compose
 from ex_color.training_setup import build_loop, trainer_settings
 
-from conftest import EXCOLOR, excolor
+from conftest import excolor, interrupted_at_checkpoint
 
 # The redux's data (grid 8, red and vibrant labels) with labels made common enough to count many.
 RGB = ["experiment=smoke", "data=rgb", "data.labels.red.scale=0.5", "data.labels.vibrant.power=2"]
@@ -77,21 +73,7 @@ def metrics(run_dir: Path) -> list[dict[str, str]]:
 def test_counts_after_excolor_train_resume_are_a_straight_run_s(tmp_path):
     (tmp_path / "long.csv").write_text("STEP,PHASE,ACTION,lr\n0,Train,,0.01\n4000,,,0.005\n")
     args = ["train", *RGB, "regularizers=none", "dopesheet=long.csv", "trainer.checkpoint_every=100"]
-    process = subprocess.Popen(
-        [*EXCOLOR, *args, "hydra.run.dir=interrupted"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    checkpoint = tmp_path / "interrupted" / runs.CHECKPOINT
-    deadline = time.monotonic() + 120
-    while not checkpoint.exists() and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
+    interrupted_at_checkpoint(args, tmp_path, tmp_path / "interrupted" / runs.CHECKPOINT)
     excolor("train", "--resume", "interrupted", cwd=tmp_path)
     excolor(*args, "hydra.run.dir=straight", cwd=tmp_path)
     resumed, straight = metrics(tmp_path / "interrupted"), metrics(tmp_path / "straight")

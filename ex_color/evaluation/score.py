@@ -115,13 +115,6 @@ def _colour(value: Any, key: str) -> tuple[float, float, float]:
     raise UserError(f"{key}: expected a named colour or [h, s, v] in [0, 1] (got {value!r})")
 
 
-def check_plan(settings: ScoreSettings, configs: Mapping[str, Any], where: str = "score.plan") -> None:
-    """Every kind of the plan has an intervention config (`configs`: kind -> composed `intervene` config)."""
-    missing = [kind for kind in settings.plan if kind not in configs]
-    if missing:
-        raise UserError(f"{where}: no intervention config for {missing[0]!r}")
-
-
 def plan_configs(settings: ScoreSettings, run_cfg: Any) -> dict[str, Any]:
     """The composed `intervene` config of each kind in the plan, with the run's own settings."""
     from ex_color.config import compose_intervention

@@ -110,6 +110,16 @@ class NoIntervention(Intervention):
         return {"kind": self.name}
 
 
+def hooked_layers(spec: Mapping[str, Any], context: BuildContext) -> list[str]:
+    """The layers a hook kind acts on (`layers`; default the latent), each checked to exist."""
+    layers = spec.get("layers") or [LATENT]
+    layers = [layers] if isinstance(layers, str) else list(layers)
+    for layer in layers:
+        if layer not in context.widths:
+            raise UserError(f"intervention.layers: no layer named {layer!r}; layers: {', '.join(context.widths)}")
+    return layers
+
+
 def _rim(cosine: float) -> float:
     """The angle of a cone whose rim sits at alignment `cosine` (kept off the exact poles)."""
     return math.acos(max(-0.999, min(0.999, float(cosine))))
@@ -152,11 +162,7 @@ class ConceptHook(Intervention):
 
     @classmethod
     def from_config(cls, spec, node, context):
-        layers = spec.get("layers") or [LATENT]
-        layers = [layers] if isinstance(layers, str) else list(layers)
-        for layer in layers:
-            if layer not in context.widths:
-                raise UserError(f"intervention.layers: no layer named {layer!r}; layers: {', '.join(context.widths)}")
+        layers = hooked_layers(spec, context)
         name = spec.get("concept")
         if name not in context.concepts:
             known = ", ".join(context.concepts) or "none"
@@ -337,11 +343,7 @@ class AxisSuppressionKind(Intervention):
 
     @classmethod
     def from_config(cls, spec, node, context):
-        layers = spec.get("layers") or [LATENT]
-        layers = [layers] if isinstance(layers, str) else list(layers)
-        for layer in layers:
-            if layer not in context.widths:
-                raise UserError(f"intervention.layers: no layer named {layer!r}; layers: {', '.join(context.widths)}")
+        layers = hooked_layers(spec, context)
         widths = {context.widths[layer] for layer in layers}
         if len(widths) > 1:
             raise UserError(f"intervention.layers: layers of different widths ({', '.join(layers)})")
