@@ -38,7 +38,7 @@ def variants(seeds: int):
     """name -> (context manager factory undoing one trick, log_every)."""
     import torch
 
-    from ex_color import loop as loop_module
+    from ex_color.training import loop as loop_module
     from ex_color import losses
 
     def plain_adam(factory, params, lr):
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from ex_color.config import compose
-    from ex_color.training_setup import build_loop, trainer_settings
+    from ex_color.training.setup import build_loop, trainer_settings
 
     torch.set_num_threads(1)
     print(

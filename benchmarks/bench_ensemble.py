@@ -58,7 +58,7 @@ def loop_timings(sizes: list[int], steps: int, device: str) -> None:
     import torch
 
     from ex_color.config import compose
-    from ex_color.training_setup import build_loop, trainer_settings
+    from ex_color.training.setup import build_loop, trainer_settings
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory(prefix="excolor-ensemble-") as tmp:

@@ -12,7 +12,7 @@ import atexit
 import sys
 import time
 
-from ex_color.loop import TrainLoop
+from ex_color.training.loop import TrainLoop
 
 _marks: dict[str, float] = {}
 _run = TrainLoop.run

@@ -1,13 +1,7 @@
-"""Latent history: the latents of a fixed colour set at geometrically spaced steps of training.
+"""The latent history file of a run: history.npz (steps [T], colours [N, 3], latents [T, N, n]).
 
-`history: {snapshots: T, colours: {rgb_grid: M}}` (configs/train.yaml; 0 snapshots: off) has the loop record
-the `latent` layer's output for the M³ RGB grid at T steps (`snapshot_steps`: the initial weights, step 0,
-and the final ones, step `length`, included; denser early, where the latent space changes fastest). Step s
-means "after s optimizer steps". The steps are known before training, so the loop compares one integer per
-step and does work only on snapshot steps (`LatentRecorder.capture`: one forward pass of every member,
-kept on the device). Each run directory gets `history.npz` (steps [T], colours [N, 3], latents [T, N, n])
-written with every checkpoint, all or nothing with it, so that a resumed run keeps the snapshots before
-the interruption and ends with the history of a straight run. The file's bytes depend only on its arrays.
+Recorded during training by `ex_color.training.recorder.LatentRecorder` (`history:` in configs/train.yaml) and
+read by the history figures and the sweep's contact sheet. The file's bytes depend only on its arrays.
 """
 
 from __future__ import annotations
@@ -15,10 +9,8 @@ from __future__ import annotations
 import io
 import logging
 import zipfile
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -28,66 +20,6 @@ log = logging.getLogger(__name__)
 
 HISTORY = Path("history.npz")
 RECORD_HINT = "record one by training with history.snapshots=N (e.g. excolor train experiment=ex-1.7)"
-
-
-def snapshot_steps(count: int, length: int) -> np.ndarray:
-    """`count` distinct steps from 0 to `length` (both included), geometrically spaced: each step is the
-    previous one times the ratio that reaches `length` in the steps left, at least one more than it (so
-    the first steps are consecutive). Every step when `count` > length; none when `count` is 0."""
-    if count <= 0:
-        return np.zeros(0, dtype=np.int64)
-    if count > length:
-        return np.arange(length + 1, dtype=np.int64)
-    steps = [0]
-    for index in range(1, count):
-        left = count - index  # snapshots still to place, this one included
-        here = max(steps[-1], 1)
-        target = int(round(here * (length / here) ** (1.0 / left)))
-        steps.append(min(length, max(steps[-1] + 1, target)))
-    steps[-1] = length
-    return np.asarray(steps, dtype=np.int64)
-
-
-@dataclass(frozen=True)
-class HistorySettings:
-    """`cfg.history`."""
-
-    snapshots: int = 0
-    rgb_grid: int = 8
-
-    @classmethod
-    def from_config(cls, node: Any) -> HistorySettings:
-        from ex_color.builders import plain
-
-        settings = plain(node) if node is not None else {}
-        if not isinstance(settings, Mapping):
-            raise UserError(f"history must be a mapping of snapshots and colours (got {settings!r})")
-        unknown = sorted(set(settings) - {"snapshots", "colours"})
-        if unknown:
-            raise UserError(f"history.{unknown[0]}: unknown key; known keys: snapshots, colours")
-        snapshots = settings.get("snapshots", 0)
-        if not isinstance(snapshots, int) or isinstance(snapshots, bool) or snapshots < 0 or snapshots == 1:
-            raise UserError(
-                f"history.snapshots must be 0 (off) or a whole number ≥ 2: the first and last step and those "
-                f"between (got {snapshots!r})"
-            )
-        colours = settings.get("colours") or {"rgb_grid": 8}
-        if not isinstance(colours, Mapping) or set(colours) != {"rgb_grid"}:
-            raise UserError(f"history.colours must be {{rgb_grid: M}}, the M³ RGB grid (got {colours!r})")
-        grid = colours["rgb_grid"]
-        if not isinstance(grid, int) or isinstance(grid, bool) or grid < 2:
-            raise UserError(f"history.colours.rgb_grid must be a whole number ≥ 2 (got {grid!r})")
-        return cls(snapshots, grid)
-
-    @property
-    def enabled(self) -> bool:
-        return self.snapshots > 0
-
-    def colours(self) -> np.ndarray:
-        """[N, 3] float32: the RGB grid, red slowest, blue fastest."""
-        from ex_color.data.cubes import ColorCube
-
-        return ColorCube.rgb_grid(self.rgb_grid).flat_rgb().astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -143,98 +75,3 @@ def read_saved(run_dir: Path) -> History | None:
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
         log.warning("%s: unreadable (%s); the latent history restarts from the resumed step", path, error)
         return None
-
-
-class LatentRecorder:
-    """Captures the `latent` layer of S members for the colour set at the planned steps (on the device)."""
-
-    def __init__(self, settings: HistorySettings, length: int, members: int, device):
-        import torch
-
-        self.steps = snapshot_steps(settings.snapshots, length)
-        self.colours = settings.colours()
-        self.members = members
-        rgb = torch.tensor(self.colours, device=device)
-        self.rgb = rgb if members == 1 else rgb.expand(members, *rgb.shape)
-        self.taken: list[tuple[int, Any]] = []  # (step, latents [S, N, n] on the device)
-        self._index = 0
-        self.next_step = int(self.steps[0]) if len(self.steps) else -1
-        self._host: tuple[int, np.ndarray] | None = None  # (len(taken), [S, T, N, n]) already transferred
-
-    def _advance(self, after: int) -> None:
-        self._index = int(np.searchsorted(self.steps, after, side="right"))
-        self.next_step = int(self.steps[self._index]) if self._index < len(self.steps) else -1
-
-    def capture(self, model, step: int) -> None:
-        """Record the latents of the model as it is after `step` steps (eval mode, no gradients)."""
-        import torch
-
-        captured = []
-        handle = model.latent.register_forward_hook(lambda module, inputs, output: captured.append(output))
-        training = model.training
-        model.eval()
-        try:
-            with torch.no_grad():
-                model(self.rgb)
-        finally:
-            handle.remove()
-            model.train(training)
-        latents = captured[0].detach().float().reshape(self.members, len(self.colours), -1)
-        self.taken.append((step, latents))
-        self._advance(step)
-
-    def arrays(self) -> np.ndarray:
-        """[S, T, N, n] float32 of the snapshots so far (one transfer for those not yet on the host)."""
-        import torch
-
-        done, host = self._host if self._host is not None else (0, None)
-        if done < len(self.taken):
-            new = torch.stack([latents for _, latents in self.taken[done:]], dim=1).cpu().numpy()
-            host = new if host is None else np.concatenate([host, new], axis=1)
-            self._host = (len(self.taken), host)
-        if host is None:
-            return np.zeros((self.members, 0, len(self.colours), 0), dtype=np.float32)
-        return host
-
-    def member(self, index: int) -> History:
-        arrays = self.arrays()
-        steps = np.asarray([step for step, _ in self.taken], dtype=np.int64)
-        return History(steps, self.colours, arrays[index])
-
-    def resume(self, saved: Sequence[History | None], step: int) -> None:
-        """Continue from `step` with each member's saved history (snapshots after `step` dropped). A history
-        that is missing, differs between members or does not fit this plan restarts at `step`."""
-        import torch
-
-        kept = [None if h is None else _until(h, step) for h in saved]
-        usable = all(h is not None for h in kept) and _agree(kept, self.steps, self.colours)
-        if not usable and any(h is not None and len(h.steps) for h in kept):
-            log.warning("the saved latent histories do not fit this run; the history restarts at step %d", step)
-        self.taken = []
-        self._host = None
-        if usable and len(kept[0].steps):
-            device = self.rgb.device
-            stacked = np.stack([h.latents for h in kept])  # [S, T, N, n]
-            self.taken = [
-                (int(s), torch.from_numpy(stacked[:, t].copy()).to(device)) for t, s in enumerate(kept[0].steps)
-            ]
-            self._host = (len(self.taken), stacked)
-            self._advance(int(kept[0].steps[-1]))
-        else:
-            self._index = int(np.searchsorted(self.steps, step, side="left"))
-            self.next_step = int(self.steps[self._index]) if self._index < len(self.steps) else -1
-
-
-def _until(history: History, step: int) -> History:
-    keep = history.steps <= step
-    return History(history.steps[keep], history.colours, history.latents[keep])
-
-
-def _agree(histories, planned: np.ndarray, colours: np.ndarray) -> bool:
-    first = histories[0]
-    return all(
-        np.array_equal(h.steps, first.steps)
-        and np.array_equal(h.colours, colours)
-        and h.latents.shape == first.latents.shape
-        for h in histories
-    ) and bool(np.isin(first.steps, planned).all())

@@ -204,14 +204,44 @@ def resolve_run(run: str | os.PathLike | None) -> Path:
     return path
 
 
+# `_target_`s saved by runs made before the package layout of December 2026 (issue 21), at their new homes.
+MOVED_TARGETS = {
+    "ex_color.metrics_log.": "ex_color.training.metrics_log.",
+    "ex_color.tracking.": "ex_color.training.tracking.",
+    "ex_color.sweeps.": "ex_color.launch.sweeps.",
+}
+
+
+def current_target(target: str) -> str:
+    for old, new in MOVED_TARGETS.items():
+        if target.startswith(old):
+            return new + target.removeprefix(old)
+    return target
+
+
+def _retarget(node) -> None:
+    from omegaconf import DictConfig, ListConfig
+
+    children = node.keys() if isinstance(node, DictConfig) else range(len(node))
+    for key in children:
+        child = node._get_node(key)
+        if isinstance(child, DictConfig | ListConfig):
+            _retarget(child)
+        elif key == "_target_" and not child._is_interpolation() and isinstance(child._value(), str):
+            node[key] = current_target(child._value())
+
+
 def load_config(run_dir: Path):
+    """A run's saved config, with `_target_`s of modules that moved since it was saved pointed at their new homes."""
     from omegaconf import OmegaConf
 
     path = Path(run_dir) / CONFIG
     try:
-        return OmegaConf.load(path)
+        cfg = OmegaConf.load(path)
     except Exception as error:
         raise UserError(f"{path}: cannot read the run's config ({type(error).__name__})") from None
+    _retarget(cfg)
+    return cfg
 
 
 def load_checkpoint(run_dir: Path) -> dict:

@@ -96,7 +96,7 @@ def test_hue_grey_ratio_in_metrics_report_and_summaries(deletion_run, tmp_path):
     assert "| `ablation/hue_grey_ratio` | higher |" in text and "| `prune/hue_grey_ratio` | higher |" in text
 
     # The redux summary's best-seed selectivity table (the run as the only seed of a redux directory).
-    from ex_color import redux
+    from ex_color.reports import redux
 
     seeds = tmp_path / "seeds"
     seeds.mkdir()
@@ -111,9 +111,9 @@ def test_hue_grey_ratio_in_metrics_report_and_summaries(deletion_run, tmp_path):
 
 def test_metrics_json_without_the_hue_grey_ratio_still_reads(deletion_run, tmp_path):
     """metrics.json written before issue 14 reads back with the ratio None: no row, no column, a dash."""
-    from ex_color import redux
-    from ex_color.results import load_run
-    from ex_color.run_report import run_report_markdown
+    from ex_color.reports import redux
+    from ex_color.reports.results import load_run
+    from ex_color.reports.run_report import run_report_markdown
 
     copy = tmp_path / "old"
     shutil.copytree(deletion_run, copy, ignore=shutil.ignore_patterns("*.png", "predictions.npz"))

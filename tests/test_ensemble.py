@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ex_color import runs
-from ex_color.cli import parse_seeds
+from ex_color.cli.hydra_entry import parse_seeds
 from ex_color.config import compose
 from ex_color.errors import RunFailed, UserError
 from ex_color.model import ColorMLP, member_state, stack_models

@@ -12,7 +12,8 @@ from omegaconf import OmegaConf
 from ex_color import runs
 from ex_color.config import compose
 from ex_color.model import ColorMLP
-from ex_color.tasks.run import evaluate_run, intervention_configs
+from ex_color.evaluation.measure import RunEvaluation
+from ex_color.tasks.run import evaluate_run, intervention_configs, score_and_evaluate, score_plan
 
 from conftest import excolor
 
@@ -39,7 +40,7 @@ def test_each_model_and_intervention_is_predicted_once(run_copy):
 
     handle = torch.nn.modules.module.register_module_forward_hook(count)
     try:
-        evaluate_run(run_copy, configs)
+        evaluate_run(RunEvaluation(run_copy), configs)
     finally:
         handle.remove()
     # baseline, suppression (hooks at latent), repulsion (hooks at latent), ablation (a copy): one pass each
@@ -51,6 +52,21 @@ def test_each_model_and_intervention_is_predicted_once(run_copy):
     for kind in ("suppression", "repulsion", "ablation"):
         assert len(list((run_copy / "interventions" / kind / "figures").glob("*.png"))) >= 3
     assert (run_copy / "figures" / "latents.png").is_file() and (run_copy / "report.md").is_file()
+
+
+def test_a_scored_run_loads_its_checkpoint_and_its_results_once(run_copy, monkeypatch):
+    """`excolor run`'s work after training: the score, every intervention, the figures, report.md and the
+    tracker read the checkpoint once, and the run's results (load_run) once."""
+    from ex_color.reports import results
+
+    cfg = compose("run", ["experiment=smoke", "interventions=[none,suppression]", "score={plan: [suppression], grid: 8, power: 2}"])
+    loads, reads = [], []
+    real_load, real_read = runs.load_checkpoint, results.load_run
+    monkeypatch.setattr(runs, "load_checkpoint", lambda d: loads.append(d) or real_load(d))
+    monkeypatch.setattr(results, "load_run", lambda d: reads.append(d) or real_read(d))
+    report = score_and_evaluate(run_copy, intervention_configs(cfg), score_plan(cfg))
+    assert report == run_copy / "report.md" and (run_copy / "score.json").is_file()
+    assert loads == [run_copy] and reads == [run_copy]
 
 
 def test_intervene_and_infer_apply_the_runs_settings(run_copy, tmp_path):

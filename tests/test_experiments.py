@@ -285,7 +285,7 @@ REDUX_SELECTION = {
 def test_the_reduxes_score_and_select_as_the_spec_says(name):
     from ex_color.evaluation.score import ScoreSettings
     from ex_color.evaluation.settings import EvalSettings
-    from ex_color.redux import ReduxSettings
+    from ex_color.reports.redux import ReduxSettings
     from ex_color.tasks.run import score_plan
 
     plan, against, power, minimise = REDUX_SELECTION[name]

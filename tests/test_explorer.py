@@ -12,7 +12,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from ex_color.explorer import Condition, explorer_html, hover_text, widened
+from ex_color.figures.explorer import Condition, explorer_html, hover_text, widened
 
 from conftest import excolor
 

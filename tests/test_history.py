@@ -15,7 +15,8 @@ from ex_color.config import compose
 from ex_color.data.cubes import ColorCube
 from ex_color.errors import UserError
 from ex_color.evaluation.predict import predict
-from ex_color.history import HISTORY, History, HistorySettings, snapshot_steps
+from ex_color.history import HISTORY, History
+from ex_color.training.recorder import HistorySettings, snapshot_steps
 from ex_color.plots.video import ffmpeg
 
 from conftest import excolor, interrupted_at_checkpoint
@@ -86,7 +87,7 @@ def test_history_is_off_by_default_and_on_for_1_7():
 
 
 def test_off_means_no_recorder_in_the_loop():
-    from ex_color.training_setup import build_loop, trainer_settings
+    from ex_color.training.setup import build_loop, trainer_settings
 
     cfg = compose("train", ["experiment=smoke"])
     loop, _ = build_loop(cfg, [0], trainer_settings(cfg), warn=False)

@@ -10,7 +10,7 @@ import pytest
 from ex_color import runs
 from ex_color.builders import build_batches
 from ex_color.config import compose
-from ex_color.training_setup import build_loop, trainer_settings
+from ex_color.training.setup import build_loop, trainer_settings
 
 from conftest import excolor, interrupted_at_checkpoint
 

@@ -2,7 +2,7 @@
 
 import csv
 
-from ex_color.metrics_log import MetricsCSV
+from ex_color.training.metrics_log import MetricsCSV
 
 
 def read(path):

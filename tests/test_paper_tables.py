@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ex_color.paper_tables import HTML_FILE, LATEX_FILE, latex_escape, named_color_table
-from ex_color.results import load_run
-from ex_color.run_report import write_run_report, write_run_report_files
+from ex_color.reports.paper_tables import HTML_FILE, LATEX_FILE, latex_escape, named_color_table
+from ex_color.reports.results import load_run
+from ex_color.reports.run_report import write_run_report, write_run_report_files
 
 from test_report import make_run
 

@@ -110,7 +110,7 @@ def test_similarity_figure_and_metrics_hold_pearson_of_the_measured_arrays(smoke
     from ex_color.evaluation.measure import RunEvaluation
     from ex_color.evaluation.metrics import per_color_error
     from ex_color.evaluation.similarity import hsv_similarity, pearson, rgb_to_hsv
-    from ex_color.figures import FigureWriter
+    from ex_color.figures.writer import FigureWriter
     from ex_color.tasks.plot import intervention_config
 
     evaluation = RunEvaluation(smoke_run)

@@ -122,7 +122,7 @@ def test_latent_views_take_null_axes_and_each_figure_has_its_key():
 
 
 def test_views_are_checked_against_the_latent_fitted_when_default_and_mapped_through_a_prune():
-    from ex_color.figures import check_views, fitted_views, pruned_views
+    from ex_color.figures.views import check_views, fitted_views, pruned_views
 
     settings = EvalSettings.from_config(OmegaConf.create({"latent_views": [[3, 0, 1], [3, 2, 4]]}))
     check_views(settings, 5)

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from conftest import excolor
+from ex_color import runs
 from ex_color.data.cubes import ColorCube, rgb_to_hsv
 from ex_color.errors import UserError
 from ex_color.evaluation.score import ScoreSettings
 from ex_color.evaluation.similarity import hsv_similarity
-from ex_color.redux import ReduxSettings, dominates, pareto_front
+from ex_color.reports.redux import ReduxSettings, dominates, pareto_front
 
 SCORE = "score={plan: [suppression], grid: 8, power: 2}"
 
@@ -25,7 +26,7 @@ def test_a_score_is_r2_of_the_planned_error_against_similarity(smoke_run, tmp_pa
     from ex_color.tasks.run import score_plan, score_seeds
 
     cfg = compose("run", ["experiment=smoke", SCORE])
-    score_seeds([smoke_run], *score_plan(cfg))
+    score_seeds({smoke_run: runs.load_model(smoke_run)}, *score_plan(cfg))
     record = json.loads((smoke_run / "score.json").read_text())
 
     grid = ColorCube.rgb_grid(8).flat_rgb()

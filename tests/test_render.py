@@ -2,7 +2,7 @@
 
 import math
 
-from ex_color.render import number
+from ex_color.reports.render import number
 
 
 def test_numbers_read_as_metrics_and_counts():

@@ -16,8 +16,8 @@ from ex_color.evaluation.schema import (
     NamedColorError,
     Selectivity,
 )
-from ex_color.results import final_losses
-from ex_color.run_report import write_run_report
+from ex_color.reports.results import final_losses
+from ex_color.reports.run_report import write_run_report
 from ex_color.tasks.report import find_runs, summarise, write_summary
 
 

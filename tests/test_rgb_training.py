@@ -12,7 +12,7 @@ from ex_color.config import compose
 from ex_color.data.validation import cell_centres_and_corners
 from ex_color.model import ColorMLP
 from ex_color.tasks.train import train
-from ex_color.training_setup import build_loop, trainer_settings
+from ex_color.training.setup import build_loop, trainer_settings
 
 from conftest import assert_same_run, excolor
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ex_color.render import number
+from ex_color.reports.render import number
 
 from conftest import excolor
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ex_color import slurm
+from ex_color.launch import slurm
 from ex_color.runs import CHECKPOINT, CONFIG
 
 from conftest import EXCOLOR, REPO, assert_same_run, excolor

@@ -1,9 +1,9 @@
 """`excolor report SWEEP`'s figures (`sweep_figures`) on runs made by hand (test_report's `sweep` fixture); the
 real sweep through the CLI is checked in test_run.py."""
 
-from ex_color import sweep_figures
+from ex_color.reports import sweep_figures
 from ex_color.plots.seeds import plot_seed_boxes
-from ex_color.sweep_figures import box_plot_scale
+from ex_color.reports.sweep_figures import box_plot_scale
 from ex_color.tasks.report import report, sweep_folder
 
 from test_report import make_run, sweep  # noqa: F401  (the fixture)

@@ -29,3 +29,9 @@ def named_hue(name: str) -> float | None:
 def hue_name(degrees: float) -> str:
     """The name of the nearest of the 12 named hues."""
     return HUE_NAMES[int(np.round((float(degrees) % 360.0) / 30.0)) % 12]
+
+
+def hex_codes(rgb) -> list[str]:
+    """'#rrggbb' of each colour ([3] or [N, 3], 0–1, clipped; the nearest of 256 levels)."""
+    values = np.rint(np.clip(np.asarray(rgb, np.float64), 0.0, 1.0) * 255).astype(int).reshape(-1, 3)
+    return [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in values]

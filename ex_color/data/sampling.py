@@ -166,9 +166,6 @@ class EpochBatchSource(_Source):
         self._block_key: tuple[int, int] | None = None
         self._block: tuple[torch.Tensor, torch.Tensor] | None = None
 
-    def batch_size_at(self, step: int) -> int:
-        return self.batch_size if step % self.steps_per_epoch < self.full_batches else self.short_batch
-
     def _draw_epochs(self, group: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The draws of the epochs of block group `group`, in order: [epochs · epoch_size, ...]."""
         if group != self._epochs_key:

@@ -111,9 +111,9 @@ class RunEvaluation:
     """A trained run's model and probe; the baseline is predicted on first use and then shared by every
     intervention measured on this run."""
 
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, model=None):
         self.run_dir = Path(run_dir)
-        self.model = runs.load_model(self.run_dir)
+        self.model = runs.load_model(self.run_dir) if model is None else model  # one already loaded: not again
         self.config = runs.load_config(self.run_dir)
         self.settings = EvalSettings.from_config(self.config.get("eval"))
         self.probe = self.settings.probe()

@@ -150,11 +150,15 @@ def score_models(models: Sequence, settings: ScoreSettings, configs: Mapping[str
     return [{"score": float(value * value), "r": float(value)} for value in r]
 
 
-def score_runs(run_dirs: Sequence[Path], settings: ScoreSettings, configs: Mapping[str, Any]) -> list[Path]:
-    """Score each trained run and write its `score.json`; returns the files written."""
+def score_runs(
+    run_dirs: Sequence[Path], settings: ScoreSettings, configs: Mapping[str, Any], models: Sequence | None = None
+) -> list[Path]:
+    """Score each trained run (its model loaded here unless given) and write its `score.json`; returns the
+    files written."""
     from ex_color import runs
 
-    models = [runs.load_model(run_dir) for run_dir in run_dirs]
+    if models is None:
+        models = [runs.load_model(run_dir) for run_dir in run_dirs]
     written = []
     for run_dir, result in zip(run_dirs, score_models(models, settings, configs)):
         record = {**result, "settings": settings.record(), "label": settings.label()}

@@ -58,9 +58,6 @@ class Correlation:
     def r2(self) -> float:
         return self.r * self.r
 
-    def as_dict(self) -> dict[str, float]:
-        return {"r": self.r, "r2": self.r2, "slope": self.slope, "intercept": self.intercept}
-
 
 def pearson(x: np.ndarray, y: np.ndarray) -> Correlation:
     """Pearson r of `y` against `x` (flattened), with the least-squares line; r is 0 when either is constant."""

@@ -13,7 +13,8 @@ from ex_color import runs
 from ex_color.builders import build_intervention
 from ex_color.config import compose_intervention
 from ex_color.evaluation.measure import InterventionResult, RunEvaluation
-from ex_color.figures import INTERVENTION_FIGURES, RUN_FIGURES, FigureWriter, applicable
+from ex_color.figures.registry import INTERVENTION_FIGURES, RUN_FIGURES, applicable
+from ex_color.figures.writer import FigureWriter
 
 log = logging.getLogger(__name__)
 

@@ -13,16 +13,9 @@ from ex_color.builders import build_intervention
 from ex_color.config import compose_intervention
 from ex_color.errors import UserError
 from ex_color.evaluation.measure import RunEvaluation
-from ex_color.figures import (
-    FIGURES,
-    INTERVENTION_FIGURES,
-    RUN_FIGURES,
-    FigureWriter,
-    applicable,
-    figure_dir,
-    plot_dopesheet,
-)
-from ex_color.history_figures import HISTORY_FIGURES, draw_evolution, draw_history
+from ex_color.figures.registry import FIGURES, INTERVENTION_FIGURES, RUN_FIGURES, applicable, figure_dir
+from ex_color.figures.writer import FigureWriter, plot_dopesheet
+from ex_color.figures.history import HISTORY_FIGURES, draw_evolution, draw_history
 from ex_color.interventions.kinds import NoIntervention
 
 
@@ -170,8 +163,8 @@ def explorer(
 
     get_theme(theme)  # an unknown theme: one line
     from ex_color.evaluation.predict import predict
-    from ex_color.explorer import Condition, explorer_html, widened
-    from ex_color.figures import fitted_views
+    from ex_color.figures.explorer import Condition, explorer_html, widened
+    from ex_color.figures.views import fitted_views
     from ex_color.interventions.kinds import KINDS
 
     run_dir = runs.resolve_run(run_dir)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from ex_color import runs
 from ex_color.errors import UserError
-from ex_color.render import TextTable, escape, image, number
-from ex_color.results import FINAL_SHARE, RunResult, Stat, is_failed_job, is_run_dir, kind_order, load_run
-from ex_color.run_report import REPORT, write_run_report_files
+from ex_color.reports.render import TextTable, escape, image, number
+from ex_color.reports.results import FINAL_SHARE, RunResult, Stat, is_failed_job, is_run_dir, kind_order, load_run
+from ex_color.reports.run_report import REPORT, write_run_report_files
 
 # Folders inside a run that never hold another run: not searched.
 NOT_RUNS = {".hydra", "checkpoints", "interventions", "figures", "wandb", ".submitit"}
@@ -270,7 +270,7 @@ def sweep_folder(paths) -> Path | None:
 def write_figures(summary: Summary, paths) -> list[Path]:
     """The sweep figures (`sweep_figures.SWEEP_FIGURES`) into FOLDER/figures/ when `paths` name one folder
     holding at least two runs; a folder that cannot be written gets a note instead of the figures."""
-    from ex_color.sweep_figures import FIGURES, write_sweep_figures
+    from ex_color.reports.sweep_figures import FIGURES, write_sweep_figures
 
     folder = sweep_folder(paths)
     if folder is None or len(summary.runs) < 2:

@@ -20,7 +20,7 @@ from ex_color import runs
 from ex_color.builders import plain
 from ex_color.errors import UserError
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 def intervention_configs(cfg: DictConfig) -> dict[str, DictConfig]:
@@ -72,19 +72,27 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> Path:
     every figure, write report.md; returns the run directory (Hydra's output directory unless `run_dir` is
     given)."""
     from ex_color.tasks.train import train
-    from ex_color.tracking import tracking_scope
+    from ex_color.training.tracking import tracking_scope
 
     configs = intervention_configs(cfg)
     check_interventions(configs, cfg)
     score = score_plan(cfg)
     with tracking_scope():
         run_dir = train(cfg, run_dir)
-        if score is not None:
-            score_seeds([run_dir], *score)
-        report = evaluate_run(run_dir, configs)
-        log_to_tracker(run_dir)
-    log.info("report: %s", report)
+        report = score_and_evaluate(run_dir, configs, score)
+    logger.info("report: %s", report)
     return run_dir
+
+
+def score_and_evaluate(run_dir: Path, configs: dict[str, DictConfig], score) -> Path:
+    """A trained run scored (when the experiment has a score), evaluated in full and logged to the tracker in
+    progress, its checkpoint loaded once; returns report.md's path."""
+    from ex_color.evaluation.measure import RunEvaluation
+
+    evaluation = RunEvaluation(run_dir)
+    if score is not None:
+        score_seeds({run_dir: evaluation.model}, *score)
+    return evaluate_run(evaluation, configs, log=True)
 
 
 def score_plan(cfg: DictConfig):
@@ -103,45 +111,51 @@ def score_plan(cfg: DictConfig):
     return settings, configs
 
 
-def score_seeds(run_dirs: list[Path], settings, configs) -> None:
+def score_seeds(models: dict[Path, Any], settings, configs) -> None:
+    """Score trained runs ({run directory: its model}) and write their score.json."""
     from ex_color.evaluation.score import score_runs
 
-    log.info("scoring %d run%s: %s", len(run_dirs), "s" if len(run_dirs) != 1 else "", settings.label())
-    score_runs(run_dirs, settings, configs)
+    logger.info("scoring %d run%s: %s", len(models), "s" if len(models) != 1 else "", settings.label())
+    score_runs(list(models), settings, configs, list(models.values()))
 
 
-def evaluate_run(run_dir: Path, configs: dict[str, DictConfig]) -> Path:
-    """Figures, each intervention's evaluation and report.md of a trained run; returns the report's path.
+def evaluate_run(evaluation, configs: dict[str, DictConfig], log: bool = False) -> Path:
+    """Figures, each intervention's evaluation and report.md of a trained run (`evaluation`: its
+    RunEvaluation); with `log`, the results also go to the tracker in progress. Returns the report's path.
 
     The baseline is predicted once and shared; each intervention is predicted once, and its metrics and
     figures come from those predictions. Every intervention is measured before any figure is drawn, so the
     stacked figures' error panels share one y limit across the baseline and the interventions."""
-    from ex_color.evaluation.measure import RunEvaluation
-    from ex_color.figures import FigureWriter, RUN_FIGURES, applicable, stacked_top
+    from ex_color.figures.registry import RUN_FIGURES, applicable
+    from ex_color.figures.writer import FigureWriter, stacked_top
     from ex_color.interventions.kinds import NoIntervention
-    from ex_color.run_report import write_run_report
+    from ex_color.reports.results import load_run
+    from ex_color.reports.run_report import write_run_report
     from ex_color.tasks.intervene import draw, measure_and_save
 
-    evaluation = RunEvaluation(run_dir)
+    run_dir = evaluation.run_dir
     baseline = evaluation.measure(NoIntervention())
     results = {}
     for kind, icfg in configs.items():
         result = results[kind] = measure_and_save(evaluation, icfg)
         metrics = result.metrics
-        log.info(
+        logger.info(
             "%s: per-colour MSE max %.4g mean %.4g, on/off-target error ratio %.3g",
             kind,
             metrics.intervened.max,
             metrics.intervened.mean,
             metrics.selectivity.error_ratio,
         )
-    top = stacked_top([baseline, *results.values()], run_dir)
-    log.info("drawing the figures of %s", run_dir)
+    top = stacked_top([baseline, *results.values()], run_dir, measured=results)
+    logger.info("drawing the figures of %s", run_dir)
     FigureWriter(run_dir, error_top=top).draw(applicable(RUN_FIGURES, baseline), baseline)
     for kind, result in results.items():
         if kind != "none":  # `none` has the run's figures, drawn above
             draw(result, run_dir, error_top=top)
-    return write_run_report(run_dir)
+    run_result = load_run(run_dir)
+    if log:
+        log_to_tracker(run_dir, run_result)
+    return write_run_report(run_dir, run_result)
 
 
 def run_seeds(cfg: DictConfig, seeds: list[int], run_dir: str | Path | None = None) -> Path:
@@ -162,37 +176,39 @@ def run_seeds(cfg: DictConfig, seeds: list[int], run_dir: str | Path | None = No
 
 def finish_seeds(cfg: DictConfig, directory: Path, finished: list[Path], configs, score) -> None:
     """After seeds trained together: score each, evaluate the best (or all), write the summary."""
-    from ex_color import redux
+    from ex_color.reports import redux
 
     if not finished:
         return
+    from ex_color.evaluation.measure import RunEvaluation
+
     settings = redux.ReduxSettings.from_config(cfg.get("redux"))
+    models = {seed_dir: runs.load_model(seed_dir) for seed_dir in finished} if score is not None else {}
     if score is not None:
-        score_seeds(finished, *score)
+        score_seeds(models, *score)
     summary = redux.summarise(directory, settings)
     if settings.evaluate == "all" or summary.best is None:
         chosen = finished
     else:
         chosen = [directory / summary.best]
-        log.info("best seed by score: %s (%.4g)", summary.best, summary.rows[summary.best]["score"])
+        logger.info("best seed by score: %s (%.4g)", summary.best, summary.rows[summary.best]["score"])
     for seed_dir in chosen:
-        evaluate_run(seed_dir, configs)
+        evaluate_run(RunEvaluation(seed_dir, models.get(seed_dir)), configs)
     summary.reread([seed_dir.name for seed_dir in chosen])
     redux.write_summary(summary)
-    log.info("summary across seeds: %s", directory / redux.SUMMARY_MD)
+    logger.info("summary across seeds: %s", directory / redux.SUMMARY_MD)
 
 
-def log_to_tracker(run_dir: Path) -> bool:
-    """Figures, intervention metrics and named-colour tables into the wandb run in progress, if any."""
-    from ex_color import tracking
+def log_to_tracker(run_dir: Path, result) -> bool:
+    """Figures, intervention metrics and named-colour tables (`result`: the run's RunResult) into the wandb run
+    in progress, if any."""
+    from ex_color.training import tracking
 
     if tracking.active_run() is None:
         return False
-    from ex_color.figures import INTERVENTION_FIGURES, RUN_FIGURES
-    from ex_color.results import load_run
-    from ex_color.run_report import figures_in
+    from ex_color.figures.registry import INTERVENTION_FIGURES, RUN_FIGURES
+    from ex_color.reports.run_report import figures_in
 
-    result = load_run(run_dir)
     scalars = {f"interventions/{key}": value for key, value in result.metrics().items() if "/" in key}
     images = {f"figures/{name}": (png, alt) for name, png, alt in figures_in(run_dir / "figures", RUN_FIGURES)}
     tables = {}
@@ -214,7 +230,7 @@ def log_to_tracker(run_dir: Path) -> bool:
 def validate(cfg: DictConfig) -> None:
     """Check a composed `run` config completely (training, interventions, the score and the redux settings)
     before any run directory exists."""
-    from ex_color.redux import ReduxSettings
+    from ex_color.reports.redux import ReduxSettings
     from ex_color.tasks.train import validate as validate_training
 
     validate_training(cfg)
@@ -227,7 +243,7 @@ def validate(cfg: DictConfig) -> None:
 def check_eval(cfg: DictConfig) -> None:
     """The `eval` settings, and the figures' latent views against the configured latent width."""
     from ex_color.evaluation.settings import EvalSettings
-    from ex_color.figures import check_views
+    from ex_color.figures.views import check_views
 
     settings = EvalSettings.from_config(cfg.get("eval"))
     width = (cfg.get("model") or {}).get("bottleneck")
@@ -242,7 +258,7 @@ def validate_seeds(cfg: DictConfig) -> None:
     validate_training_seeds(cfg)
 
 
-# -- a SLURM sweep job that SLURM requeued (ex_color.slurm decides what it does) ---------------------------
+# -- a SLURM sweep job that SLURM requeued (ex_color.launch.slurm decides what it does) ---------------------------
 
 
 def continue_job(task: Callable, cfg) -> Any:
@@ -250,7 +266,7 @@ def continue_job(task: Callable, cfg) -> Any:
 
     Training resumes through `tasks.train.resume_run` (bit-identical to an uninterrupted run); `excolor
     run` then evaluates the trained run as usual. Raises UserError when the directory must not be used."""
-    from ex_color import slurm
+    from ex_color.launch import slurm
     from ex_color.tasks.train import resume_run
 
     plan = slurm.current_plan()
@@ -259,10 +275,10 @@ def continue_job(task: Callable, cfg) -> Any:
     if plan.action == "refuse":
         raise UserError(plan.message)
     if plan.action == "resume":
-        log.info("requeued (restart %d): resuming from step %d of %s", slurm.restart_count(), plan.step, plan.length)
+        logger.info("requeued (restart %d): resuming from step %d of %s", slurm.restart_count(), plan.step, plan.length)
         _without_job_log_file(resume_run, plan.run_dir)
     else:
-        log.info(
+        logger.info(
             "requeued (restart %d): training had finished (%d steps); not training again",
             slurm.restart_count(),
             plan.step,
@@ -272,17 +288,14 @@ def continue_job(task: Callable, cfg) -> Any:
 
 def _after_training(task: Callable, cfg, run_dir: Path) -> Path:
     """What the task does after training: nothing more for `train`, evaluation and report for `run`."""
-    from ex_color.tracking import tracking_scope
+    from ex_color.training.tracking import tracking_scope
 
     function = task.func if isinstance(task, partial) else task
     if function is run:
         configs = intervention_configs(cfg)
         score = score_plan(cfg)
         with tracking_scope():
-            if score is not None:
-                score_seeds([run_dir], *score)
-            evaluate_run(run_dir, configs)
-            log_to_tracker(run_dir)
+            score_and_evaluate(run_dir, configs, score)
     elif function is run_seeds:
         finished = [
             p

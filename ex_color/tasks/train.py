@@ -21,9 +21,10 @@ from omegaconf import DictConfig, OmegaConf
 from ex_color import runs
 from ex_color.builders import build_batches, build_parts, build_validation, model_settings
 from ex_color.errors import Interrupted, RunFailed, UserError, WriteFailed
-from ex_color.history import HISTORY, HistorySettings, read_saved
-from ex_color.sweeps import ERROR_FILE
-from ex_color.training_setup import build_loop, trainer_settings
+from ex_color.history import HISTORY, read_saved
+from ex_color.training.recorder import HistorySettings
+from ex_color.launch.sweeps import ERROR_FILE
+from ex_color.training.setup import build_loop, trainer_settings
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def validate(cfg: DictConfig, seeds: Sequence[int] | None = None) -> None:
     if seeds is not None and len(seeds) > 1:
         from hydra.utils import get_class
 
-        from ex_color.loop import check_elementwise
+        from ex_color.training.optimizers import check_elementwise
 
         try:
             target = get_class(str(cfg.optimizer._target_))
@@ -100,7 +101,7 @@ def train(
 
     A wandb run started by `logger=wandb` is finished when this returns or fails, unless a caller holds
     a `tracking_scope` of its own (as `excolor run` does, to log its figures into the same run)."""
-    from ex_color.tracking import tracking_scope
+    from ex_color.training.tracking import tracking_scope
 
     with tracking_scope():
         outcome = train_outcome(cfg, run_dir, resume, seeds)
@@ -115,7 +116,7 @@ def train_outcome(
     """`train` without raising for failed seeds nor touching outputs/latest."""
     import torch
 
-    from ex_color.loop import stop_on_signals
+    from ex_color.training.signals import stop_on_signals
 
     root = Path(run_dir) if run_dir is not None else hydra_run_dir()
     if root is None:
@@ -156,7 +157,7 @@ def train_outcome(
     show_progress = sys.stderr.isatty() and trainer.progress_every > 0
 
     def on_rows(first: int, rows) -> None:
-        from ex_color.loop import non_finite_problem
+        from ex_color.training.rows import non_finite_problem
 
         for index, seed in enumerate(indices):
             if index in failed:

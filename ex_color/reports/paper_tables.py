@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ex_color import runs
-from ex_color.results import RunResult, kind_order
+from ex_color.data.colors import hex_codes
+from ex_color.reports.results import RunResult, kind_order
 
 HTML_FILE = Path("named-colors.html")
 LATEX_FILE = Path("named-colors.tex")
@@ -52,11 +53,6 @@ def named_color_table(result: RunResult) -> NamedColorTable | None:
         rows.append((str(name), [float(x) for x in row.rgb], float(row.baseline), values))
     title = f"{result.name} · seed {result.config.get('seed', '?')}"
     return NamedColorTable(title, result.path, kinds, rows)
-
-
-def hex_colour(rgb) -> str:
-    r, g, b = (int(round(float(np.clip(x, 0.0, 1.0)) * 255)) for x in rgb)
-    return f"#{r:02x}{g:02x}{b:02x}"
 
 
 def heat(value: float) -> float:
@@ -126,7 +122,7 @@ def named_colors_html(table: NamedColorTable) -> str:
     body = []
     for name, rgb, baseline, values in table.rows:
         cells = [
-            f'<th scope="row"><span class="swatch" style="background:{hex_colour(rgb)}" '
+            f'<th scope="row"><span class="swatch" style="background:{hex_codes(rgb)[0]}" '
             f'title="rgb {e(", ".join(f"{x:g}" for x in rgb))}"></span>{e(name)}</th>',
             number_cell(baseline),
         ]

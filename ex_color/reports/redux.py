@@ -18,8 +18,8 @@ from typing import Any
 
 from ex_color import runs
 from ex_color.errors import UserError
-from ex_color.render import TextTable, escape, image, number
-from ex_color.results import FINAL_SHARE, RunResult, Stat, is_run_dir, kind_order, load_run
+from ex_color.reports.render import TextTable, escape, image, number
+from ex_color.reports.results import FINAL_SHARE, RunResult, Stat, is_run_dir, kind_order, load_run
 
 SUMMARY_MD = "summary.md"
 SUMMARY_JSON = "summary.json"

@@ -18,10 +18,7 @@ Lightning Fabric supplies the device, precision (autocast) and backward; the loo
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -29,40 +26,13 @@ import torch
 from torch import nn
 
 from ex_color.data.sampling import BatchSource
-from ex_color.errors import UserError
 from ex_color.losses import RegularizerSet
-from ex_color.model import member_state
-from ex_color.validation_pass import ValidationPass
+from ex_color.training.checkpoints import MemberCheckpoints
+from ex_color.training.optimizers import check_elementwise, make_optimizer
+from ex_color.training.rows import MetricRows, label_counts
+from ex_color.training.validation import ValidationPass
 
 log = logging.getLogger(__name__)
-
-# Optimizers whose update of each parameter element depends on that element's history alone.
-ELEMENTWISE_OPTIMIZERS = ("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "SGD", "RMSprop", "Adagrad", "Adadelta")
-
-
-def check_elementwise(factory: Callable) -> None:
-    """UserError unless `factory` makes an optimizer that cannot mix stacked members."""
-    target = getattr(factory, "func", factory)
-    name = getattr(target, "__name__", repr(target))
-    if not (isinstance(target, type) and issubclass(target, torch.optim.Optimizer) and name in ELEMENTWISE_OPTIMIZERS):
-        raise UserError(
-            f"optimizer._target_: {name} cannot train seeds together (its update may mix parameters); "
-            f"elementwise optimizers: {', '.join(ELEMENTWISE_OPTIMIZERS)}"
-        )
-
-
-def make_optimizer(factory: Callable[..., torch.optim.Optimizer], params, lr: float) -> torch.optim.Optimizer:
-    """The configured optimizer; Adam and AdamW run their fused kernel (one pass over all parameters) unless
-    the config picks an implementation (`fused`, `foreach`, `differentiable`) or the device has none."""
-    params = list(params)
-    target = getattr(factory, "func", factory)
-    chosen = set(getattr(factory, "keywords", None) or ()) & {"fused", "foreach", "differentiable"}
-    if target in (torch.optim.Adam, torch.optim.AdamW) and not chosen:
-        try:
-            return factory(params, lr=lr, fused=True)
-        except (RuntimeError, TypeError, ValueError):  # no fused kernel for these parameters
-            pass
-    return factory(params, lr=lr)
 
 
 def schedule_weights(timeline, names: Sequence[str]) -> np.ndarray:
@@ -71,52 +41,7 @@ def schedule_weights(timeline, names: Sequence[str]) -> np.ndarray:
     return np.stack(columns, axis=1) if columns else np.zeros((timeline.length, 0))
 
 
-def non_finite_problem(
-    values: np.ndarray, first: int, active: np.ndarray, regularizers: RegularizerSet
-) -> tuple[int, str] | None:
-    """(step, what) of the first non-finite value in one member's metric rows [steps, 2 + n_terms (+ val)]
-    (loss, recon, terms, then any validation columns, not checked) from step `first`, among the terms
-    computed there (`active`: the schedule's mask)."""
-    values = values[:, : 2 + active.shape[1]]
-    computed = np.ones_like(values, dtype=bool)
-    steps = np.minimum(np.arange(first, first + len(values)), len(active) - 1)
-    computed[:, 2:] = active[steps]
-    bad = computed & ~np.isfinite(values)
-    if not bad.any():
-        return None
-    row = int(np.argmax(bad.any(axis=1)))
-    column = max(np.flatnonzero(bad[row]))  # the most specific culprit: a term, then recon, then the total
-    if column >= 2:
-        reg = regularizers.regularizers[column - 2]
-        what = f"regularizer {reg.name!r} on layer {', '.join(reg.layers)}"
-    else:
-        what = "the reconstruction loss" if column == 1 else "the total loss"
-    return first + row, f"{what} became non-finite at step {first + row}"
-
-
-@contextmanager
-def stop_on_signals():
-    """Yields a function telling which of SIGINT and SIGTERM arrived, if any, so that training stops
-    between steps (model, optimizer and schedule stay consistent). A second Ctrl-C stops at once."""
-    received: list[signal.Signals] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: None
-        return
-
-    def handle(signum, frame):
-        if received and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        received.append(signal.Signals(signum))
-
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield lambda: received[0] if received else None
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-class TrainLoop:
+class TrainLoop(MemberCheckpoints):
     """Trains `model` (S members: a plain model for S = 1, else one from `stack_models`) through the
     timeline; `sources` holds each member's batch stream (all of one data config, so that their blocks
     have the same shapes). With a `validation` set, every `validation.every` steps it also measures
@@ -172,7 +97,7 @@ class TrainLoop:
             self.metric_names += self.validation.names
         self.history = None  # a history.LatentRecorder: the latents of a colour set at its planned steps
         if history is not None and history.enabled:
-            from ex_color.history import LatentRecorder
+            from ex_color.training.recorder import LatentRecorder
 
             self.history = LatentRecorder(history, self.length, self.members, self.device)
         self.optimizer = make_optimizer(optimizer, self.model.parameters(), lr=self.lr[0])
@@ -188,11 +113,14 @@ class TrainLoop:
         modules = dict(self.model.named_modules())
         self._hooks = [modules[layer].register_forward_hook(self._capture(layer)) for layer in regularizers.layers]
         self._block_key: tuple | None = None
-        # (pattern, rows [S, 2 + n_active] on the device, label counts [S, n_counts] on the host) per step
-        self._pending: list[tuple[int, torch.Tensor, torch.Tensor]] = []
-        self._counted = torch.zeros(self.members, len(self.count_names), dtype=torch.int64)  # up to _first_pending
-        self._pending_validation: list[tuple[int, torch.Tensor]] = []  # (step, rows [S, 1 + n_validated])
-        self._first_pending = 0
+        self.rows = MetricRows(
+            self.members,
+            len(regularizers.names),
+            len(self.count_names),
+            len(self.metric_names),
+            self.patterns,
+            self.device,
+        )
         self.step = 0  # steps done
 
     def _capture(self, layer: str):
@@ -271,7 +199,7 @@ class TrainLoop:
         self.fabric.backward(loss.sum())
         self._stepper.step()
         rows = torch.cat(parts, dim=-1).detach().reshape(self.members, -1)
-        self._pending.append((pattern, rows, self._block_counts[offset]))
+        self.rows.add(pattern, rows, self._block_counts[offset])
         if step in self.timeline.events:
             log.info("step %d: %s", step, ", ".join(self.timeline.events[step]))
         self.step = step + 1
@@ -286,34 +214,11 @@ class TrainLoop:
                 values = self.validation.measure(output, self._activations)
         finally:
             self.model.train()
-        self._pending_validation.append((self.step - 1, values))
+        self.rows.add_validation(self.step - 1, values)
 
     def take_rows(self) -> tuple[int, np.ndarray]:
-        """(first step, [steps, S, len(metric_names)]) of the recorded steps not yet taken: loss, recon and
-        each term, the label counts so far (that step's batch included), then the validation columns; NaN
-        where not computed at a step. One transfer from the device."""
-        first, pending = self._first_pending, self._pending
-        self._pending, self._first_pending = [], self.step
-        n_terms, n_counts = len(self.regularizers.names), len(self.count_names)
-        table = torch.full((len(pending), self.members, len(self.metric_names)), float("nan"), device=self.device)
-        start = 0
-        while start < len(pending):  # runs of steps with the same active regularizers
-            pattern = pending[start][0]
-            stop = start + 1
-            while stop < len(pending) and pending[stop][0] == pattern:
-                stop += 1
-            columns = [0, 1, *(2 + index for index in self.patterns[pattern])]
-            table[start:stop, :, columns] = torch.stack([rows for _, rows, _ in pending[start:stop]])
-            start = stop
-        for step, rows in self._pending_validation:
-            table[step - first, :, 2 + n_terms + n_counts :] = rows
-        self._pending_validation = []
-        values = table.cpu().numpy().astype(np.float64)  # float64: counts stay exact past 2**24
-        if pending:
-            counted = torch.stack([counts for _, _, counts in pending]).cumsum(0) + self._counted
-            self._counted = counted[-1]
-            values[:, :, 2 + n_terms : 2 + n_terms + n_counts] = counted.numpy()
-        return first, values
+        """(first step, [steps, S, len(metric_names)]) of the steps recorded and not yet taken (`MetricRows.take`)."""
+        return self.rows.take(self.step)
 
     def run(
         self,
@@ -341,7 +246,7 @@ class TrainLoop:
                 self.validate()
             at_checkpoint = checkpoint_every > 0 and done % checkpoint_every == 0
             stopping = should_stop()
-            if len(self._pending) >= self.log_every or done == self.length or at_checkpoint or stopping:
+            if len(self.rows) >= self.log_every or done == self.length or at_checkpoint or stopping:
                 on_rows(*self.take_rows())
             if stopping and done < self.length:
                 on_checkpoint()
@@ -349,61 +254,3 @@ class TrainLoop:
             if at_checkpoint or done == self.length:
                 on_checkpoint()
         return True
-
-    # -- checkpoints --------------------------------------------------------------------------
-    def member_checkpoint(self, index: int) -> dict[str, Any]:
-        """Member `index`'s weights, optimizer state and position: what a single run of it would save."""
-        stacked = self.members > 1
-        optimizer = self.optimizer.state_dict()
-        state = {
-            key: {
-                name: (value[index] if stacked and value.dim() > 0 else value).detach().cpu().clone()
-                for name, value in entry.items()
-            }
-            for key, entry in optimizer["state"].items()
-        }
-        return {
-            "state_dict": {
-                f"model.{name}": value for name, value in member_state(self.model, index, self.members).items()
-            },
-            "optimizer_states": [{"state": state, "param_groups": optimizer["param_groups"]}],
-            "global_step": self.step,
-            "epoch": 0,
-        }
-
-    def load_members(self, checkpoints: Sequence[dict[str, Any]]) -> None:
-        """Continue from one checkpoint per member (as `member_checkpoint` made them)."""
-        if len(checkpoints) != self.members:
-            raise ValueError("one checkpoint per member")
-        steps = {int(c["global_step"]) for c in checkpoints}
-        if len(steps) != 1:
-            raise UserError(
-                f"the members' checkpoints are at different steps ({sorted(steps)}); cannot resume them together"
-            )
-
-        def together(values: list[torch.Tensor]) -> torch.Tensor:
-            return torch.stack(values) if self.members > 1 and values[0].dim() > 0 else values[0]
-
-        with torch.no_grad():
-            for name, parameter in self.model.named_parameters():
-                parameter.copy_(together([c["state_dict"][f"model.{name}"] for c in checkpoints]))
-        states = [c["optimizer_states"][0] for c in checkpoints]
-        merged = {
-            key: {name: together([s["state"][key][name] for s in states]) for name in entry}
-            for key, entry in states[0]["state"].items()
-        }
-        self.optimizer.load_state_dict({"state": merged, "param_groups": states[0]["param_groups"]})
-        self._groups = self.optimizer.param_groups  # new dicts: the step sets its learning rate there
-        self.step = self._first_pending = steps.pop()
-        self._counted = self.recount_labels(self.step)
-
-
-def label_counts(labels: torch.Tensor, members: int) -> torch.Tensor:
-    """Per step of a block of labels ([steps, (S,) B, n_labels]), each member's count of samples carrying
-    each label (a value > 0: drawn, for hard labels), of samples carrying any, and of samples:
-    [steps, S, n_labels + 2], int64."""
-    carried = (labels > 0).reshape(labels.shape[0], members, *labels.shape[-2:])
-    per_label = carried.sum(2)
-    any_label = carried.any(-1).sum(2, keepdim=True)
-    total = torch.full_like(any_label, carried.shape[2])
-    return torch.cat([per_label, any_label, total], dim=-1)

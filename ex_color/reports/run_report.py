@@ -7,9 +7,9 @@ from datetime import datetime
 from pathlib import Path
 
 from ex_color import runs
-from ex_color.figures import FIGURES, INTERVENTION_FIGURES
-from ex_color.render import TextTable, escape, image, number
-from ex_color.results import RunResult, kind_order, load_run
+from ex_color.figures.registry import FIGURES, INTERVENTION_FIGURES
+from ex_color.reports.render import TextTable, escape, image, number
+from ex_color.reports.results import RunResult, kind_order, load_run
 
 REPORT = Path("report.md")
 
@@ -306,7 +306,7 @@ def run_report_markdown(result: RunResult) -> str:
         parts.append("No intervention evaluated yet (`excolor intervene --kind KIND --run DIR`).\n")
     else:
         parts.append(interventions_overview(result).markdown())
-        from ex_color.paper_tables import HTML_FILE, LATEX_FILE
+        from ex_color.reports.paper_tables import HTML_FILE, LATEX_FILE
 
         parts.append(
             f"The named-colour tables of every intervention side by side, for papers: [{HTML_FILE}]({HTML_FILE}) "
@@ -317,19 +317,19 @@ def run_report_markdown(result: RunResult) -> str:
     return "\n".join(parts)
 
 
-def write_run_report_files(run_dir: str | Path | None) -> list[Path]:
+def write_run_report_files(run_dir: str | Path | None, result: RunResult | None = None) -> list[Path]:
     """Write the run's tables for papers (named-colors.html and .tex, once an intervention was evaluated;
-    `paper_tables`), then `report.md`, which links them, from what the run directory holds; returns their
-    paths, report.md last."""
-    from ex_color.paper_tables import write_named_color_tables
+    `paper_tables`), then `report.md`, which links them, from what the run directory holds (`result`: it, read
+    already); returns their paths, report.md last."""
+    from ex_color.reports.paper_tables import write_named_color_tables
 
     run_dir = runs.resolve_run(run_dir)
-    result = load_run(run_dir)
+    result = load_run(run_dir) if result is None else result
     written = write_named_color_tables(result)
     written.append(runs.atomic_write_text(run_dir / REPORT, run_report_markdown(result)))
     return written
 
 
-def write_run_report(run_dir: str | Path | None) -> Path:
+def write_run_report(run_dir: str | Path | None, result: RunResult | None = None) -> Path:
     """Write `report.md` (and the tables for papers beside it) in a run directory; returns report.md's path."""
-    return write_run_report_files(run_dir)[-1]
+    return write_run_report_files(run_dir, result)[-1]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from ex_color.data.colors import hex_codes
+
 
 def _hex(rgb) -> str:
-    r, g, b = (int(round(float(np.clip(x, 0, 1)) * 255)) for x in rgb)
-    return f"#{r:02x}{g:02x}{b:02x}"
+    return hex_codes(rgb)[0]
 
 
 def swatch(rgb) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from ex_color.results import RunResult, Stat
+from ex_color.reports.results import RunResult, Stat
 
 
 class Summary(Protocol):

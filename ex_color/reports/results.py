@@ -13,7 +13,7 @@ import numpy as np
 from ex_color import runs
 from ex_color.errors import UserError
 from ex_color.evaluation.schema import InterventionMetrics
-from ex_color.render import number
+from ex_color.reports.render import number
 
 # The share of the last steps averaged into a "final" loss.
 FINAL_SHARE = 0.01
@@ -25,7 +25,7 @@ def is_run_dir(path: Path) -> bool:
 
 
 def is_failed_job(path: Path) -> bool:
-    from ex_color.sweeps import ERROR_FILE
+    from ex_color.launch.sweeps import ERROR_FILE
 
     return (path / ERROR_FILE).is_file()
 

@@ -1,152 +1,18 @@
-"""The figure registry and drawing: a run's figures from its files (schedule, training) and from measured
+"""Drawing a run's figures from its files (schedule, training) and from measured
 arrays (colours, error, latents, stacked, similarity: `evaluation.measure.InterventionResult`), never by
 predicting again."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from ex_color import runs
 from ex_color.errors import UserError
 
 
-@dataclass(frozen=True)
-class FigureKind:
-    title: str
-    # "run": from the run's files; "model": from predictions; "changed": from the predictions of an
-    # intervention that changes the model (not `none`); "hook": a hook intervention's map; "static": from
-    # nothing (drawn beside an intervention that deletes two or more latent dims, or by `excolor plot`)
-    scope: str
-
-
-FIGURES = {
-    "schedule": FigureKind("Schedule", "run"),
-    "training": FigureKind("Training curves", "run"),
-    "colors": FigureKind("Predicted colours", "model"),
-    "error": FigureKind("Per-colour error", "model"),
-    "latents": FigureKind("Latent space", "model"),
-    "latents-grid": FigureKind("Latent space, six views", "model"),
-    "stacked": FigureKind("Stacked result", "model"),
-    "similarity": FigureKind("Error against similarity", "changed"),
-    "intervention": FigureKind("Intervention response", "hook"),
-    "rgb-cube": FigureKind("The RGB cube along its grey axis", "static"),
-    # from the run's latent history (history.npz; ex_color/history_figures.py), not part of `all`
-    "history": FigureKind("Latent history", "history"),
-    "evolution": FigureKind("Latent evolution (animation)", "history"),
-}
-RUN_FIGURES = tuple(name for name, figure in FIGURES.items() if figure.scope in ("run", "model"))
-INTERVENTION_FIGURES = (
-    "intervention",
-    *(name for name, figure in FIGURES.items() if figure.scope in ("model", "changed", "static")),
-)
-GRID_MIN_WIDTH = 5  # `latents-grid` is drawn by `excolor run` for latents this wide (before any prune)
-
-
-def figure_dir(run_dir: Path, kind: str | None) -> Path:
-    return run_dir / "figures" if kind in (None, "none") else run_dir / "interventions" / kind / "figures"
-
-
-def figure_path(directory: Path, name: str, theme: str) -> Path:
-    return directory / (f"{name}.png" if theme == "light" else f"{name}-{theme}.png")
-
-
-def applicable(names: Iterable[str], result, asked: bool = False) -> list[str]:
-    """The figures among `names` that a result can have: the response figure only for hook kinds, the
-    similarity scatter only for interventions that change the model, the RGB cube only beside one that
-    deletes two or more latent dims, and (unless `asked` for by name) the six-view grid only for a latent
-    of at least GRID_MIN_WIDTH dims."""
-    intervention = result.intervention
-    return [
-        name
-        for name in names
-        if (name != "intervention" or intervention.transform() is not None)
-        and (FIGURES[name].scope != "changed" or intervention.changes_model)
-        and (name != "rgb-cube" or deletes_a_subspace(intervention))
-        and (name != "latents-grid" or asked or latent_widths(result)[0] >= GRID_MIN_WIDTH)
-    ]
-
-
-def deletes_a_subspace(intervention) -> bool:
-    """Whether an intervention deletes two or more latent dims (ablation, prune, or any kind with `dims`):
-    its vivid colours collapse onto the grey axis, which the rgb-cube figure explains."""
-    dims = getattr(intervention, "dims", None)
-    return bool(intervention.changes_model and isinstance(dims, (list, tuple)) and len(set(dims)) >= 2)
-
-
-def latent_widths(result) -> tuple[int, int]:
-    """(the trained model's latent width, the width under the intervention: narrower after a prune)."""
-    return int(result.baseline.rgb.latents.shape[1]), int(result.intervened.rgb.latents.shape[1])
-
-
-def removed_dims(result) -> tuple[int, ...]:
-    """The latent dims an intervention removed (a prune's `dims`), or () when the latent kept its width."""
-    full, width = latent_widths(result)
-    if width >= full:
-        return ()
-    dims = sorted({d % full for d in getattr(result.intervention, "dims", None) or ()})
-    return tuple(dims) if len(dims) == full - width else tuple(range(width, full))
-
-
-def check_views(settings, width: int, figures: Iterable[str] = ("stacked", "latents", "latents-grid")) -> None:
-    """Refuse, in one line naming its `eval` key, a view naming a dim outside a latent of `width` dims (views
-    left at the shipped defaults are fitted instead, see `figure_views`)."""
-    for figure in figures:
-        key, views = settings.views(figure)
-        if key in settings.default_views:
-            continue
-        for view in views:
-            outside = [d for d in view if d is not None and d >= width]
-            if outside:
-                shown = "[" + ", ".join("null" if d is None else str(d) for d in view) + "]"
-                raise UserError(
-                    f"eval.{key}: view {shown} names dim {outside[0]}, but the latent has {width} dims "
-                    f"(0–{width - 1}; null projects an axis to 0)"
-                )
-
-
-def fitted_views(views, width: int) -> list[tuple[int | None, ...]]:
-    """Views for a latent of `width` dims: each dim past the width is replaced by the lowest dim the view
-    lacks, or projected (None) when there is none; views left without a dim are dropped."""
-    out = []
-    for view in views:
-        spare = [d for d in range(width) if d not in view]
-        fitted = tuple(d if d is None or d < width else (spare.pop(0) if spare else None) for d in view)
-        if any(d is not None for d in fitted) and fitted not in out:
-            out.append(fitted)
-    return out
-
-
-def pruned_views(views, width: int, removed: Iterable[int]) -> list[tuple[int | None, ...]]:
-    """Views of a `width`-dim latent mapped through a prune of dims `removed`: a kept dim takes its place
-    in the narrower latent, a removed one becomes None (projected to 0); views left without a dim are dropped."""
-    kept = [d for d in range(width) if d not in set(removed)]
-    out = []
-    for view in views:
-        mapped = tuple(kept.index(d) if d is not None and d in kept else None for d in view)
-        if any(d is not None for d in mapped) and mapped not in out:
-            out.append(mapped)
-    return out
-
-
-def figure_views(settings, figure: str, result) -> list[tuple[int | None, ...]]:
-    """The latent views of `figure` (stacked, latents, latents-grid) for a result, from `eval`. Views left at
-    the shipped defaults are fitted to the latent as drawn (`fitted_views`: a pruned model's narrower latent
-    is shown whole, in its own numbering). Views set in config name dims of the trained latent: checked
-    against its width (`check_views`), then, for a pruned model, mapped through the prune (`pruned_views`:
-    a removed dim becomes a projected axis), so such a view shows the same dims before and after."""
-    full, width = latent_widths(result)
-    key, views = settings.views(figure)
-    if key in settings.default_views:
-        views = fitted_views(views, width)
-    else:
-        check_views(settings, full, (figure,))
-        removed = removed_dims(result)
-        views = pruned_views(views, full, removed) if removed else list(views)
-    if not views:  # every view lost its dims: the first dims left
-        views = [tuple(d if d < width else None for d in range(3))]
-    return views
+from ex_color.figures.registry import FIGURES, figure_dir, figure_path
+from ex_color.figures.views import figure_views, latent_widths, removed_dims
 
 
 def stacked_error(result, which: str = "intervened"):
@@ -154,15 +20,19 @@ def stacked_error(result, which: str = "intervened"):
     return result.errors("loss", which)[:, -1, :]
 
 
-def stacked_top(results, run_dir: Path | None = None) -> float:
+def stacked_top(results, run_dir: Path | None = None, measured: Iterable[str] = ()) -> float:
     """The y limit of the stacked figures' error panels, shared by the conditions of a run: 5% above the
     highest error at full saturation on the loss cube of `results` (InterventionResults, each with its
-    baseline) and of the interventions saved in `run_dir` (predictions.npz's `stacked_error_max`)."""
+    baseline) and of the other interventions saved in `run_dir` (predictions.npz's `stacked_error_max`;
+    those `measured`, whose results are given, are not read again)."""
     import numpy as np
 
     tops = [float(np.nanmax(stacked_error(r, which))) for r in results for which in ("baseline", "intervened")]
     if run_dir is not None:
+        skip = set(measured)
         for saved in sorted(Path(run_dir).glob("interventions/*/predictions.npz")):
+            if saved.parent.name in skip:
+                continue
             try:
                 with np.load(saved) as arrays:
                     if "stacked_error_max" in arrays.files:
@@ -355,7 +225,7 @@ class FigureWriter:
 
     def training(self, result=None) -> Path:
         from ex_color.plots import plot_training
-        from ex_color.results import read_metrics
+        from ex_color.reports.results import read_metrics
 
         steps, series = read_metrics(self.run_dir / runs.METRICS)
         timeline = run_timeline(self.run_dir)

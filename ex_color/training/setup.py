@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from ex_color.builders import build_batches, build_model, build_parts, build_validation, plain
 from ex_color.errors import UserError
-from ex_color.history import HistorySettings
+from ex_color.training.recorder import HistorySettings
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def build_loop(cfg: DictConfig, seeds: Sequence[int], trainer: TrainerSettings, 
     from lightning.fabric import Fabric
     from lightning.fabric.plugins.environments import LightningEnvironment
 
-    from ex_color.loop import TrainLoop
+    from ex_color.training.loop import TrainLoop
     from ex_color.losses import RegularizerSet
     from ex_color.model import stack_models
 

@@ -1,0 +1,3 @@
+from ex_color.cli import main
+
+main()
