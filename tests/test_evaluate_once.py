@@ -59,7 +59,10 @@ def test_a_scored_run_loads_its_checkpoint_and_its_results_once(run_copy, monkey
     tracker read the checkpoint once, and the run's results (load_run) once."""
     from ex_color.reports import results
 
-    cfg = compose("run", ["experiment=smoke", "interventions=[none,suppression]", "score={plan: [suppression], grid: 8, power: 2}"])
+    cfg = compose(
+        "run",
+        ["experiment=smoke", "interventions=[none,suppression]", "score={plan: [suppression], grid: 8, power: 2}"],
+    )
     loads, reads = [], []
     real_load, real_read = runs.load_checkpoint, results.load_run
     monkeypatch.setattr(runs, "load_checkpoint", lambda d: loads.append(d) or real_load(d))
