@@ -1,5 +1,5 @@
 """Experiments bundle their parts; concepts are defined once; `--cfg job` checks the config like a run;
-every `excolor train|run` line of README.md composes."""
+every `excolor train|run` line of the guide (README.md, docs/*.md) composes."""
 
 import csv
 import json
@@ -343,10 +343,15 @@ def test_one_table_of_colour_names():
     assert [hue_name(d) for d in (90, 150, 270)] == ["lime", "teal", "purple"]
 
 
+def guide_text() -> str:
+    """The user guide: README.md and the pages under docs/."""
+    return "\n".join(path.read_text() for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))])
+
+
 def readme_lines() -> list[str]:
-    """Every `excolor train|run` line of README.md that composes a config (not --resume), comments dropped."""
+    """Every `excolor train|run` line of the guide that composes a config (not --resume), comments dropped."""
     lines = []
-    text = (REPO / "README.md").read_text().replace("\\\n", " ")  # a command continued on the next line
+    text = guide_text().replace("\\\n", " ")  # a command continued on the next line
     for line in text.splitlines():
         if re.match(r"^excolor (train|run)\b", line) and "--resume" not in line:
             command = line.split(" #")[0].strip()
@@ -377,8 +382,8 @@ def test_the_readme_has_the_lines_this_test_checks():
 
 
 def readme_python_files() -> dict[str, str]:
-    """The README's Python examples that name their file on their first line (`# my_terms.py, ...`)."""
-    blocks = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    """The guide's Python examples that name their file on their first line (`# my_terms.py, ...`)."""
+    blocks = re.findall(r"```python\n(.*?)```", guide_text(), re.S)
     return {match.group(1): block for block in blocks if (match := re.match(r"# (\w+\.py)\b", block))}
 
 
