@@ -172,6 +172,26 @@ def slashed_paths(text: str) -> list[str]:
     return sorted({path.rstrip(".") for path in found})
 
 
+SOURCE_FOLDERS = ("ex_color", "hydra_plugins", "benchmarks", "scripts", "tests")
+
+
+def code_span_paths(text: str) -> list[str]:
+    """Module files and packages named in code spans of the prose (`figures/registry.py`, `plots/`,
+    `bench_ensemble.py`); a run directory's parts (`.hydra/`) are not modules."""
+    spans = re.findall(r"`([\w./-]+(?:\.py|/))`", prose(text, code_spans=True))
+    return sorted({span for span in spans if not span.startswith(("/", "~", "<", "."))})
+
+
+def missing_span_path(span: str) -> str | None:
+    """None if the span names a path from the repository's root or from ex_color/, or (a bare file name) a
+    file in one of the source folders."""
+    if (REPO / span).exists() or (REPO / "ex_color" / span).exists():
+        return None
+    if "/" not in span and any(next((REPO / top).rglob(span), None) for top in SOURCE_FOLDERS):
+        return None
+    return f"`{span}`: no such file"
+
+
 def missing_module(name: str) -> str | None:
     """None if `ex_color.a.b.C` names a module, or an attribute of the longest module prefix; else why not."""
     parts = name.split(".")
@@ -199,20 +219,23 @@ def test_the_map_reader_reads_trees_siblings_and_continuations():
         "ex_color/tasks/", "ex_color/tasks/run.py", "ex_color/runs.py",
     ]  # fmt: skip
     assert slashed_paths("see `ex_color/training/loop.py`. And benchmarks/bench_*.py") == ["ex_color/training/loop.py"]
+    assert code_span_paths("a `figures/registry.py` in `plots/`\n```\n`gone.py`\n```\n") == [
+        "figures/registry.py",
+        "plots/",
+    ]
+    assert missing_span_path("figures/registry.py") is None and missing_span_path("tests/") is None
+    assert missing_span_path("bench_ensemble.py") is None and code_span_paths("`.hydra/` `../x/`") == []
+    assert missing_span_path("figures.py") == "`figures.py`: no such file"
     assert missing_module("ex_color.interventions.LinearMapper") is None
     assert missing_module("ex_color.training.loop") is None
     assert missing_module("ex_color.nowhere") == "ex_color.nowhere: ex_color has no nowhere"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="docs/ARCHITECTURE.md still tells the map from before the layout move (cli.py, redux.py, ...); "
-    "the integrator rewrites it for issue 21",
-)
 def test_every_module_path_architecture_names_exists():
     text = ARCHITECTURE.read_text()
     missing = [path for path in [*map_paths(text), *slashed_paths(text)] if not (REPO / path).exists()]
     missing += [why for name in dotted_names(text) if (why := missing_module(name))]
+    missing += [why for span in code_span_paths(text) if (why := missing_span_path(span))]
     assert missing == []
 
 

@@ -354,7 +354,7 @@ def readme_lines() -> list[str]:
     text = guide_text().replace("\\\n", " ")  # a command continued on the next line
     for line in text.splitlines():
         if re.match(r"^excolor (train|run)\b", line) and "--resume" not in line:
-            command = line.split(" #")[0].strip()
+            command = re.split(r" #| \|", line)[0].strip()  # comments and pipes dropped
             if command not in lines:
                 lines.append(command)
     return lines
