@@ -65,8 +65,9 @@ def _instantiate(node: Any, key: str) -> Any:
             cause = cause.__cause__ or cause.__context__
         if cause is not None:
             raise UserError(f"{key}: {cause}") from None
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        message = message.split(", set env var HYDRA_FULL_ERROR")[0]  # advice for Hydra's own tracebacks
+        from ex_color.config import one_line
+
+        message = one_line(error).split(", set env var HYDRA_FULL_ERROR")[0]  # advice for Hydra's own tracebacks
         raise UserError(f"{key}: cannot build it: {message}") from None
 
 

@@ -24,22 +24,48 @@ def _hydra_context():
     GlobalHydra.instance().clear()
 
 
+# Lines of Hydra's and OmegaConf's messages that name no problem.
+NOISE = (
+    "object_type=",
+    "reference_type=",
+    "Set the environment variable HYDRA_FULL_ERROR",
+    "See https://hydra.cc",
+    "Config search path",
+    "provider=",
+)
+
+
+# Lines that start a detail of their own (not the rest of a sentence wrapped over lines).
+DETAILS = ("full_key:", "Key '", "Could not", "To append")
+
+
 def one_line(error: BaseException) -> str:
-    """Hydra and OmegaConf errors span several lines; keep what names the problem and the key."""
-    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    """Hydra and OmegaConf errors span several lines; join them into one that keeps the problem, its reason
+    (the error that caused it) and the key, a sentence wrapped over lines joined again, and a list of
+    options as a list."""
+    text = str(error).replace(", set env var HYDRA_FULL_ERROR=1 to see chained exception", "")
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    cause = error.__cause__
+    if cause is not None:
+        reason = [line.strip() for line in str(cause).strip().splitlines() if line.strip()] or [type(cause).__name__]
+        if not any(reason[0] in line for line in lines):
+            lines += reason
     if not lines:
         return type(error).__name__
-    cause = error.__cause__
-    detail = ""
-    if cause is not None and str(cause).strip():
-        detail = str(cause).strip().splitlines()[0].strip()
-    keep = [lines[0]]
-    for line in lines[1:]:
-        if line.startswith(("full_key:", "Key '")) or "not in struct" in line:
-            keep.append(line)
-    if detail and detail not in keep[0]:
-        keep.append(detail)
-    text = "; ".join(line.rstrip(".") for line in dict.fromkeys(keep))
+    parts: list[str] = []
+    listing = False
+    for line in lines:
+        if line.startswith(NOISE):
+            continue
+        if listing and parts and " " not in line:
+            parts[-1] += (" " if parts[-1].endswith(":") else ", ") + line  # one option of a list
+            continue
+        listing = line.startswith("Available options")
+        if parts and not listing and not line.startswith(DETAILS) and not parts[-1].endswith((".", ";", "!", "?")):
+            parts[-1] += " " + line  # the reason after a colon, or a sentence wrapped over lines
+        else:
+            parts.append(line)
+    text = "; ".join(part.rstrip(".") for part in dict.fromkeys(parts))
     return text.replace("To append to your config use", "to add a new key use")
 
 
@@ -198,11 +224,81 @@ def known_options(group: str) -> list[str]:
 
 def output_dir(config_name: str, overrides: list[str], multirun: bool):
     """Where Hydra will put the run (or the sweep, with -m) that these overrides compose."""
+    run_dir, sweep_dir, _, _ = output_layout(config_name, overrides, multirun)
+    return sweep_dir if multirun else run_dir
+
+
+def output_layout(config_name: str, arguments: list[str], multirun: bool):
+    """(run directory, sweep directory, the sweep's subdir as written, number of sweep jobs) of a command."""
+    import math
     from pathlib import Path
 
     from hydra import compose as hydra_compose
+    from omegaconf import OmegaConf
 
-    first = [values[0] for values in sweep_choices(config_overrides(overrides) or [])]
+    choices = sweep_choices(config_overrides(arguments) or [])
+    first = [values[0] for values in choices]
     with _hydra_context():
         cfg = hydra_compose(config_name=config_name, overrides=first, return_hydra_config=True)
-    return Path(str(cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir))
+    subdir = str(OmegaConf.to_container(cfg.hydra.sweep, resolve=False).get("subdir"))
+    jobs = math.prod(len(values) for values in choices) if multirun else 1
+    return Path(str(cfg.hydra.run.dir)), Path(str(cfg.hydra.sweep.dir)), subdir, jobs
+
+
+# Seeds are whole numbers in [0, 2**32): what every random generator the project seeds accepts.
+SEED_LIMIT = 2**32
+
+
+def check_seed(value, key: str = "seed") -> int:
+    """`value` as a seed, or UserError naming `key` and what a seed must be."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < SEED_LIMIT:
+        raise UserError(f"{key}: expected a whole number from 0 to {SEED_LIMIT - 1} (got {value!r})")
+    return value
+
+
+def check_targets(cfg: DictConfig) -> None:
+    """Every `_target_` of a composed config names something importable, checked before any run directory
+    exists: `optimizer._target_`, each logger's, each regularizer's loss."""
+    from omegaconf import OmegaConf
+
+    def walk(node, path: str):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                where = f"{path}.{key}" if path else str(key)
+                if key == "_target_":
+                    yield where, value
+                else:
+                    yield from walk(value, where)
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                yield from walk(value, f"{path}[{index}]")
+
+    # the interventions' settings are checked by building each one (their refusals list the shipped shapers)
+    node = {k: v for k, v in OmegaConf.to_container(cfg, resolve=False).items() if k != "intervention_settings"}
+    for where, target in walk(node, ""):
+        if not isinstance(target, str) or not target:
+            raise UserError(f"{where}: expected a dotted import path (got {target!r})")
+        if "${" in target:
+            continue
+        try:
+            importable(target)
+        except Exception as error:  # noqa: BLE001 - whatever importing it raised, in one line
+            raise UserError(f"{where}: cannot import {target!r} ({type(error).__name__}: {error})") from None
+
+
+def importable(target: str):
+    """The object a dotted path names (the longest importable module, then attributes), as Hydra finds it."""
+    import importlib
+
+    parts = target.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attribute in parts[cut:]:
+            if not hasattr(found, attribute):
+                raise ImportError(f"{'.'.join(parts[:cut])} has no {attribute!r}")
+            found = getattr(found, attribute)
+        return found
+    raise ImportError(f"no module named {parts[0]!r}")

@@ -38,3 +38,41 @@ class Interrupted(Exception):
     def __init__(self, message: str, exit_code: int = 130):
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class DamagedFile(UserError):
+    """A file of a run directory that is truncated, corrupt, empty or not what ex-color wrote."""
+
+    def __init__(self, path, reason: str):
+        self.path = path
+        super().__init__(f"{path}: damaged or not written by ex-color ({reason})")
+
+
+class reading:  # noqa: N801 - used as a context manager: `with reading(path): ...`
+    """Around the reading and parsing of one file of a run directory: any error becomes one DamagedFile line
+    naming it (a UserError passes as it is)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, trace):
+        if error is None or isinstance(error, UserError) or not isinstance(error, Exception):
+            return False
+        detail = " ".join(str(error).split())[:120]
+        raise DamagedFile(self.path, f"{kind.__name__}: {detail}" if detail else kind.__name__) from None
+
+
+def whole_text(path) -> str:
+    """A text file ex-color wrote (UTF-8, ending with a line end), or DamagedFile naming it: a file cut short
+    mid-line is refused here rather than read as a shorter, valid-looking one."""
+    from pathlib import Path
+
+    with reading(path):
+        data = Path(path).read_bytes()
+        text = data.decode("utf-8")
+    if data and not data.endswith(b"\n"):
+        raise DamagedFile(path, "cut short: its last line has no end")
+    return text

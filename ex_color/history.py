@@ -56,22 +56,21 @@ def load_history(run_dir: Path) -> History:
     path = Path(run_dir) / HISTORY
     if not path.exists():
         raise UserError(f"{run_dir}: no latent history ({HISTORY}); {RECORD_HINT}")
-    try:
+    from ex_color.errors import reading
+
+    with reading(path):
         history = History.read(path)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-        raise UserError(f"{path}: not a latent history, or truncated ({type(error).__name__})") from None
     if len(history.steps) < 1:
         raise UserError(f"{path}: holds no snapshots; {RECORD_HINT}")
     return history
 
 
 def read_saved(run_dir: Path) -> History | None:
-    """A member's history.npz when resuming, or None (absent or unreadable: said once in the log)."""
+    """A member's history.npz when resuming, or None when it has none; DamagedFile when it is unreadable."""
+    from ex_color.errors import reading
+
     path = Path(run_dir) / HISTORY
     if not path.exists():
         return None
-    try:
+    with reading(path):
         return History.read(path)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-        log.warning("%s: unreadable (%s); the latent history restarts from the resumed step", path, error)
-        return None

@@ -20,6 +20,8 @@ CHECKPOINT = Path("checkpoints") / "last.ckpt"
 CONFIG = Path(".hydra") / "config.yaml"
 DOPESHEET = Path("dopesheet.csv")
 METRICS = Path("metrics.csv")
+# What every run's resolved config holds (a config without one of them is damaged, or not a run's).
+CONFIG_KEYS = ("name", "seed", "model")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
@@ -168,17 +170,24 @@ def update_latest(run_dir: Path, latest: Path = LATEST) -> None:
         raise WriteFailed(latest, error) from None
 
 
-def discard_unfinished(run_dir: Path) -> None:
-    """Remove what a run that never trained left (Hydra's files, the log); keep anything else."""
+def discard_unfinished(run_dir: Path, keep: frozenset[Path] = frozenset(), log_name: str | None = None) -> None:
+    """Remove what a run that never trained left (Hydra's files, its log, the dopesheet copy, metrics.csv),
+    sparing every path in `keep` (what was there before the command: `reuse.snapshot`); keep anything else.
+    `log_name`: the job's log file (train.log, run.log); without it, every `*.log` not kept."""
     import shutil
 
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).absolute()
     if not run_dir.is_dir() or (run_dir / CHECKPOINT).exists():
         return
-    shutil.rmtree(run_dir / ".hydra", ignore_errors=True)
-    for leftover in (*run_dir.glob("*.log"), run_dir / DOPESHEET, run_dir / METRICS):
-        leftover.unlink(missing_ok=True)
+    if run_dir / ".hydra" not in keep:
+        shutil.rmtree(run_dir / ".hydra", ignore_errors=True)
+    logs = [run_dir / log_name] if log_name else list(run_dir.glob("*.log"))
+    for leftover in (*logs, run_dir / DOPESHEET, run_dir / METRICS):
+        if leftover not in keep:
+            leftover.unlink(missing_ok=True)
     for directory in (run_dir / "checkpoints", run_dir):
+        if directory in keep:
+            continue
         try:
             directory.rmdir()
         except OSError:
@@ -235,12 +244,17 @@ def load_config(run_dir: Path):
     """A run's saved config, with `_target_`s of modules that moved since it was saved pointed at their new homes."""
     from omegaconf import OmegaConf
 
+    from ex_color.errors import DamagedFile, reading, whole_text
+
     path = Path(run_dir) / CONFIG
-    try:
-        cfg = OmegaConf.load(path)
-    except Exception as error:
-        raise UserError(f"{path}: cannot read the run's config ({type(error).__name__})") from None
-    _retarget(cfg)
+    text = whole_text(path)
+    with reading(path):
+        cfg = OmegaConf.create(text)
+    missing = [key for key in CONFIG_KEYS if not OmegaConf.is_dict(cfg) or key not in cfg]
+    if missing:
+        raise DamagedFile(path, f"not a run's config: no {missing[0]!r}")
+    with reading(path):
+        _retarget(cfg)
     return cfg
 
 
@@ -276,3 +290,17 @@ def load_model(run_dir: Path):
     except (RuntimeError, KeyError, TypeError, ValueError) as error:
         raise UserError(f"{path}: checkpoint is truncated, corrupt or not ours ({type(error).__name__})") from None
     return model.eval()
+
+
+def alt_text(png: Path, default: str) -> str:
+    """The alt text written beside a figure (`<name>.txt`), or `default` without one; DamagedFile naming it
+    when it is not UTF-8 text."""
+    from ex_color.errors import DamagedFile, whole_text
+
+    txt = Path(png).with_suffix(".txt")
+    if not txt.is_file():
+        return default
+    text = whole_text(txt).strip()
+    if not text:
+        raise DamagedFile(txt, "empty: a figure's alt text is never empty")
+    return text

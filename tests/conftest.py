@@ -24,6 +24,16 @@ def excolor(*args: str, cwd: Path, check: bool = True, env: dict | None = None, 
     return result
 
 
+def one_line_error(result, *fragments, code: int = 2) -> str:
+    """A refusal: exit `code`, one line on stderr holding every fragment, no traceback; returns the line."""
+    assert result.returncode == code, (result.returncode, result.stderr)
+    text = result.stderr.strip()
+    assert "Traceback" not in text and len(text.splitlines()) == 1, text
+    for fragment in fragments:
+        assert fragment in text, (fragment, text)
+    return text
+
+
 def interrupted_at_checkpoint(args, cwd: Path, checkpoint: Path, run_dir: str = "interrupted") -> str:
     """Start `excolor *args hydra.run.dir=run_dir`, send SIGINT once `checkpoint` exists, and return its
     stderr after checking that it stopped gracefully (exit status 130)."""

@@ -6,20 +6,11 @@ import shutil
 
 import pytest
 
-from conftest import excolor
+from conftest import excolor, one_line_error
 
 pytestmark = pytest.mark.slow
 
 HEADER = "STEP,PHASE,ACTION,lr,reg-separate,reg-anchor,reg-unit,reg-unit-v,reg-planar\n"
-
-
-def one_line_error(result, *fragments):
-    assert result.returncode == 2, (result.returncode, result.stderr)
-    text = result.stderr.strip()
-    assert "Traceback" not in text and len(text.splitlines()) == 1, text
-    for fragment in fragments:
-        assert fragment in text, (fragment, text)
-    return text
 
 
 @pytest.fixture()

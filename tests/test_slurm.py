@@ -81,8 +81,8 @@ def test_a_slurm_sweep_equals_joblib_bit_for_bit_and_warns_once(cluster, tmp_pat
     again = excolor(*args, SLURM, "hydra.sweep.dir=slurm", cwd=tmp_path, env=cluster, check=False)
     assert again.returncode == 2, again.stderr
     assert again.stderr.strip().splitlines()[-1] == (
-        "excolor: error: slurm/0 holds a run (301 of 301 steps); a new sweep does not overwrite it: "
-        "choose another hydra.sweep.dir"
+        "excolor: error: sweep job slurm/0: already holds a run (finished, 301 steps); "
+        "replace it with: excolor train -m --overwrite ...; or choose another directory"
     )
     assert (tmp_path / "slurm" / "0" / "metrics.csv").read_text() == before
 

@@ -29,6 +29,12 @@ Overrides = Annotated[
 ]
 
 
+OVERWRITE_HELP = (
+    "Replace the run (or, with -m, each sweep job's run) already in the output directory: it is removed first. "
+    "Without it such a directory is refused."
+)
+OverwriteOption = Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)]
+
 SEEDS_HELP = (
     "Train these seeds together in one process (e.g. 0-7 or 0,3,9), each into seed-<k>/ of one directory "
     "(an ordinary run; resumable with --resume DIR); much faster than a seed sweep."

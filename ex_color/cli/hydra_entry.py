@@ -17,26 +17,41 @@ def sweep_job(task, cfg):
 
     from ex_color.errors import Interrupted, RunFailed, UserError
     from ex_color.launch.slurm import requeue_if_signalled
+    from ex_color.launch.sweeps import ERROR_FILE, record_failure
+    from ex_color.reuse import RunDirectoryInUse
     from ex_color.tasks.run import continue_job
-    from ex_color.launch.sweeps import record_failure
 
+    job_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        return continue_job(task, cfg)  # the task, or (a requeued SLURM job) what its last attempt left
+        result = continue_job(task, cfg)  # the task, or (a requeued SLURM job) what its last attempt left
+        (job_dir / ERROR_FILE).unlink(missing_ok=True)  # an earlier attempt's failure, now mended
+        return result
     except Interrupted as error:  # a signal stops the whole sweep, not just this job
         requeue_if_signalled()  # SLURM's preemption/time-limit signal: submitit requeues the job and exits
         typer.echo(f"excolor: error: {error}", err=True)
         raise SystemExit(error.exit_code) from None
     except (UserError, RunFailed) as error:
         code = 2 if isinstance(error, UserError) else 1
-        if code == 2:
+        if code == 2 and not isinstance(error, RunDirectoryInUse):
             from ex_color.runs import discard_unfinished
 
-            discard_unfinished(Path(HydraConfig.get().runtime.output_dir))
+            discard_unfinished(job_dir, log_name=f"{HydraConfig.get().job.name}.log")
         typer.echo(f"excolor: error: {record_failure(str(error), code)}", err=True)
+        return None
+    except Exception as error:  # a bug, not a mistake: its traceback goes to the job's log, the job is counted
+        import logging
+        import traceback
+
+        trace = logging.LogRecord("excolor", logging.ERROR, __file__, 0, "%s", (traceback.format_exc(),), None)
+        for handler in logging.getLogger().handlers:  # the job's log file, not the terminal
+            if isinstance(handler, logging.FileHandler):
+                handler.handle(trace)
+        line = record_failure(f"{type(error).__name__}: {error} (traceback in the job's log)", 1)
+        typer.echo(f"excolor: error: {line}", err=True)
         return None
 
 
-def run_hydra(config_name: str, overrides: list[str], task, validate=None) -> None:
+def run_hydra(config_name: str, overrides: list[str], task, validate=None, overwrite: bool = False) -> None:
     """Compose `configs/<config_name>.yaml` with Hydra's own entry point (run dirs, multirun, launchers)."""
     import hydra
 
@@ -47,7 +62,7 @@ def run_hydra(config_name: str, overrides: list[str], task, validate=None) -> No
     if {"-m", "--multirun"} & set(overrides) and {"--cfg", "-c", "--info", "-i"} & set(overrides):
         fail("-m and --cfg/--info: Hydra prints the config of one run, not of a sweep; drop -m")
     guarded(check_overrides, config_name, overrides, validate)
-    guarded(check_output_dir, config_name, overrides)
+    before = guarded(check_output_dir, config_name, overrides, overwrite)
 
     @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=config_name)
     def main(cfg):
@@ -66,7 +81,7 @@ def run_hydra(config_name: str, overrides: list[str], task, validate=None) -> No
             if stop.code == 2:  # a user mistake: leave no half-made run directory behind
                 from ex_color.runs import discard_unfinished
 
-                discard_unfinished(Path(HydraConfig.get().runtime.output_dir))
+                discard_unfinished(Path(HydraConfig.get().runtime.output_dir), keep=before)
             raise
         if isinstance(result, Path):
             print(f"run directory: {result}", flush=True)
@@ -78,15 +93,18 @@ def run_hydra(config_name: str, overrides: list[str], task, validate=None) -> No
         fail(sweep.message(), sweep.exit_code)
 
 
-def check_output_dir(config_name: str, overrides: list[str]) -> None:
-    """A run (or sweep) directory that cannot be made stops the command before anything starts."""
+def check_output_dir(config_name: str, overrides: list[str], overwrite: bool = False) -> frozenset[Path]:
+    """A run (or sweep) directory that cannot be made, or that holds a run (unless `overwrite`: then the old
+    run is removed), stops the command before anything starts. Returns what the run directory holds now."""
     from ex_color.config import HELP_FLAGS, INFO_FLAGS, VALUE_FLAGS, output_dir
+    from ex_color.reuse import claim_output
     from ex_color.runs import check_writable
 
     if any(o in (*VALUE_FLAGS, *INFO_FLAGS, *HELP_FLAGS) for o in overrides):
-        return  # prints a config or help; makes no run directory
+        return frozenset()  # prints a config or help; makes no run directory
     multirun = any(o in ("-m", "--multirun") for o in overrides)
     check_writable(output_dir(config_name, overrides, multirun), "hydra.sweep.dir" if multirun else "hydra.run.dir")
+    return claim_output(config_name, overrides, overwrite)
 
 
 MAX_SEEDS = 4096
@@ -96,6 +114,7 @@ def parse_seeds(text: str) -> list[int]:
     """'0-7' -> [0, …, 7]; '0,3,9' and '0-3,10-11' too. Raises UserError naming the bad part."""
     import re
 
+    from ex_color.config import SEED_LIMIT
     from ex_color.errors import UserError
 
     seeds: list[int] = []
@@ -107,6 +126,10 @@ def parse_seeds(text: str) -> list[int]:
         high = int(match.group(2)) if match.group(2) is not None else low
         if high < low:
             raise UserError(f"--seeds {text}: range {part!r} runs backwards")
+        if high >= SEED_LIMIT:
+            raise UserError(f"--seeds {text}: seed {high} is too large (seeds run from 0 to {SEED_LIMIT - 1})")
+        if len(seeds) + high - low + 1 > MAX_SEEDS:
+            raise UserError(f"--seeds {text}: more than {MAX_SEEDS} seeds")
         seeds.extend(range(low, high + 1))
         if len(seeds) > MAX_SEEDS:
             raise UserError(f"--seeds {text}: more than {MAX_SEEDS} seeds")
@@ -116,11 +139,11 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def seeds_together(config_name: str, seeds: str, overrides: list[str], task, validate) -> None:
+def seeds_together(config_name: str, seeds: str, overrides: list[str], task, validate, overwrite=False) -> None:
     """`excolor <config_name> --seeds ...`: compose once, then `task(cfg, seeds=[...])`."""
     from functools import partial
 
     if any(o.split("=", 1)[0].lstrip("+~") == "seed" for o in overrides):
         fail("--seeds and seed=...: give the seeds with --seeds alone")
     chosen = guarded(parse_seeds, seeds)
-    run_hydra(config_name, overrides, partial(task, seeds=chosen), validate)
+    run_hydra(config_name, overrides, partial(task, seeds=chosen), validate, overwrite)

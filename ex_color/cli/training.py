@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ex_color.cli.common import HYDRA_ARGS, SEEDS_HELP, Overrides, app, fail, guarded
+from ex_color.cli.common import HYDRA_ARGS, SEEDS_HELP, OverwriteOption, Overrides, app, fail, guarded
 from ex_color.cli.hydra_entry import run_hydra, seeds_together
 
 
@@ -21,13 +21,14 @@ def train(
         ),
     ] = None,
     seeds: Annotated[Optional[str], typer.Option("--seeds", help=SEEDS_HELP)] = None,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Train a model (experiment 2.2 by default).
 
     The last line printed names the run directory; outputs/latest points at it.
     """
     if resume is not None:
-        if seeds is not None or overrides:
+        if seeds is not None or overrides or overwrite:
             fail("--resume continues a run with the config and seeds it was started with; give it alone")
         from ex_color.tasks.train import resume_run
 
@@ -38,12 +39,12 @@ def train(
         from ex_color.tasks.train import train as train_task
         from ex_color.tasks.train import validate_seeds
 
-        seeds_together("train", seeds, list(overrides or []), train_task, validate_seeds)
+        seeds_together("train", seeds, list(overrides or []), train_task, validate_seeds, overwrite)
         return
     from ex_color.tasks.train import train as train_task
     from ex_color.tasks.train import validate
 
-    run_hydra("train", list(overrides or []), train_task, validate)
+    run_hydra("train", list(overrides or []), train_task, validate, overwrite)
 
 
 @app.command("run", context_settings=HYDRA_ARGS)
@@ -64,6 +65,7 @@ def run_command(
             help="With --seeds: evaluate in full the best seed by score (best, the default) or every seed (all).",
         ),
     ] = None,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """The main job: train, intervene, draw every figure, write report.md.
 
@@ -80,9 +82,9 @@ def run_command(
     if seeds is not None:
         from ex_color.tasks.run import run_seeds, validate_seeds
 
-        seeds_together("run", seeds, overrides, run_seeds, validate_seeds)
+        seeds_together("run", seeds, overrides, run_seeds, validate_seeds, overwrite)
         return
     from ex_color.tasks.run import run as run_task
     from ex_color.tasks.run import validate
 
-    run_hydra("run", overrides, run_task, validate)
+    run_hydra("run", overrides, run_task, validate, overwrite)

@@ -170,7 +170,10 @@ def read_score(run_dir: Path) -> dict[str, Any] | None:
     path = Path(run_dir) / SCORE_FILE
     if not path.is_file():
         return None
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        raise UserError(f"{path}: not a score file (unreadable or not JSON)") from None
+    from ex_color.errors import DamagedFile, reading
+
+    with reading(path):
+        record = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(record, dict) or not isinstance(record.get("score"), (int, float)):
+        raise DamagedFile(path, "not a score file: no number under 'score'")
+    return record

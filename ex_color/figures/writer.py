@@ -29,16 +29,17 @@ def stacked_top(results, run_dir: Path | None = None, measured: Iterable[str] = 
 
     tops = [float(np.nanmax(stacked_error(r, which))) for r in results for which in ("baseline", "intervened")]
     if run_dir is not None:
+        from ex_color.errors import DamagedFile, reading
+
         skip = set(measured)
         for saved in sorted(Path(run_dir).glob("interventions/*/predictions.npz")):
             if saved.parent.name in skip:
                 continue
-            try:
-                with np.load(saved) as arrays:
-                    if "stacked_error_max" in arrays.files:
-                        tops.append(float(arrays["stacked_error_max"]))
-            except (OSError, ValueError):
-                continue  # an unreadable file is the intervention's problem, not this figure's
+            with reading(saved), np.load(saved, allow_pickle=False) as arrays:
+                if "inputs" not in arrays.files:  # every predictions.npz has them; stacked_error_max came later
+                    raise DamagedFile(saved, "no 'inputs' array: not an intervention's predictions")
+                if "stacked_error_max" in arrays.files:
+                    tops.append(float(arrays["stacked_error_max"]))
     top = max((t for t in tops if np.isfinite(t)), default=0.0)
     return top * 1.05 if top > 0 else 1.0
 
@@ -240,9 +241,16 @@ class FigureWriter:
 
 
 def run_timeline(run_dir: Path):
+    """The run's schedule (its dopesheet.csv), checked against the length its checkpoint was trained to."""
+    from ex_color.errors import DamagedFile
     from ex_color.schedule import Timeline, load_dopesheet
 
-    return Timeline.from_dopesheet(load_dopesheet(Path(run_dir) / runs.DOPESHEET))
+    path = Path(run_dir) / runs.DOPESHEET
+    timeline = Timeline.from_dopesheet(load_dopesheet(path))
+    trained = runs.load_checkpoint(run_dir)["excolor"].get("schedule_length")
+    if trained is not None and timeline.length != int(trained):
+        raise DamagedFile(path, f"a schedule of {timeline.length} steps; the run's checkpoint has {trained}")
+    return timeline
 
 
 def schedule_figure(timeline, theme: str):

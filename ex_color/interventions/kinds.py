@@ -6,7 +6,6 @@ annotations. Adding a kind is one class here (decorated with `@register`) and on
 
 from __future__ import annotations
 
-import importlib
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -127,18 +126,14 @@ def _rim(cosine: float) -> float:
 
 def _located(path: Any) -> Any:
     """The object a dotted `_target_` path names, or None (quietly: Hydra's own lookup logs its failures)."""
+    from ex_color.config import importable
+
     if not isinstance(path, str) or not path:
         return None
-    parts = path.split(".")
-    for split in range(len(parts), 0, -1):
-        try:
-            found = importlib.import_module(".".join(parts[:split]))
-        except ImportError:
-            continue
-        for attribute in parts[split:]:
-            found = getattr(found, attribute, None)
-        return found
-    return None
+    try:
+        return importable(path)
+    except ImportError:
+        return None
 
 
 class ConceptHook(Intervention):

@@ -267,7 +267,7 @@ class ReduxSummary:
             parts.append(self.front_table(out).markdown("##"))
         box = out / FIGURES / f"{BOX_PLOTS}.png"
         if box.is_file():
-            alt = box.with_suffix(".txt").read_text().strip() if box.with_suffix(".txt").is_file() else "box plots"
+            alt = runs.alt_text(box, "box plots")
             parts.append("## Across the seeds\n\n" + image(alt, f"{FIGURES}/{BOX_PLOTS}.png") + "\n")
         parts += [table.markdown("##") for table in self.best_tables()]
         parts.append(self.seeds_table(out).markdown("##"))

@@ -4,6 +4,7 @@ the metrics of every intervention evaluated on it, and its figures."""
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ex_color import runs
-from ex_color.errors import UserError
+from ex_color.errors import DamagedFile, UserError, reading, whole_text
 from ex_color.evaluation.schema import InterventionMetrics
 from ex_color.reports.render import number
 
@@ -24,6 +25,18 @@ def is_run_dir(path: Path) -> bool:
     return (path / runs.CONFIG).is_file() and (path / runs.CHECKPOINT).is_file() and not is_failed_job(path)
 
 
+def read_overrides(path: Path) -> list[str]:
+    """A run's .hydra/overrides.yaml: the command line's overrides, a list of strings."""
+    from omegaconf import OmegaConf
+
+    text = whole_text(path)
+    with reading(path):
+        overrides = OmegaConf.to_container(OmegaConf.create(text)) if text else None
+    if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+        raise DamagedFile(path, "expected a list of overrides")
+    return overrides
+
+
 def is_failed_job(path: Path) -> bool:
     from ex_color.launch.sweeps import ERROR_FILE
 
@@ -31,11 +44,28 @@ def is_failed_job(path: Path) -> bool:
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
-    """The rows of a run's metrics.csv (UserError without one or without rows)."""
+    """The rows of a run's metrics.csv (UserError without one or without rows; DamagedFile, naming the row,
+    when it is not UTF-8 CSV, has no step column, a row of the wrong length or a value that is no number)."""
     if not path.is_file():
         raise UserError(f"{path}: no metrics (was the run trained with a CSV logger?)")
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    text = whole_text(path)
+    with reading(path):
+        lines = [(reader.line_num, cells) for reader in [csv.reader(io.StringIO(text))] for cells in reader if cells]
+    if not lines:
+        raise DamagedFile(path, "empty: no header")
+    header = lines[0][1]
+    if "step" not in header:
+        raise DamagedFile(path, f"no step column in the header ({', '.join(header[:4])}...)")
+    rows = []
+    for line, cells in lines[1:]:
+        if len(cells) != len(header):
+            raise DamagedFile(path, f"row {line} holds {len(cells)} values, the header {len(header)} (cut short?)")
+        try:
+            int(float(cells[header.index("step")]))
+            [float(cell) for cell in cells if cell]
+        except ValueError:
+            raise DamagedFile(path, f"row {line}: a value that is not a number") from None
+        rows.append(dict(zip(header, cells)))
     if not rows:
         raise UserError(f"{path}: no metrics rows")
     return rows
@@ -171,9 +201,11 @@ def load_run(path: Path) -> RunResult:
     except Exception:
         config = OmegaConf.to_container(cfg, resolve=False)
     overrides_file = path / ".hydra" / "overrides.yaml"
-    overrides = [str(o) for o in (OmegaConf.load(overrides_file) or [])] if overrides_file.is_file() else []
+    overrides = read_overrides(overrides_file) if overrides_file.is_file() else []
     try:
         rows = read_rows(path / runs.METRICS)
+    except DamagedFile:
+        raise
     except UserError:  # no metrics: no losses, no last values
         rows = []
     steps, window, losses = final_losses(path / runs.METRICS, rows) if rows else (0, 0, {})

@@ -20,8 +20,7 @@ def figures_in(directory: Path, names) -> list[tuple[str, Path, str]]:
     for name in names:
         png = directory / f"{name}.png"
         if png.is_file():
-            txt = png.with_suffix(".txt")
-            alt = txt.read_text().strip() if txt.is_file() else FIGURES[name].title if name in FIGURES else name
+            alt = runs.alt_text(png, FIGURES[name].title if name in FIGURES else name)
             found.append((name, png, alt))
     return found
 

@@ -230,6 +230,8 @@ def _resolve_steps(rows: list[_Row], source: str, step_column: str) -> None:
             raise fail(row, str(e)) from None
         if row.step < 0:
             raise fail(row, f"STEP {row.step_text!r} resolves to step {row.step}, before step 0")
+    if rows and rows[0].step != 0:
+        raise fail(rows[0], f"STEP {rows[0].step_text!r} resolves to step {rows[0].step}; the first row must be step 0")
 
 
 def _relative_step(text: str, before: int | None, after: int | None) -> int:

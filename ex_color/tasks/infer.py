@@ -84,8 +84,10 @@ def read_colors(path: Path) -> np.ndarray:
         raise UserError(f"--input {path}: expected a .npy or .csv file")
     if rgb.ndim != 2 or rgb.shape[1] != 3:
         raise UserError(f"{path}: expected an N×3 array of colours, got shape {list(rgb.shape)}")
-    if not np.issubdtype(rgb.dtype, np.number):
-        raise UserError(f"{path}: expected numbers, got {rgb.dtype}")
+    if not np.issubdtype(rgb.dtype, np.number) or np.issubdtype(rgb.dtype, np.complexfloating):
+        raise UserError(f"{path}: expected real numbers, got {rgb.dtype}")
+    if len(rgb) == 0:
+        raise UserError(f"{path}: no colours (0 rows)")
     check_range(np.asarray(rgb, np.float64), str(path))
     return rgb.astype(np.float32)
 

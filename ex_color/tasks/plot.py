@@ -23,10 +23,17 @@ def intervention_config(run_dir: Path, kind: str):
     """The config `excolor intervene` used for this kind on this run, else the run's settings for it."""
     from omegaconf import OmegaConf
 
+    from ex_color.errors import DamagedFile, reading, whole_text
+
     saved = run_dir / "interventions" / kind / "intervention.yaml"
-    if saved.exists():
-        return OmegaConf.load(saved)
-    return compose_intervention(kind, (), runs.load_config(run_dir))
+    if not saved.exists():
+        return compose_intervention(kind, (), runs.load_config(run_dir))
+    text = whole_text(saved)
+    with reading(saved):
+        cfg = OmegaConf.create(text)
+    if not OmegaConf.is_dict(cfg) or not OmegaConf.is_dict(cfg.get("intervention")):
+        raise DamagedFile(saved, "no 'intervention' settings")
+    return cfg
 
 
 @dataclass(frozen=True)

@@ -188,8 +188,7 @@ class Summary:
         if self.figures:
             parts.append("## Figures\n")
             for png in self.figures:
-                txt = png.with_suffix(".txt")
-                alt = txt.read_text().strip() if txt.is_file() else png.stem
+                alt = runs.alt_text(png, png.stem)
                 parts.append(f"{image(alt, Path(os.path.relpath(png.resolve(), link_from.resolve())).as_posix())}\n")
         return "\n".join(parts)
 
@@ -214,6 +213,8 @@ def resolve_best(best: str | None, columns: list[str]) -> str | None:
             if choice in columns:
                 return choice
         raise UserError("--best selectivity: no run has an intervention evaluated (excolor run, or excolor intervene)")
+    if name == "score" and name not in columns:
+        raise UserError("--best score: no run is scored (score.json: excolor run with an experiment's score)")
     if name not in columns:
         raise UserError(f"--best {best}: unknown metric; metrics: {', '.join(columns)}, selectivity")
     return name

@@ -256,6 +256,29 @@ def validate_seeds(cfg: DictConfig) -> None:
 
     validate(cfg)
     validate_training_seeds(cfg)
+    check_redux_columns(cfg)
+
+
+def check_redux_columns(cfg: DictConfig) -> None:
+    """`redux.minimise` / `redux.maximise` name columns the seeds' summary will have (`redux.seed_columns`:
+    the score, recon, the validation values and label counts), known from the config before any training."""
+    from ex_color.reports.redux import ReduxSettings
+    from ex_color.training.setup import build_loop, trainer_settings
+
+    settings = ReduxSettings.from_config(cfg.get("redux"))
+    if not (settings.minimise or settings.maximise):
+        return
+    loop, _ = build_loop(cfg, [int(cfg.seed)], trainer_settings(cfg), warn=False)
+    try:
+        names = [name.removeprefix("train/") for name in loop.metric_names]
+    finally:
+        loop.close()
+    columns = [*(["score"] if cfg.get("score") is not None else []), "recon"]
+    columns += [name for name in names if name.startswith(("val/", "labels/"))]
+    for key in ("minimise", "maximise"):
+        for column in getattr(settings, key) or ():
+            if column not in columns:
+                raise UserError(f"redux.{key}: the seeds will have no column {column!r}; columns: {', '.join(columns)}")
 
 
 # -- a SLURM sweep job that SLURM requeued (ex_color.launch.slurm decides what it does) ---------------------------

@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 
 def validate(cfg: DictConfig, seeds: Sequence[int] | None = None) -> None:
     """Check a composed training config completely, before any run directory exists."""
+    from ex_color.config import check_seed, check_targets
+
+    check_seed(cfg.get("seed"))
+    check_targets(cfg)
+    check_optimizer(cfg)
     build_parts(cfg, warn=False)
     build_batches(cfg, int(cfg.seed))
     build_validation(cfg)
@@ -46,6 +51,20 @@ def validate(cfg: DictConfig, seeds: Sequence[int] | None = None) -> None:
         except Exception:
             raise UserError(f"optimizer._target_: cannot import {cfg.optimizer._target_!r}") from None
         check_elementwise(target)
+
+
+def check_optimizer(cfg: DictConfig) -> None:
+    """The configured optimizer can be made (its `_target_` and arguments), for a parameter of one value."""
+    import torch
+    from hydra.utils import instantiate
+
+    from ex_color.config import one_line
+    from ex_color.training.optimizers import make_optimizer
+
+    try:
+        make_optimizer(instantiate(cfg.optimizer), [torch.zeros(1, requires_grad=True)], lr=1e-3)
+    except Exception as error:  # noqa: BLE001 - Hydra's and the optimizer's own refusals, in one line
+        raise UserError(f"optimizer: {one_line(error)}") from None
 
 
 def validate_seeds(cfg: DictConfig) -> None:
@@ -85,11 +104,18 @@ class TrainOutcome:
         if not self.failures:
             return
         if not self.together:
-            raise RunFailed(f"{next(iter(self.failures.values()))}; stopped (the last good checkpoint is kept)")
+            raise RunFailed(f"{next(iter(self.failures.values()))}; {stopped(self.directory)}")
         lines = "; ".join(f"seed {seed}: {message}" for seed, message in self.failures.items())
         raise RunFailed(
             f"{len(self.failures)} of {len(self.seeds)} seeds failed ({lines}); the others finished in {self.directory}"
         )
+
+
+def stopped(directory: Path) -> str:
+    """How a run that failed in training ended: with its last good checkpoint, or before its first."""
+    if (directory / runs.CHECKPOINT).exists():
+        return "stopped (the last good checkpoint is kept)"
+    return "stopped before the first checkpoint (nothing to resume)"
 
 
 def train(
@@ -172,7 +198,7 @@ def train_outcome(
             if problem is None:
                 continue
             if not together:
-                raise RunFailed(f"{outcome.failures[seed]}; stopped (the last good checkpoint is kept)")
+                raise RunFailed(f"{outcome.failures[seed]}; {stopped(members[seed])}")
             record = {"seed": seed, "message": outcome.failures[seed], "exit_code": 1}
             runs.atomic_write_text(members[seed] / ERROR_FILE, json.dumps(record, indent=2) + "\n")
         if show_progress:
@@ -243,9 +269,12 @@ def stopped_writing(failure: WriteFailed, step: int, directories: list[Path], ro
 
 def prepare_directories(cfg: DictConfig, root: Path, members: dict[int, Path], together: bool, dopesheet: Path) -> None:
     """Each member's run directory: its resolved config (with its seed), overrides and dopesheet."""
-    existing = [d for d in members.values() if together and d.exists()]
-    if existing:
-        raise UserError(f"{existing[0]}: already exists; train seeds into a new directory")
+    from ex_color.reuse import RunDirectoryInUse
+
+    existing = [d for d in members.values() if (together and d.exists()) or (d / runs.CHECKPOINT).exists()]
+    existing += [d for d in members.values() if (d / runs.METRICS).exists()]
+    if existing:  # checked before Hydra started (ex_color.reuse); here too for a sweep's own hydra.sweep.subdir
+        raise RunDirectoryInUse(f"{existing[0]}: already holds a run; train into a new directory")
     overrides = job_overrides()
     for seed, directory in members.items():
         member_cfg = cfg.copy()
@@ -312,13 +341,41 @@ def resume_run(run_dir: str | Path) -> Path:
         cfg.dopesheet = str(run_dir / runs.DOPESHEET)
     elif seeds is not None and (first / runs.DOPESHEET).exists():
         cfg.dopesheet = str(first / runs.DOPESHEET)
-    log_to_file(run_dir / "train.log")
     if all(c.get("global_step", 0) >= c["excolor"].get("schedule_length", float("inf")) for c in checkpoints):
         length = checkpoints[0]["excolor"]["schedule_length"]
         raise UserError(
             f"{run_dir} already finished ({checkpoints[0]['global_step']} of {length} steps); nothing to resume"
         )
+    for directory in [run_dir] if seeds is None else [member.parent.parent for member in members]:
+        check_resumable(directory)
+    if cfg.get("dopesheet"):
+        from ex_color.builders import resolve_dopesheet
+        from ex_color.schedule import load_dopesheet
+
+        load_dopesheet(resolve_dopesheet(cfg.dopesheet))
+    log_to_file(run_dir / "train.log")
     return train(cfg, run_dir=run_dir, resume=True, seeds=seeds)
+
+
+def check_resumable(directory: Path) -> None:
+    """The files a resumed run reads besides its checkpoint and config, read once before anything is written:
+    metrics.csv, history.npz and error.json (DamagedFile naming the one that is damaged)."""
+    from ex_color.errors import DamagedFile, reading
+    from ex_color.reports.results import read_rows
+
+    if (directory / runs.METRICS).exists():
+        try:
+            read_rows(directory / runs.METRICS)
+        except DamagedFile:
+            raise
+        except UserError:  # a header and no rows yet: nothing was logged before the checkpoint
+            pass
+    read_saved(directory)
+    if (directory / ERROR_FILE).exists():
+        with reading(directory / ERROR_FILE):
+            record = json.loads((directory / ERROR_FILE).read_text(encoding="utf-8"))
+        if not isinstance(record, dict) or not isinstance(record.get("message"), str):
+            raise DamagedFile(directory / ERROR_FILE, "no 'message'")
 
 
 def log_to_file(path: Path) -> None:
