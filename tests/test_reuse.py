@@ -111,7 +111,10 @@ def test_a_sweep_follows_the_rule_job_by_job_and_a_job_that_succeeds_leaves_no_s
         (["train", "optimizer._target_=torch.optim.Nope"], ["optimizer._target_:", "'torch.optim.Nope'"]),
         (["train", "+optimizer.weight_decay=-1"], ["optimizer:", "weight_decay"]),
         (["train", "logger.csv._target_=nowhere.Logger"], ["logger.csv._target_:", "'nowhere.Logger'"]),
-        (["run", "--seeds", "0-1", "redux.minimise=[val/nosuch]"], ["redux.minimise", "'val/nosuch'", "columns: recon, labels/n/red"]),
+        (
+            ["run", "--seeds", "0-1", "redux.minimise=[val/nosuch]"],
+            ["redux.minimise", "'val/nosuch'", "columns: recon, labels/n/red"],
+        ),
         (["run", "--seeds", "0-1", "redux.maximise=[score]"], ["redux.maximise", "'score'"]),
     ],
 )
