@@ -12,6 +12,7 @@ import pytest
 from conftest import excolor
 from ex_color.errors import UserError
 from ex_color.reports.redux import ReduxSettings
+from ex_color.reports.render import number
 from ex_color.reports.redux_choice import choose, mean_ranks
 
 SCORE = "score={plan: [suppression], grid: 8, power: 2}"
@@ -105,7 +106,7 @@ def test_every_seed_s_selectivity_agrees_with_the_best_seed_s_full_evaluation(tm
         assert mine["delta_ratio"] == full["delta_ratio"]
         assert mine["target_delta"] == full["target_delta"]
         assert mine["worst_far"] == {"name": full["largest_far_delta_color"], "delta": full["largest_far_delta"]}
-        assert mine["error_ratio"] == full["error_ratio"]  # smoke's HD cube is the redux's error cube (48×12×12)
+        assert mine["error_ratio"] == pytest.approx(full["error_ratio"], rel=1e-9)  # smoke: HD cube = error cube
 
     spread = summary["selectivity"]["suppression"]["delta_ratio"]
     values = list(ratios.values())
@@ -116,6 +117,9 @@ def test_every_seed_s_selectivity_agrees_with_the_best_seed_s_full_evaluation(tm
     assert "Chosen by `redux.best: selectivity.suppression.delta_ratio`: the highest" in markdown
     assert "## Selectivity across the 3 seeds" in markdown
     report = (root / best / "report.md").read_text()
+    for kind in ("suppression", "ablation"):  # the numbers a reader sees, in both files
+        shown = number(seeds[best]["selectivity"][kind]["delta_ratio"])
+        assert f"| {shown} |" in report and f"| {shown} |" in markdown
     assert "**The best of 3 seeds** by `redux.best: selectivity.suppression.delta_ratio`" in report
     assert "selectivity.suppression.delta_ratio" in (root / "figures" / "box-plots.txt").read_text()
     assert json.loads((root / best / "best.json").read_text())["rule"] == "selectivity.suppression.delta_ratio"
@@ -137,3 +141,36 @@ def test_every_seed_s_selectivity_agrees_with_the_best_seed_s_full_evaluation(tm
     medians = {n: float(np.median(ranks[n])) for n in again.front}
     assert again.best in again.front and medians[again.best] == min(medians.values())
     assert all(math.isfinite(again.rows[n]["score"]) for n in again.front)
+
+
+@pytest.mark.parametrize(
+    "kind, overrides",
+    [
+        ("suppression", []),
+        ("repulsion", ["+concepts.axis1=[0,1,0,0]", "intervention.concept=axis1"]),  # hue from the latents
+        ("ablation", []),
+    ],
+)
+def test_the_small_probe_gives_the_full_evaluation_s_numbers(smoke_run, kind, overrides):
+    """The redux's per-seed pass and `RunEvaluation` (the full probe, as `excolor intervene`) agree exactly on
+    the delta ratio, its parts and the target hue, also when the hue is found from the baseline's latents."""
+    from ex_color import runs
+    from ex_color.builders import build_intervention
+    from ex_color.config import compose_intervention
+    from ex_color.evaluation.measure import RunEvaluation
+    from ex_color.evaluation.seed_selectivity import SelectivityProbe, build_interventions, measure_model
+
+    evaluation = RunEvaluation(smoke_run)
+    icfg = compose_intervention(kind, overrides, evaluation.config)
+    full = evaluation.measure(build_intervention(icfg.intervention, icfg.concepts, evaluation.model)).metrics
+    model = runs.load_model(smoke_run)
+    (record,) = measure_model(model, build_interventions({kind: icfg}, model), SelectivityProbe((48, 12, 12))).values()
+    assert record["target_color"] == full.selectivity.target_color
+    assert record["delta_ratio"] == full.selectivity.delta_ratio
+    assert record["worst_far"] == {"name": full.selectivity.largest_far_delta_color,
+                                   "delta": full.selectivity.largest_far_delta}  # fmt: skip
+    # smoke's HD cube is the redux's 48×12×12 error cube: the same colours, though a float32 pass over another
+    # batch may round a colour's last bit differently
+    assert record["error_ratio"] == pytest.approx(full.selectivity.error_ratio, rel=1e-9)
+    if kind == "repulsion":
+        assert full.selectivity.target_color != "red"  # the latents' hue, not the named colour's

@@ -76,25 +76,35 @@ def columns_of(records: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
 
 
 class SelectivityProbe:
-    """The colours every seed is predicted on: the named colours, the error ratio's cube, and (baseline only)
-    the vivid colours of the run's HD cube (s and v above 0.9), the only ones `most_aligned_hue` looks at."""
+    """The colours every seed is predicted on: the named colours and the error ratio's cube, and for a baseline
+    whose concept hue must be found from the latents also the vivid colours of the run's HD cube (s and v
+    above 0.9: the only ones `metrics.most_aligned_hue` looks at, in the HD cube's order, built on their own)."""
 
     def __init__(self, hd: tuple[int, int, int], cube: tuple[int, int, int] = ERROR_CUBE):
         from ex_color.data.colors import named_colors
         from ex_color.data.cubes import ColorCube
 
         self.named = named_colors()
+        self.hd = hd
         self.cube_shape = cube
         error_cube = ColorCube.hsv(*cube)
         self.cube_rgb = error_cube.flat_rgb()
         self.cube_hsv = np.stack([error_cube.grid(a) for a in "hsv"], axis=-1).reshape(-1, 3)
-        hd_cube = ColorCube.hsv(*hd)
-        hd_hsv = np.stack([hd_cube.grid(a) for a in "hsv"], axis=-1).reshape(-1, 3)
-        vivid = (hd_hsv[:, 1] > 0.9) & (hd_hsv[:, 2] > 0.9)
-        self.vivid_hsv = hd_hsv[vivid]
-        self.vivid_rgb = hd_cube.flat_rgb()[vivid]
         self.named_rgb = np.stack(list(self.named.values()))
         self.inputs = np.concatenate([self.named_rgb, self.cube_rgb]).astype(np.float32)
+        self._vivid: tuple[np.ndarray, np.ndarray] | None = None
+
+    def vivid(self) -> tuple[np.ndarray, np.ndarray]:
+        """(hsv, rgb) of the HD cube's colours with s and v above 0.9, as `Probe.hd_hsv()` orders them."""
+        if self._vivid is None:
+            from ex_color.data.cubes import ColorCube, cyclic_range
+
+            hues, saturations, values = self.hd
+            s, v = np.linspace(0, 1, saturations), np.linspace(0, 1, values)
+            cube = ColorCube.from_hsv(cyclic_range(hues), s[s > 0.9], v[v > 0.9])
+            hsv = np.stack([cube.grid(a) for a in "hsv"], axis=-1).reshape(-1, 3)
+            self._vivid = hsv, cube.flat_rgb()
+        return self._vivid
 
     def errors(self, outputs: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
         """(named colour -> error, the cube's per-colour errors) from outputs over `inputs` (leading rows)."""
@@ -105,24 +115,43 @@ class SelectivityProbe:
         return named, per_color_error(outputs[n : n + len(self.cube_rgb)], self.cube_rgb)
 
 
-def measure_model(model, configs: Mapping[str, Any], probe: SelectivityProbe) -> dict[str, dict[str, Any]]:
-    """One model's record per intervention of `configs` (kind -> composed `intervene` config; `none` skipped):
-    the baseline predicted once, each intervention once."""
+def build_interventions(configs: Mapping[str, Any], model) -> dict[str, tuple[Any, Any]]:
+    """kind -> (the intervention, its configured `target_hue` or None) for every kind of `configs` but none,
+    built once against `model`: a redux's seeds share one architecture, and a built intervention holds layer
+    names and vectors, never the model it was checked against."""
     from ex_color.builders import build_intervention
+
+    return {
+        kind: (build_intervention(icfg.intervention, icfg.get("concepts") or {}, model), icfg.get("target_hue"))
+        for kind, icfg in configs.items()
+        if kind != "none"
+    }
+
+
+def needs_latents(intervention, given) -> bool:
+    """Whether the target hue comes from the baseline's latents (`RunEvaluation.target_hue`'s last case)."""
+    from ex_color.data.colors import named_hue
+
+    concept = intervention.concept
+    return given is None and concept is not None and named_hue(concept[0]) is None
+
+
+def measure_model(model, interventions: Mapping[str, tuple[Any, Any]], probe: SelectivityProbe) -> dict[str, dict]:
+    """One model's record per intervention (`build_interventions`): the baseline predicted once, each
+    intervention once, on the probe only."""
     from ex_color.data.colors import hue_name
     from ex_color.evaluation.measure import RunEvaluation
     from ex_color.evaluation.metrics import selectivity
     from ex_color.evaluation.predict import predict
 
-    baseline = predict(model, np.concatenate([probe.inputs, probe.vivid_rgb.astype(np.float32)]))
+    latents = any(needs_latents(intervention, given) for intervention, given in interventions.values())
+    vivid_hsv, vivid_rgb = probe.vivid() if latents else (np.empty((0, 3)), np.empty((0, 3)))
+    baseline = predict(model, np.concatenate([probe.inputs, vivid_rgb.astype(np.float32)]))
     named_before, cube_before = probe.errors(baseline.outputs)
     vivid_latents = baseline.latents[len(probe.inputs) :]
     records = {}
-    for kind, icfg in configs.items():
-        if kind == "none":
-            continue
-        intervention = build_intervention(icfg.intervention, icfg.get("concepts") or {}, model)
-        hue = RunEvaluation.target_hue(intervention, icfg.get("target_hue"), probe.vivid_hsv, vivid_latents)
+    for kind, (intervention, given) in interventions.items():
+        hue = RunEvaluation.target_hue(intervention, given, vivid_hsv, vivid_latents)
         intervened, placements = intervention.applied_to(model)
         named_after, cube_after = probe.errors(predict(intervened, probe.inputs, placements).outputs)
         measured = selectivity(cube_before, cube_after, probe.cube_hsv, named_before, named_after, hue, hue_name(hue))
@@ -138,10 +167,12 @@ def measure_runs(
     from ex_color import runs
 
     probe = SelectivityProbe(hd)
+    interventions = None
     written = []
     for index, run_dir in enumerate(run_dirs):
         model = models[index] if models is not None else runs.load_model(run_dir)
-        records = measure_model(model, configs, probe)
+        interventions = interventions if interventions is not None else build_interventions(configs, model)
+        records = measure_model(model, interventions, probe)
         document = {"cube": dict(zip(("hues", "saturations", "values"), probe.cube_shape)), "interventions": records}
         written.append(runs.atomic_write_text(Path(run_dir) / SELECTIVITY_FILE, json.dumps(document, indent=2) + "\n"))
     return written
