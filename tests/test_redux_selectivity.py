@@ -141,6 +141,11 @@ def test_every_seed_s_selectivity_agrees_with_the_best_seed_s_full_evaluation(tm
     medians = {n: float(np.median(ranks[n])) for n in again.front}
     assert again.best in again.front and medians[again.best] == min(medians.values())
     assert all(math.isfinite(again.rows[n]["score"]) for n in again.front)
+    from ex_color.reports.redux_choice import mark_best  # the mark moves with the choice
+
+    stale = mark_best(root, again.choice, len(again.rows))
+    assert [p.parent.name for p in root.glob("seed-*/best.json")] == [again.best]
+    assert stale == ([] if again.best == best else [root / best])
 
 
 @pytest.mark.parametrize(
