@@ -74,6 +74,12 @@ def test_a_misspelt_selectivity_column_is_one_line_before_training(tmp_path):
         "`interventions`; kinds: suppression, repulsion"
     ]
     assert not (tmp_path / "outputs").exists()
+    result = excolor("run", "--seeds", "0-1", "experiment=smoke", "redux.best=val/recn", cwd=tmp_path, check=False)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "redux.best: the seeds will have no column 'val/recn'; columns: recon, selectivity.suppression" in (
+        result.stderr
+    )
+    assert not (tmp_path / "outputs").exists()
 
 
 @pytest.mark.slow

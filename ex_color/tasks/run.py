@@ -268,25 +268,31 @@ def validate_seeds(cfg: DictConfig) -> None:
 
 
 def check_redux_columns(cfg: DictConfig) -> None:
-    """`redux.minimise` / `redux.maximise` name columns the seeds' summary will have (`redux.seed_columns`:
-    the score, recon, the validation values and label counts), known from the config before any training."""
+    """`redux.minimise` / `redux.maximise` and a column `redux.best` names are columns the seeds' summary will
+    have (`redux.seed_columns`: the score, recon, each intervention's selectivity, the validation values and
+    label counts), known from the config before any training."""
+    from ex_color.evaluation.seed_selectivity import FIELDS, column
     from ex_color.reports.redux import ReduxSettings
+    from ex_color.reports.redux_choice import PARETO, SCORE
     from ex_color.training.setup import build_loop, trainer_settings
 
     settings = ReduxSettings.from_config(cfg.get("redux"))
-    if not (settings.minimise or settings.maximise):
+    named = [(key, c) for key in ("minimise", "maximise") for c in getattr(settings, key) or ()]
+    named += [("best", settings.best)] if settings.best not in (SCORE, PARETO) else []
+    if not named:
         return
     loop, _ = build_loop(cfg, [int(cfg.seed)], trainer_settings(cfg), warn=False)
     try:
         names = [name.removeprefix("train/") for name in loop.metric_names]
     finally:
         loop.close()
+    kinds = [str(kind) for kind in plain(cfg.get("interventions") or []) if kind != "none"]
     columns = [*(["score"] if cfg.get("score") is not None else []), "recon"]
+    columns += [column(kind, field) for kind in kinds for field in FIELDS]
     columns += [name for name in names if name.startswith(("val/", "labels/"))]
-    for key in ("minimise", "maximise"):
-        for column in getattr(settings, key) or ():
-            if column not in columns:
-                raise UserError(f"redux.{key}: the seeds will have no column {column!r}; columns: {', '.join(columns)}")
+    for key, name in named:
+        if name not in columns:
+            raise UserError(f"redux.{key}: the seeds will have no column {name!r}; columns: {', '.join(columns)}")
 
 
 # -- a SLURM sweep job that SLURM requeued (ex_color.launch.slurm decides what it does) ---------------------------
