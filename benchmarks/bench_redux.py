@@ -3,13 +3,19 @@
 Times, on the same machine in one run (alternating, `--repeats` times each, the median reported):
 
 * single: `excolor run experiment=X seed=0` (train one seed, score it, evaluate it in full);
-* redux: `excolor run experiment=X --seeds 0-(S-1)` (train S seeds together, score every one, evaluate the
-  best in full, the summary across them).
+* redux: `excolor run experiment=X --seeds 0-(S-1)` (train S seeds together, score every one, measure every
+  one's selectivity, evaluate the best in full, the summary across them).
+
+Then, in this process on the redux's seeds, what the two per-seed passes cost, alternating, `--passes` times
+each (the median): the score (one forward pass per seed on the 8³ grid) and the selectivity (issue 24: per
+seed a baseline pass and one per intervention, on the named colours and a 48×12×12 cube). `--reuse DIR`
+times only these passes, on an existing redux directory.
 
 Issue 13's targets for ex-2.4.1 on 2 CPU cores: the 60-seed redux under a minute, and at most 5× one
 single run. Also prints where the redux's time went, from its log's timestamps.
 
-    python benchmarks/bench_redux.py [--experiment ex-2.4.1] [--seeds 60] [--repeats 1]
+    python benchmarks/bench_redux.py [--experiment ex-2.4.1] [--seeds 60] [--repeats 1] [--passes 3]
+    python benchmarks/bench_redux.py --reuse outputs/ex-2.4.1/<timestamp> [--passes 3]
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -28,8 +35,9 @@ from common import excolor_command, machine_header, median, run_process, table  
 # Log lines that start each phase of `excolor run --seeds` (tasks/run.py), in order.
 PHASE_STARTS = [
     ("training", "training "),
-    ("scoring (+ reading every seed back)", "scoring "),
-    ("the best seed evaluated in full", "best seed by score"),
+    ("scoring", "scoring "),
+    ("selectivity of every seed (+ reading every seed back)", "selectivity of "),
+    ("the best seed evaluated in full", "best seed by "),
     ("summary, box plots", "summary across seeds"),
 ]
 
@@ -53,12 +61,56 @@ def phase_times(log: str, wall: float) -> list[list[str]]:
     return rows
 
 
+def pass_times(directory: Path, repeats: int) -> tuple[str, list[list[str]]]:
+    """(what was timed, rows): the score's and the selectivity's pass over every seed of a redux directory,
+    in this process, alternating, the median of `repeats`; computed, never written (the directory is left as
+    it was)."""
+    from ex_color import runs
+    from ex_color.evaluation.score import ScoreSettings, plan_configs, score_models
+    from ex_color.evaluation.seed_selectivity import SelectivityProbe, build_interventions, measure_model
+    from ex_color.evaluation.settings import EvalSettings
+    from ex_color.reports.redux import seed_runs
+    from ex_color.tasks.run import intervention_configs
+
+    seeds = seed_runs(directory)
+    cfg = runs.load_config(seeds[0])
+    settings = ScoreSettings.from_config(cfg.get("score"))
+    configs = intervention_configs(cfg)
+    hd = EvalSettings.from_config(cfg.get("eval")).hd
+    score, selectivity = [], []
+    for _ in range(repeats):
+        if settings is not None:
+            start = time.perf_counter()
+            score_models([runs.load_model(seed) for seed in seeds], settings, plan_configs(settings, cfg))
+            score.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        probe, built = SelectivityProbe(hd), None
+        for seed in seeds:
+            model = runs.load_model(seed)
+            built = built or build_interventions(configs, model)
+            measure_model(model, built, probe)
+        selectivity.append(time.perf_counter() - start)
+    kinds = [kind for kind in configs if kind != "none"]
+    rows = [["score (8³ grid, the plan)", f"{median(score):.2f} s" if score else "–", "1" if score else "–"]]
+    ratio = f"{median(selectivity) / median(score):.2f}×" if score else "–"
+    rows.append([f"selectivity ({', '.join(kinds)})", f"{median(selectivity):.2f} s", ratio])
+    what = f"{len(seeds)} seeds of {cfg.name}, loading each checkpoint included, median of {repeats}"
+    return what, rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--experiment", default="ex-2.4.1")
     parser.add_argument("--seeds", type=int, default=60)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--passes", type=int, default=3)
+    parser.add_argument("--reuse", type=Path, default=None)
     args = parser.parse_args()
+    if args.reuse is not None:
+        what, rows = pass_times(args.reuse, args.passes)
+        print(machine_header(f"The redux's per-seed passes ({what})"))
+        print("\n" + table(["pass over every seed", "wall", "ratio to the score"], rows))
+        return
 
     excolor = excolor_command()
     single_times, redux_times = [], []
@@ -83,6 +135,7 @@ def main() -> None:
             redux_times.append(redux)
         summary = (work / "redux-0" / "summary.json").read_text()
         phases = phase_times((work / "redux-0" / "train.log").read_text(), redux_times[0].wall)
+        what, passes = pass_times(work / "redux-0", args.passes)
 
     wall_single = median(t.wall for t in single_times)
     wall_redux = median(t.wall for t in redux_times)
@@ -112,6 +165,10 @@ def main() -> None:
             "Where the redux's time went (from its train.log):",
             "",
             table(["phase", "wall"], phases),
+            "",
+            f"The per-seed passes ({what}):",
+            "",
+            table(["pass over every seed", "wall", "ratio to the score"], passes),
         ]
     )
     print(text)

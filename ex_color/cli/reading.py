@@ -27,7 +27,8 @@ def report(
             "--best",
             help="Metric that picks the best run: score (the experiment's, higher is better; the default when "
             "the runs have one), selectivity (repulsion's, else suppression's, error_ratio; higher is better), "
-            "or a metric column such as loss, recon, repulsion/mean (lower is better).",
+            "or a metric column such as loss, recon, repulsion/mean (lower is better), or a redux seed's "
+            "selectivity.<kind>.delta_ratio (higher is better).",
         ),
     ] = None,
     run_reports: Annotated[

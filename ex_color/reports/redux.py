@@ -1,10 +1,11 @@
 """The multi-seed ("redux") procedure's summary (later-experiments §0.9), read from the seeds' files: each
-seed's score, last validation values and label counts; min, max, mean and standard deviation of each;
-the Pareto front over the experiment's columns; the best seed (the highest score, which the front never
-overrules); box plots. Written as `summary.md`, `summary.json` and `figures/` beside the seeds.
+seed's score, selectivity (selectivity.json), last validation values and label counts; min, max, mean and
+standard deviation of each; the Pareto front over the experiment's columns; the best seed by `redux.best`
+(reports.redux_choice); box plots. Written as `summary.md`, `summary.json` and `figures/` beside the seeds.
 
 Config (`redux:`): `evaluate` (best | all: which seeds `excolor run --seeds` evaluates in full),
-`minimise` and `maximise` (the Pareto front's columns; null: every `val/…` column, and the score).
+`minimise` and `maximise` (the Pareto front's columns; null: every `val/…` column, and the score), `best`
+(score | pareto | a column: the rule that picks the best seed).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ex_color import runs
 from ex_color.errors import UserError
 from ex_color.reports.render import TextTable, escape, image, number
 from ex_color.reports.results import FINAL_SHARE, RunResult, Stat, is_run_dir, kind_order, load_run
+from ex_color.reports import redux_choice, redux_selectivity
 
 SUMMARY_MD = "summary.md"
 SUMMARY_JSON = "summary.json"
@@ -34,6 +36,7 @@ class ReduxSettings:
     evaluate: str = "best"
     minimise: tuple[str, ...] | None = None
     maximise: tuple[str, ...] | None = None
+    best: str = redux_choice.SCORE
 
     @classmethod
     def from_config(cls, node: Any, key: str = "redux") -> ReduxSettings:
@@ -42,7 +45,7 @@ class ReduxSettings:
         if node is None:
             return cls()
         spec = OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else dict(node)
-        known = ("evaluate", "minimise", "maximise")
+        known = ("evaluate", "minimise", "maximise", "best")
         unknown = sorted(set(spec) - set(known))
         if unknown:
             raise UserError(f"{key}.{unknown[0]}: unknown key; known keys: {', '.join(known)}")
@@ -60,7 +63,18 @@ class ReduxSettings:
                 raise UserError(f"{key}.{name}: expected a list of metric columns (got {value!r})")
             return tuple(value)
 
-        return cls(evaluate, columns("minimise"), columns("maximise"))
+        return cls(evaluate, columns("minimise"), columns("maximise"), redux_choice.parse_rule(spec.get("best")))
+
+    def check(self, kinds: list[str]) -> None:
+        """Before training: the selectivity columns named (`selectivity.<kind>.<field>`) exist for `kinds`
+        (the experiment's interventions but none)."""
+        from ex_color.evaluation.seed_selectivity import check_column, parse_column
+
+        for key in ("minimise", "maximise"):
+            for column in getattr(self, key) or ():
+                if parse_column(column) is not None:
+                    check_column(column, kinds, f"redux.{key}")
+        redux_choice.check_rule(self.best, kinds, self.maximise, self.minimise)
 
 
 def hue_grey_text(selectivity) -> str:
@@ -78,10 +92,11 @@ def seed_runs(directory: Path) -> list[Path]:
 
 
 def seed_columns(result: RunResult) -> dict[str, float]:
-    """One seed's summary columns: its score, its final training reconstruction loss, its last validation
-    values, then its label counts."""
+    """One seed's summary columns: its score, its final training reconstruction loss, its selectivity
+    (`selectivity.<kind>.<field>`), its last validation values, then its label counts."""
     metrics = result.metrics()
     keys = [k for k in metrics if k in ("score", "recon")]
+    keys += [k for k in metrics if k.startswith("selectivity.")]
     keys += [k for k in metrics if k.startswith("val/")]
     keys += [k for k in metrics if k.startswith("labels/")]
     return {k: metrics[k] for k in keys}
@@ -130,6 +145,7 @@ class ReduxSummary:
     best: str | None
     score_label: str | None = None
     failed: list[str] = field(default_factory=list)
+    choice: redux_choice.Choice | None = None
 
     def reread(self, names: list[str]) -> None:
         """Read these seeds back from their files again (after they were evaluated)."""
@@ -143,9 +159,16 @@ class ReduxSummary:
         def finite(value: float) -> float | None:
             return value if value is not None and math.isfinite(value) else None
 
+        def seed(name: str, row: dict[str, float]) -> dict[str, Any]:
+            out: dict[str, Any] = {c: finite(v) for c, v in row.items() if not c.startswith("selectivity.")}
+            if self.seeds[name].selectivity:
+                out["selectivity"] = redux_selectivity.seed_json(self.seeds[name].selectivity)
+            return out
+
         return {
             "name": self.name,
             "best": self.best,
+            "best_rule": self.choice.record(len(self.rows)) if self.choice else None,
             "score": self.score_label,
             "pareto": {"minimise": list(self.minimise), "maximise": list(self.maximise), "front": self.front},
             "columns": {
@@ -154,7 +177,8 @@ class ReduxSummary:
             },
             "evaluated": self.evaluated(),
             "failed": self.failed,
-            "seeds": {name: {c: finite(v) for c, v in row.items()} for name, row in self.rows.items()},
+            "selectivity": redux_selectivity.spreads(self.rows, redux_selectivity.kinds_in(self.columns)),
+            "seeds": {name: seed(name, row) for name, row in self.rows.items()},
         }
 
     def stats_table(self) -> TextTable:
@@ -171,6 +195,7 @@ class ReduxSummary:
                     number(s.std),
                 ]
                 for c, s in self.stats.items()
+                if not c.startswith("selectivity.")  # their own table: median, quartiles
             ],
             align=["l", "l", "r", "r", "r", "r"],
             note=(f"score: {self.score_label}. " if self.score_label else "")
@@ -180,6 +205,7 @@ class ReduxSummary:
 
     def front_table(self, link_from: Path | None = None) -> TextTable:
         shown = self.front[:FRONT_SHOWN]
+        shown += [self.best] if self.best in self.front and self.best not in shown else []
         columns = [*self.maximise, *self.minimise]
         return TextTable(
             "Pareto front",
@@ -187,17 +213,16 @@ class ReduxSummary:
             [[self.link(name, link_from), *(number(self.rows[name].get(c)) for c in columns)] for name in shown],
             note=f"{len(self.front)} of {len(self.rows)} seeds are not dominated "
             f"(maximising {', '.join(self.maximise) or 'nothing'}, minimising {', '.join(self.minimise) or 'nothing'})"
-            + (f"; the {len(shown)} with the highest score are shown." if len(self.front) > len(shown) else "."),
+            + ("; those with the highest score (and the best) are shown." if len(self.front) > len(shown) else "."),
         )
 
     def seeds_table(self, link_from: Path | None = None) -> TextTable:
+        """Every column, of the selectivity only the delta ratios (summary.json has every field)."""
+        columns = [c for c in self.columns if not c.startswith("selectivity.") or c.endswith(".delta_ratio")]
         return TextTable(
             "Per seed",
-            ["seed", *[f"`{c}`" for c in self.columns]],
-            [
-                [self.link(name, link_from), *(number(row.get(c)) for c in self.columns)]
-                for name, row in self.rows.items()
-            ],
+            ["seed", *[f"`{c}`" for c in columns]],
+            [[self.link(name, link_from), *(number(row.get(c)) for c in columns)] for name, row in self.rows.items()],
         )
 
     def link(self, name: str, link_from: Path | None) -> str:
@@ -262,6 +287,8 @@ class ReduxSummary:
                 + (", ".join(self.link(n, out) for n in self.evaluated()) or "none")
                 + ".\n"
             )
+            if self.choice is not None:
+                parts.append(f"Chosen by `redux.best: {escape(self.choice.rule)}`: {escape(self.choice.text)}.\n")
         parts.append(self.stats_table().markdown("##"))
         if self.minimise or self.maximise:
             parts.append(self.front_table(out).markdown("##"))
@@ -269,6 +296,10 @@ class ReduxSummary:
         if box.is_file():
             alt = runs.alt_text(box, "box plots")
             parts.append("## Across the seeds\n\n" + image(alt, f"{FIGURES}/{BOX_PLOTS}.png") + "\n")
+        records = {name: result.selectivity for name, result in self.seeds.items()}
+        spread = redux_selectivity.spread_table(self.rows, records, self.best)
+        if spread is not None:
+            parts.append(spread.markdown("##"))
         parts += [table.markdown("##") for table in self.best_tables()]
         parts.append(self.seeds_table(out).markdown("##"))
         if self.failed:
@@ -293,26 +324,24 @@ def summarise(directory: Path, settings: ReduxSettings = ReduxSettings()) -> Red
             if column not in columns:
                 raise UserError(f"redux.{key}: no seed has a column {column!r}; columns: {', '.join(columns)}")
     front = pareto_front(rows, minimise, maximise) if (minimise or maximise) else []
-    scored = [name for name in front if math.isfinite(rows[name].get("score", math.nan))]
-    if not scored:  # no front (nothing to compare): the highest score overall
-        scored = sorted(
-            (n for n, r in rows.items() if math.isfinite(r.get("score", math.nan))), key=lambda n: -rows[n]["score"]
-        )
-    best = scored[0] if scored else None
     first = next(iter(seeds.values()))
     score_label = first.score_label
+    choice = redux_choice.choose(settings.best, rows, front, minimise, maximise, score_label)
     failed = sorted(p.name for p in directory.glob("seed-*") if (p / "error.json").is_file())
     return ReduxSummary(
-        directory, first.name, seeds, rows, columns, stats, minimise, maximise, front, best, score_label, failed
-    )
+        directory, first.name, seeds, rows, columns, stats, minimise, maximise, front, choice.seed, score_label,
+        failed, choice,
+    )  # fmt: skip
 
 
 def draw_figures(summary: ReduxSummary, theme: str = "light") -> list[Path]:
-    """Box plots of the score and the validation values across the seeds, into `figures/`."""
+    """Box plots of the score, each intervention's delta and error ratios and the validation values across
+    the seeds, into `figures/`."""
     from ex_color.plots.io import save_figure
     from ex_color.plots.seeds import plot_seed_boxes
 
-    shown = [c for c in summary.columns if c in ("score", "recon") or c.startswith("val/")]
+    shown = [c for c in summary.columns if c == "score"] + redux_selectivity.box_columns(summary.columns)
+    shown += [c for c in summary.columns if c == "recon" or c.startswith("val/")]
     if not shown:
         return []
     values = {c: {name: row[c] for name, row in summary.rows.items() if c in row} for c in shown}

@@ -164,6 +164,7 @@ class RunResult:
     score: float | None = None  # the experiment's score (score.json), when it has one
     score_label: str | None = None  # what the score measures, e.g. "R² of error vs similarity^2"
     last: dict[str, float] = field(default_factory=dict)  # last_values of metrics.csv
+    selectivity: dict[str, dict] = field(default_factory=dict)  # a redux seed's selectivity.json, per kind
 
     @property
     def name(self) -> str:
@@ -173,10 +174,14 @@ class RunResult:
         """Flat metric columns: final losses (`loss`, `recon`, `reg-…`), the score, the last validation
         values and label counts, then per intervention its intervened `max`/`mean` per-colour error and, for a
         real intervention, its selectivity (error, delta and hue/grey ratios) and the R² of its error against
-        similarity (or vibrancy); the hue/grey ratio and R² are absent from metrics.json written before them."""
+        similarity (or vibrancy); the hue/grey ratio and R² are absent from metrics.json written before them.
+        A redux's seed also has `selectivity.<kind>.<field>` (evaluation.seed_selectivity) after the score."""
+        from ex_color.evaluation.seed_selectivity import columns_of
+
         out = {name: mean for name, (mean, _, _) in self.losses.items()}
         if self.score is not None:
             out["score"] = self.score
+        out.update(columns_of(self.selectivity))
         out.update(self.last)
         for kind in kind_order(self.interventions):
             metrics = self.interventions[kind]
@@ -215,6 +220,7 @@ def load_run(path: Path) -> RunResult:
         for metrics_file in sorted(folder.glob("*/metrics.json")):
             interventions[metrics_file.parent.name] = InterventionMetrics.load(metrics_file)
     from ex_color.evaluation.score import read_score
+    from ex_color.evaluation.seed_selectivity import read_selectivity
 
     score = read_score(path)
     return RunResult(
@@ -228,4 +234,5 @@ def load_run(path: Path) -> RunResult:
         score=float(score["score"]) if score and "score" in score else None,
         score_label=str(score["label"]) if score and "label" in score else None,
         last=last_values(rows),
+        selectivity=read_selectivity(path),
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 from ex_color import runs
 from ex_color.figures.registry import FIGURES, INTERVENTION_FIGURES
 from ex_color.reports.render import TextTable, escape, image, number
+from ex_color.reports.redux_choice import chosen_text
 from ex_color.reports.results import RunResult, kind_order, load_run
 
 REPORT = Path("report.md")
@@ -275,6 +276,7 @@ def run_report_markdown(result: RunResult) -> str:
         f"# {escape(result.name)} · seed {seed}\n",
         f"Run directory: `{result.path}`. Written {datetime.now():%Y-%m-%d %H:%M} from the files in this "
         f"directory; rewrite it with `excolor report {result.path} --run-reports`.\n",
+        *filter(None, [chosen_text(result.path)]),
         "## Configuration\n",
         config_table(result).markdown(),
     ]

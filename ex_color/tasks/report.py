@@ -60,7 +60,10 @@ def find_runs(paths) -> tuple[list[Path], list[Path]]:
 
 
 def higher_is_better(metric: str) -> bool:
-    return metric == "score" or metric.endswith(("/error_ratio", "/delta_ratio", "/hue_grey_ratio", "/r2"))
+    """Higher is better for the score, ratios, R² and a redux seed's `selectivity.<kind>.target_delta`."""
+    from ex_color.reports.redux_choice import higher_is_better as higher
+
+    return higher(metric)
 
 
 @dataclass

@@ -175,28 +175,51 @@ def run_seeds(cfg: DictConfig, seeds: list[int], run_dir: str | Path | None = No
 
 
 def finish_seeds(cfg: DictConfig, directory: Path, finished: list[Path], configs, score) -> None:
-    """After seeds trained together: score each, evaluate the best (or all), write the summary."""
+    """After seeds trained together: score each, measure each one's selectivity, evaluate the best by
+    `redux.best` (or all), write the summary and log it to the trackers `cfg.logger` names; each seed's
+    checkpoint is loaded once."""
     from ex_color.reports import redux
+    from ex_color.reports.redux_choice import mark_best
+    from ex_color.reports.run_report import write_run_report
+    from ex_color.reports.tracker_logging import log_redux
 
     if not finished:
         return
     from ex_color.evaluation.measure import RunEvaluation
 
     settings = redux.ReduxSettings.from_config(cfg.get("redux"))
-    models = {seed_dir: runs.load_model(seed_dir) for seed_dir in finished} if score is not None else {}
+    needed = score is not None or any(kind != "none" for kind in configs)
+    models = {seed_dir: runs.load_model(seed_dir) for seed_dir in finished} if needed else {}
     if score is not None:
         score_seeds(models, *score)
+    measure_selectivity(cfg, models, configs)
     summary = redux.summarise(directory, settings)
-    if settings.evaluate == "all" or summary.best is None:
-        chosen = finished
-    else:
-        chosen = [directory / summary.best]
-        logger.info("best seed by score: %s (%.4g)", summary.best, summary.rows[summary.best]["score"])
+    if summary.best is not None:
+        logger.info("best seed by %s: %s (%s)", settings.best, summary.best, summary.choice.text)
+    chosen = finished if settings.evaluate == "all" or summary.best is None else [directory / summary.best]
+    stale = mark_best(directory, summary.choice, len(summary.rows))
     for seed_dir in chosen:
         evaluate_run(RunEvaluation(seed_dir, models.get(seed_dir)), configs)
+    for seed_dir in stale:  # chosen by an earlier summary of this redux: its report.md no longer says so
+        if seed_dir not in chosen and (seed_dir / "report.md").is_file():
+            write_run_report(seed_dir)
     summary.reread([seed_dir.name for seed_dir in chosen])
     redux.write_summary(summary)
     logger.info("summary across seeds: %s", directory / redux.SUMMARY_MD)
+    log_redux(cfg, summary)
+
+
+def measure_selectivity(cfg: DictConfig, models: dict[Path, Any], configs: dict[str, DictConfig]) -> None:
+    """Every seed's selectivity.json ({run directory: its model}): each intervention but none, on the named
+    colours and a small cube (one small pass each)."""
+    from ex_color.evaluation.seed_selectivity import measure_runs
+    from ex_color.evaluation.settings import EvalSettings
+
+    kinds = [kind for kind in configs if kind != "none"]
+    if kinds:
+        count = f"{len(models)} seed{'s' if len(models) != 1 else ''}"
+        logger.info("selectivity of %s: %s", count, ", ".join(kinds))
+        measure_runs(list(models), configs, EvalSettings.from_config(cfg.get("eval")).hd, list(models.values()))
 
 
 def log_to_tracker(run_dir: Path, result) -> bool:
@@ -206,25 +229,9 @@ def log_to_tracker(run_dir: Path, result) -> bool:
 
     if tracking.active_run() is None:
         return False
-    from ex_color.figures.registry import INTERVENTION_FIGURES, RUN_FIGURES
-    from ex_color.reports.run_report import figures_in
+    from ex_color.reports.tracker_logging import run_payload
 
-    scalars = {f"interventions/{key}": value for key, value in result.metrics().items() if "/" in key}
-    images = {f"figures/{name}": (png, alt) for name, png, alt in figures_in(run_dir / "figures", RUN_FIGURES)}
-    tables = {}
-    for kind, metrics in result.interventions.items():
-        folder = run_dir / "interventions" / kind / "figures"
-        images.update(
-            {
-                f"interventions/{kind}/figures/{name}": (png, alt)
-                for name, png, alt in figures_in(folder, INTERVENTION_FIGURES)
-            }
-        )
-        tables[f"interventions/{kind}/named_colors"] = (
-            ["colour", "baseline", "intervened", "delta"],
-            [[name, row.baseline, row.intervened, row.delta] for name, row in metrics.named_colors.items()],
-        )
-    return tracking.log_results(scalars, images, tables)
+    return tracking.log_results(*run_payload(run_dir, result))
 
 
 def validate(cfg: DictConfig) -> None:
@@ -234,9 +241,10 @@ def validate(cfg: DictConfig) -> None:
     from ex_color.tasks.train import validate as validate_training
 
     validate_training(cfg)
-    check_interventions(intervention_configs(cfg), cfg)
+    configs = intervention_configs(cfg)
+    check_interventions(configs, cfg)
     score_plan(cfg)
-    ReduxSettings.from_config(cfg.get("redux"))
+    ReduxSettings.from_config(cfg.get("redux")).check([kind for kind in configs if kind != "none"])
     check_eval(cfg)
 
 
@@ -260,25 +268,31 @@ def validate_seeds(cfg: DictConfig) -> None:
 
 
 def check_redux_columns(cfg: DictConfig) -> None:
-    """`redux.minimise` / `redux.maximise` name columns the seeds' summary will have (`redux.seed_columns`:
-    the score, recon, the validation values and label counts), known from the config before any training."""
+    """`redux.minimise` / `redux.maximise` and a column `redux.best` names are columns the seeds' summary will
+    have (`redux.seed_columns`: the score, recon, each intervention's selectivity, the validation values and
+    label counts), known from the config before any training."""
+    from ex_color.evaluation.seed_selectivity import FIELDS, column
     from ex_color.reports.redux import ReduxSettings
+    from ex_color.reports.redux_choice import PARETO, SCORE
     from ex_color.training.setup import build_loop, trainer_settings
 
     settings = ReduxSettings.from_config(cfg.get("redux"))
-    if not (settings.minimise or settings.maximise):
+    named = [(key, c) for key in ("minimise", "maximise") for c in getattr(settings, key) or ()]
+    named += [("best", settings.best)] if settings.best not in (SCORE, PARETO) else []
+    if not named:
         return
     loop, _ = build_loop(cfg, [int(cfg.seed)], trainer_settings(cfg), warn=False)
     try:
         names = [name.removeprefix("train/") for name in loop.metric_names]
     finally:
         loop.close()
+    kinds = [str(kind) for kind in plain(cfg.get("interventions") or []) if kind != "none"]
     columns = [*(["score"] if cfg.get("score") is not None else []), "recon"]
+    columns += [column(kind, field) for kind in kinds for field in FIELDS]
     columns += [name for name in names if name.startswith(("val/", "labels/"))]
-    for key in ("minimise", "maximise"):
-        for column in getattr(settings, key) or ():
-            if column not in columns:
-                raise UserError(f"redux.{key}: the seeds will have no column {column!r}; columns: {', '.join(columns)}")
+    for key, name in named:
+        if name not in columns:
+            raise UserError(f"redux.{key}: the seeds will have no column {name!r}; columns: {', '.join(columns)}")
 
 
 # -- a SLURM sweep job that SLURM requeued (ex_color.launch.slurm decides what it does) ---------------------------

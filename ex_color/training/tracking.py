@@ -120,10 +120,11 @@ def log_results(
     scalars: Mapping[str, float],
     images: Mapping[str, tuple[Path, str]],
     tables: Mapping[str, tuple[list[str], list[list]]] | None = None,
+    run=None,
 ) -> bool:
-    """Log numbers, figures (PNG path, caption) and small tables to the wandb run in progress, as one
-    step and in its summary. Returns False (and does nothing) when no wandb run is active."""
-    run = active_run()
+    """Log numbers, figures (PNG path, caption) and small tables to `run` (default: the wandb run in
+    progress), as one step and in its summary. Returns False (and does nothing) when there is no run."""
+    run = run if run is not None else active_run()
     if run is None:
         return False
     import wandb
