@@ -227,13 +227,6 @@ class DataKeys:
 
 
 @dataclass(frozen=True)
-class CubeKeys:
-    hues: int = setting(dataclasses.MISSING, least=1)
-    saturations: int = setting(dataclasses.MISSING, least=1)
-    values: int = setting(dataclasses.MISSING, least=1)
-
-
-@dataclass(frozen=True)
 class ValidationKeys:
     every: int = setting(0, least=0, hint="steps; 0: off")
     batch_size: int = setting(64, least=1)
@@ -244,6 +237,7 @@ class ValidationKeys:
 
 def data_settings(cfg_data: Mapping) -> DataSettings:
     """`cfg.data` checked completely; UserError naming the key of any mistake."""
+    from ex_color.data.cubes import CubeKeys
     from ex_color.data.labels import parse_labels
     from ex_color.data.validation import COLOUR_SETS
 

@@ -11,6 +11,7 @@ from ex_color.tasks.train import train
 from conftest import excolor
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision, dtype", [("bf16-true", torch.bfloat16), ("64-true", torch.float64)])
 def test_a_true_precision_trains_and_saves_its_checkpoints_in_that_dtype(tmp_path, precision, dtype):
     overrides = ["experiment=smoke", f"trainer.precision={precision}", "history.snapshots=3"]
@@ -26,6 +27,7 @@ def test_a_true_precision_trains_and_saves_its_checkpoints_in_that_dtype(tmp_pat
     assert torch.equal(model.encoder[0].weight, checkpoint["state_dict"]["model.encoder.0.weight"].float())
 
 
+@pytest.mark.slow
 def test_mixed_precision_keeps_float32_weights(tmp_path):
     run_dir = train(compose("train", ["experiment=smoke", "trainer.precision=bf16-mixed"]), tmp_path / "run")
     assert {value.dtype for value in runs.load_checkpoint(run_dir)["state_dict"].values()} == {torch.float32}

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ex_color.data.colors import named_colors
-from ex_color.data.cubes import ColorCube
+from ex_color.data.cubes import ColorCube, CubeKeys
 from ex_color.errors import UserError
 from ex_color.evaluation.similarity import HUE_MODES
 from ex_color.settings import read_settings, setting
@@ -181,13 +181,6 @@ class EvalKeys:
     latents_grid_views: Any
     correlation: dict  # CorrelationKeys
     chunk_size: int = setting(dataclasses.MISSING, least=1, hint="colours per forward pass")
-
-
-@dataclass(frozen=True)
-class CubeKeys:
-    hues: int = setting(dataclasses.MISSING, least=1)
-    saturations: int = setting(dataclasses.MISSING, least=1)
-    values: int = setting(dataclasses.MISSING, least=1)
 
 
 @dataclass(frozen=True)
