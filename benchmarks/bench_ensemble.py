@@ -100,7 +100,7 @@ def stock_layer_timings(sizes: list[int], steps: int, device: str) -> None:
     import torch
 
     from ex_color.config import compose
-    from ex_color.training_setup import build_loop, trainer_settings
+    from ex_color.training.setup import build_loop, trainer_settings
 
     torch.set_num_threads(1)
     accelerator = f"trainer.accelerator={'gpu' if device == 'cuda' else 'cpu'}"
