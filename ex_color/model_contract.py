@@ -20,6 +20,7 @@ keyword arguments (`ex_color.model.ColorMLP` is one). It must offer:
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,9 +30,10 @@ import torch
 from torch import nn
 
 from ex_color.errors import UserError
-from ex_color.model import ColorMLP, color_mlp_settings, stack_models
+from ex_color.model import ColorMLP, ColorMLPSettings, color_mlp_settings, stack_models
 
 COLOR_MLP = "ex_color.model.ColorMLP"
+COLOR_MLP_KEYS = tuple(field.name for field in dataclasses.fields(ColorMLPSettings))
 DOCS = "docs/your-own-model.md"
 
 
@@ -116,7 +118,8 @@ def model_spec(cfg_model: Mapping | None, key: str = "model") -> ModelSpec:
         for name in settings:
             if name not in accepted:
                 known = ", ".join(accepted) or "none"
-                raise UserError(f"{key}.{name}: unknown key for {target}; known keys: {known}")
+                hint = " (ColorMLP's keys stay unless '~model' drops them first)" if name in COLOR_MLP_KEYS else ""
+                raise UserError(f"{key}.{name}: unknown key for {target}; known keys: {known}{hint}")
     return ModelSpec(target, settings)
 
 

@@ -97,9 +97,11 @@ def test_an_own_model_s_keys_are_checked_against_its_constructor(own_model):
     assert spec.saved() == {"_target_": "my_model.MyAutoencoder", "width": 8}
     assert spec.build().encoder[0].out_features == 8
     with pytest.raises(
-        UserError, match=r"^model\.hidden: unknown key for my_model\.MyAutoencoder; known keys: dims, width$"
+        UserError, match=r"^model\.depth: unknown key for my_model\.MyAutoencoder; known keys: dims, width$"
     ):
-        model_spec({"_target_": "my_model.MyAutoencoder", "hidden": 8})
+        model_spec({"_target_": "my_model.MyAutoencoder", "depth": 8})
+    with pytest.raises(UserError, match=r"^model\.hidden: unknown key .* \(ColorMLP's keys stay unless '~model' drops"):
+        model_spec({"_target_": "my_model.MyAutoencoder", "hidden": 8})  # model._target_=... alone keeps ColorMLP's
     with pytest.raises(UserError, match=r"^model\._target_: torch\.optim\.Adam is not a torch\.nn\.Module class$"):
         model_spec({"_target_": "torch.optim.Adam"})
     # no _target_, or the old key set: ColorMLP, as runs saved before own models existed
