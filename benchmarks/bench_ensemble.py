@@ -19,6 +19,9 @@ experiment). `--device cuda` runs both on the GPU (trainer.accelerator=gpu).
 
 `--loop-only` times the training loop alone in one process for each size (the first size is the
 baseline: with `--sizes 1 8 32`, 1 seed), for ensembles too large to run one after another.
+`--stock-layers` times the loop alone, per seed and step, for ColorMLP (stack-aware: one batched product
+per layer) beside the same shape in stock `torch.nn` layers (`stock_model.StockMLP`, run through
+`torch.func.functional_call` under `torch.vmap`), with and without a LayerNorm.
 """
 
 from __future__ import annotations
@@ -83,6 +86,52 @@ def loop_timings(sizes: list[int], steps: int, device: str) -> None:
     print(table(["seeds", "µs/step", "µs/step per seed", "speed-up"], rows), flush=True)
 
 
+STOCK_MODELS = {
+    "ColorMLP (stack-aware)": [],
+    "StockMLP (nn.Linear)": ["~model", "+model._target_=stock_model.StockMLP"],
+    "StockMLP + LayerNorm": ["~model", "+model._target_=stock_model.StockMLP", "+model.layer_norm=true"],
+}
+
+
+def stock_layer_timings(sizes: list[int], steps: int, device: str) -> None:
+    """In one process: the training loop alone, per seed and step, of ColorMLP and of stock-layer models."""
+    import time
+
+    import torch
+
+    from ex_color.config import compose
+    from ex_color.training.setup import build_loop, trainer_settings
+
+    torch.set_num_threads(1)
+    accelerator = f"trainer.accelerator={'gpu' if device == 'cuda' else 'cpu'}"
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="excolor-stock-") as tmp:
+        sheet = write(Path(tmp) / "sheet.csv", ex22_like_sheet(steps))
+        for size in sizes:
+            costs = []
+            for name, model in STOCK_MODELS.items():
+                cfg = compose("train", ["experiment=ex-2.2", f"dopesheet={sheet}", accelerator, *model])
+                loop, _ = build_loop(cfg, list(range(size)), trainer_settings(cfg), warn=False)
+                start, cpu = time.perf_counter(), time.process_time()
+                loop.run(lambda first, rows: None, lambda: None)
+                if device == "cuda":
+                    torch.cuda.synchronize()
+                wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+                costs.append((wall / steps / size * 1e6, cpu / steps / size * 1e6))
+                print(f"  {size} seeds, {name}: {costs[-1][0]:,.1f} µs wall, {costs[-1][1]:,.1f} µs CPU", flush=True)
+            rows.append(
+                [
+                    str(size),
+                    *(f"{wall:,.1f} ({cpu:,.1f})" for wall, cpu in costs),
+                    *(f"{c[1] / costs[0][1]:.1f}×" for c in costs[1:]),
+                ]
+            )
+    print(f"\n### Stock layers through torch.func beside ColorMLP: ex-2.2, {steps:,} steps, {device}\n")
+    print("the training loop alone, in one process; µs per seed and step, wall (CPU time); ratios of CPU time\n")
+    names = list(STOCK_MODELS)
+    print(table(["seeds", *names, *(f"{n} / ColorMLP" for n in names[1:])], rows), flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[8, 32], help="ensemble sizes (default 8 32)")
@@ -92,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--loop-only", action="store_true", help="time the training loop alone, in this process (no start-up, no files)"
     )
+    parser.add_argument(
+        "--stock-layers", action="store_true", help="loop alone: ColorMLP beside stock-layer models (torch.func)"
+    )
     args = parser.parse_args(argv)
 
     print(machine_header("bench_ensemble: seeds trained together"), flush=True)
@@ -99,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         print(f"device: {torch.cuda.get_device_name(0)}", flush=True)
+    if args.stock_layers:
+        stock_layer_timings(args.sizes, args.steps, args.device)
+        return 0
     if args.loop_only:
         loop_timings(args.sizes, args.steps, args.device)
         return 0

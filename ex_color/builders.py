@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,8 +14,9 @@ from omegaconf import OmegaConf
 
 from ex_color.errors import UserError
 from ex_color.losses import Regularizer
-from ex_color.model import ColorMLP
+from ex_color.model_contract import build_checked
 from ex_color.paths import resolve_dopesheet
+from ex_color.settings import check_keys, check_value, plain_mapping, read_settings, setting
 
 log = logging.getLogger(__name__)
 
@@ -24,34 +26,10 @@ def plain(cfg: Any) -> Any:
     return OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else cfg
 
 
-MODEL_KEYS = ("bottleneck", "hidden", "normalize", "sigmoid", "nonlinear_layers")
-
-
-def model_settings(cfg_model: Mapping) -> dict[str, Any]:
-    settings = {k: v for k, v in plain(cfg_model).items() if k != "_target_"}
-    for key in ("bottleneck", "hidden"):
-        value = settings.get(key)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise UserError(f"model.{key} must be a positive integer (got {value!r})")
-    unknown = sorted(set(settings) - set(MODEL_KEYS))
-    if unknown:
-        raise UserError(f"model.{unknown[0]}: unknown key; known keys: {', '.join(MODEL_KEYS)}")
-    layers = settings.setdefault("nonlinear_layers", 1)  # runs made before it existed have one
-    if not isinstance(layers, int) or isinstance(layers, bool) or layers < 1:
-        raise UserError(
-            f"model.nonlinear_layers must be an integer >= 1 (the Linear + GELU pairs on each side; got {layers!r})"
-        )
-    for key in ("normalize", "sigmoid"):
-        if not isinstance(settings.get(key), bool | None):
-            raise UserError(f"model.{key} must be true or false (got {settings[key]!r})")
-    settings["normalize"] = bool(settings.get("normalize"))
-    if settings.get("sigmoid") is None:  # today's default, resolved so that the checkpoint says which
-        settings["sigmoid"] = not settings["normalize"]
-    return settings
-
-
-def build_model(cfg_model: Mapping) -> ColorMLP:
-    return ColorMLP(**model_settings(cfg_model))
+def build_model(cfg_model: Mapping) -> torch.nn.Module:
+    """The model `cfg.model` names (`_target_`, ColorMLP when absent), built with its keys and checked against
+    the model contract (ex_color/model_contract.py)."""
+    return build_checked(cfg_model)
 
 
 def _instantiate(node: Any, key: str) -> Any:
@@ -95,12 +73,8 @@ def build_regularizers(cfg_regs: Mapping, model: torch.nn.Module, label_names: t
         key = f"regularizers.{name}"
         if not isinstance(spec, Mapping) or "loss" not in spec:
             raise UserError(f"{key}: expected a mapping with 'loss', 'layers' and optional 'labels'")
-        unknown = sorted(set(spec) - {"loss", "layers", "labels", "validate"})
-        if unknown:
-            raise UserError(f"{key}.{unknown[0]}: unknown key; known keys: loss, layers, labels, validate")
-        validate = spec.get("validate", False)
-        if not isinstance(validate, bool):
-            raise UserError(f"{key}.validate: must be true or false (got {validate!r})")
+        check_keys(spec, ("loss", "layers", "labels", "validate"), key)
+        validate = check_value(spec.get("validate", False), bool, f"{key}.validate")
         term = _instantiate(spec["loss"], f"{key}.loss")
         layers = tuple(spec.get("layers") or ())
         if not layers:
@@ -220,7 +194,6 @@ DATA_KEYS = {
     "hsv": ("kind", "cube", "batch_size", "labels", "hard_labels", "validation"),
     "rgb": ("kind", "grid", "batch_size", "labels", "hard_labels", "validation"),
 }
-VALIDATION_KEYS = ("every", "batch_size", "colours", "grid_steps", "labels")
 
 
 @dataclass(frozen=True)
@@ -240,70 +213,55 @@ class DataSettings:
         return tuple(spec.name for spec in self.labels)
 
 
-def _positive_int(value: Any, key: str, least: int = 1) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < least:
-        raise UserError(
-            f"{key} must be {'a positive integer' if least == 1 else f'an integer ≥ {least}'} (got {value!r})"
-        )
-    return value
+@dataclass(frozen=True, kw_only=True)
+class DataKeys:
+    """`data:` as the config gives it (ex_color.settings checks it; the keys known depend on `kind`)."""
+
+    kind: str = setting("hsv", choices=tuple(DATA_KEYS))  # runs made before data=rgb existed have no kind
+    batch_size: int = setting(dataclasses.MISSING, least=1)
+    labels: dict | None = None  # ex_color.data.labels.parse_labels
+    hard_labels: bool = True
+    cube: dict | None = None  # hsv: CubeKeys
+    grid: int | None = setting(None, least=2, hint="steps per channel")  # rgb
+    validation: dict | None = None  # ValidationKeys
+
+
+@dataclass(frozen=True)
+class ValidationKeys:
+    every: int = setting(0, least=0, hint="steps; 0: off")
+    batch_size: int = setting(64, least=1)
+    colours: str = "centres"  # one of data.validation.COLOUR_SETS
+    grid_steps: int = setting(4, least=2)
+    labels: tuple[str, ...] | None = setting(None, hint="label names, or null for all")
 
 
 def data_settings(cfg_data: Mapping) -> DataSettings:
     """`cfg.data` checked completely; UserError naming the key of any mistake."""
+    from ex_color.data.cubes import CubeKeys
     from ex_color.data.labels import parse_labels
     from ex_color.data.validation import COLOUR_SETS
 
-    data = plain(cfg_data)
-    kind = data.get("kind", "hsv")  # runs made before data=rgb existed have no kind
-    if kind not in DATA_KEYS:
-        raise UserError(f"data.kind: unknown pipeline {kind!r}; pipelines: {', '.join(DATA_KEYS)}")
-    unknown = sorted(set(data) - set(DATA_KEYS[kind]))
-    if unknown:
-        raise UserError(f"data.{unknown[0]}: unknown key for data {kind}; known keys: {', '.join(DATA_KEYS[kind])}")
-    batch_size = _positive_int(data.get("batch_size"), "data.batch_size")
-    hard_labels = data.get("hard_labels", True)
-    if not isinstance(hard_labels, bool):
-        raise UserError(f"data.hard_labels must be true or false (got {hard_labels!r})")
-    labels = parse_labels(data.get("labels") or {}, "data.labels")
+    values = plain_mapping(cfg_data, "data")
+    kind = check_value(values.get("kind", "hsv"), str, "data.kind", {"choices": tuple(DATA_KEYS)})
+    data = read_settings(DataKeys, values, "data", known=DATA_KEYS[kind], what=f" for data {kind}")
+    labels = parse_labels(data.labels or {}, "data.labels")
     cube = grid = None
     if kind == "hsv":
-        cube = data.get("cube")
-        if not isinstance(cube, Mapping):
+        if data.cube is None:
             raise UserError("data.cube: required for data hsv ({hues: H, saturations: S, values: V})")
-        for key in ("hues", "saturations", "values"):
-            _positive_int(cube.get(key), f"data.cube.{key}")
-        unknown = sorted(set(cube) - {"hues", "saturations", "values"})
-        if unknown:
-            raise UserError(f"data.cube.{unknown[0]}: unknown key; known keys: hues, saturations, values")
+        cube = dataclasses.asdict(read_settings(CubeKeys, data.cube, "data.cube"))
     else:
-        grid = _positive_int(data.get("grid"), "data.grid", least=2)
-    validation = data.get("validation")
-    if validation is not None:
-        if not isinstance(validation, Mapping):
-            raise UserError(f"data.validation: expected a mapping with keys {', '.join(VALIDATION_KEYS)}")
-        unknown = sorted(set(validation) - set(VALIDATION_KEYS))
-        if unknown:
-            raise UserError(f"data.validation.{unknown[0]}: unknown key; known keys: {', '.join(VALIDATION_KEYS)}")
-        validation = {"every": 0, "batch_size": 64, "colours": "centres", "grid_steps": 4, "labels": None, **validation}
-        _positive_int(validation["every"], "data.validation.every", least=0)
-        _positive_int(validation["batch_size"], "data.validation.batch_size")
-        if validation["colours"] not in COLOUR_SETS:
-            raise UserError(
-                f"data.validation.colours: unknown set {validation['colours']!r}; sets: {', '.join(COLOUR_SETS)}"
-            )
-        _positive_int(validation["grid_steps"], "data.validation.grid_steps", least=2)
-        carried = validation["labels"]
+        grid = check_value(data.grid, int, "data.grid", {"least": 2, "hint": "steps per channel"})
+    validation = None
+    if data.validation is not None:
+        checked = read_settings(ValidationKeys, data.validation, "data.validation")
+        check_value(checked.colours, str, "data.validation.colours", {"choices": COLOUR_SETS})
         names = [spec.name for spec in labels]
-        if carried is not None:
-            if not isinstance(carried, list) or not all(isinstance(name, str) for name in carried):
-                raise UserError(f"data.validation.labels: a list of label names, or null for all (got {carried!r})")
-            for name in carried:
-                if name not in names:
-                    raise UserError(
-                        f"data.validation.labels: unknown label {name!r}; labels: {', '.join(names) or 'none'}"
-                    )
-            validation["labels"] = tuple(carried)
-    return DataSettings(kind, batch_size, labels, hard_labels, cube, grid, validation)
+        for name in checked.labels or ():
+            if name not in names:
+                raise UserError(f"data.validation.labels: unknown label {name!r}; labels: {', '.join(names) or 'none'}")
+        validation = dataclasses.asdict(checked)
+    return DataSettings(kind, data.batch_size, labels, data.hard_labels, cube, grid, validation)
 
 
 def build_batches(cfg, seed: int):
@@ -352,8 +310,6 @@ def build_intervention(cfg_intervention: Mapping, concepts: Mapping, model: torc
     if kind not in KINDS:
         raise UserError(f"intervention.kind: unknown kind {kind!r}; kinds: {', '.join(KINDS)}")
     keys = intervention_keys()[kind]
-    unknown = sorted(set(spec) - keys)
-    if unknown:
-        raise UserError(f"intervention.{unknown[0]}: unknown key for {kind}; known keys: {', '.join(sorted(keys))}")
+    check_keys(spec, sorted(keys), "intervention", f" for {kind}")
     context = BuildContext(plain(concepts) or {}, layer_widths(model), _instantiate, model)
     return KINDS[kind].from_config(spec, cfg_intervention, context)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from ex_color.settings import read_settings, setting
 
 
 class Linear(nn.Linear):
@@ -56,7 +60,12 @@ class ColorMLP(nn.Module):
 
     ``latent`` is an identity module at the latent the concepts live in (after the normalisation when
     there is one): regularizers and interventions name it to act there whatever the variant.
+
+    Stack-aware (`stack_aware`): its Linears are ex-color's and its forward works on any leading dims, so
+    seeds trained together run its own forward on stacked parameters (`stack_models`).
     """
+
+    stack_aware = True
 
     def __init__(
         self,
@@ -86,12 +95,12 @@ class ColorMLP(nn.Module):
     @property
     def latent_producer(self) -> str:
         """The name of the Linear whose output is the latent: the encoder's last Linear (``encoder.2N``)."""
-        return latent_linears(self)[0]
+        return encoder_decoder_linears(self)[0]
 
     @property
     def latent_consumer(self) -> str:
         """The name of the Linear whose input is the latent: the decoder's first Linear (``decoder.0``)."""
-        return latent_linears(self)[1]
+        return encoder_decoder_linears(self)[1]
 
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
         z = self.encoder(rgb)
@@ -103,7 +112,26 @@ class ColorMLP(nn.Module):
         return out
 
 
-def latent_linears(model: nn.Module) -> tuple[str, str]:
+@dataclass(frozen=True)
+class ColorMLPSettings:
+    """`cfg.model` of a ColorMLP: its keyword arguments, each checked (ex_color.settings)."""
+
+    bottleneck: int = setting(4, least=1)
+    hidden: int = setting(16, least=1)
+    normalize: bool = False
+    sigmoid: bool | None = None
+    nonlinear_layers: int = setting(1, least=1, hint="the Linear + GELU pairs on each side")  # runs before it: 1
+
+
+def color_mlp_settings(settings: dict[str, Any], key: str = "model") -> dict[str, Any]:
+    """ColorMLP's keyword arguments from its config keys, checked; UserError naming `key`.<name> otherwise.
+    `sigmoid` null is resolved (iff not normalised), so that the checkpoint says which."""
+    checked = read_settings(ColorMLPSettings, settings, key)
+    sigmoid = (not checked.normalize) if checked.sigmoid is None else checked.sigmoid
+    return {**asdict(checked), "sigmoid": sigmoid}
+
+
+def encoder_decoder_linears(model: nn.Module) -> tuple[str, str]:
     """(producer, consumer): the names of the last Linear of `model.encoder` and the first of `model.decoder`
     (a pruned copy's narrower layers included); ValueError when the model has no such pair."""
     encoder, decoder = getattr(model, "encoder", None), getattr(model, "decoder", None)
@@ -117,16 +145,75 @@ def latent_linears(model: nn.Module) -> tuple[str, str]:
 
 
 def stack_models(models: Sequence[nn.Module]) -> nn.Module:
-    """S models of one shape as one module whose parameters are stacked [S, ...] (`torch.func.stack_module_state`);
-    its own forward then maps inputs [S, B, 3] to outputs [S, B, 3], member by member. One model is returned as it is."""
+    """S models of one shape as one module whose parameters (and buffers) are stacked [S, ...]
+    (`torch.func.stack_module_state`), keeping their names; it maps inputs [S, B, 3] to outputs [S, B, 3],
+    member by member. A stack-aware model (`stack_aware = True`, as ColorMLP: ex-color's `Linear` and
+    elementwise modules, its forward written for any leading dims) runs its own forward on the stack, one
+    batched product per layer; any other model runs through `torch.func.functional_call` under `torch.vmap`
+    (PyTorch's model-ensembling recipe), its forward hooks seeing the members' outputs stacked. One model is
+    returned as it is."""
     if len(models) == 1:
         return models[0]
     stacked = copy.deepcopy(models[0])
-    parameters, _ = torch.func.stack_module_state(list(models))
+    parameters, buffers = torch.func.stack_module_state(list(models))
     for name, value in parameters.items():
         owner, _, attribute = name.rpartition(".")
         setattr(stacked.get_submodule(owner), attribute, nn.Parameter(value.detach().clone()))
+    if getattr(stacked, "stack_aware", False):
+        return stacked
+    for name, value in buffers.items():
+        owner, _, attribute = name.rpartition(".")
+        setattr(stacked.get_submodule(owner), attribute, value.detach().clone())
+    stacked.__class__ = _vmapped_class(type(models[0]))
     return stacked
+
+
+_VMAPPED: dict[type, type] = {}
+
+
+def _vmapped_class(cls: type) -> type:
+    """`cls` with a forward that runs each member's slice of the stacked parameters through `cls.forward`."""
+    if cls not in _VMAPPED:
+        _VMAPPED[cls] = type(cls.__name__, (cls,), {"forward": _vmapped_forward, "__module__": cls.__module__})
+    return _VMAPPED[cls]
+
+
+def _vmapped_forward(self: nn.Module, rgb: torch.Tensor) -> torch.Tensor:
+    """The members' outputs [S, B, ...] for inputs [S, B, 3]. Inside `torch.vmap` the modules' hooks are held
+    back (they would see one member's tensors, which must not leave vmap); the outputs of every hooked
+    submodule are returned from vmap instead and given to its forward hooks, stacked."""
+    from collections import OrderedDict
+
+    from torch.func import functional_call
+
+    own = type(self).__mro__[1]
+    modules = dict(self.named_modules())
+    hooked = [name for name, module in modules.items() if name and module._forward_hooks]
+    held = {name: (module._forward_hooks, module._forward_pre_hooks) for name, module in modules.items()}
+    captured: dict[str, torch.Tensor] = {}
+
+    def member(parameters, buffers, x):
+        output = functional_call(self, (parameters, buffers), (x,))
+        return output, tuple(captured.pop(name) for name in hooked)
+
+    for name, module in modules.items():
+        module._forward_hooks, module._forward_pre_hooks = OrderedDict(), OrderedDict()
+        if name in hooked:
+            module.register_forward_hook(lambda m, i, o, name=name: captured.__setitem__(name, o))
+    self.__class__ = own  # functional_call calls the model: its own forward, for one member
+    try:
+        output, layers = torch.vmap(member, randomness="different")(
+            dict(self.named_parameters()), dict(self.named_buffers()), rgb
+        )
+    finally:
+        self.__class__ = _vmapped_class(own)
+        for name, module in modules.items():
+            module._forward_hooks, module._forward_pre_hooks = held[name]
+    for name, value in zip(hooked, layers):
+        module = modules[name]
+        for hook in list(module._forward_hooks.values()):
+            hook(module, (), value)
+    return output
 
 
 def member_state(model: nn.Module, index: int, members: int) -> dict[str, torch.Tensor]:

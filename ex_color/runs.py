@@ -277,16 +277,21 @@ def load_checkpoint(run_dir: Path) -> dict:
 
 
 def load_model(run_dir: Path):
-    """The trained model of a run, in eval mode."""
-    from ex_color.model import ColorMLP
+    """The trained model of a run, in eval mode and float32 (whatever precision it trained in): rebuilt from
+    the checkpoint's `_target_` and keys (none: a ColorMLP, as runs made before own models saved)."""
+    from ex_color.model_contract import model_spec
 
     path = Path(run_dir) / CHECKPOINT
     checkpoint = load_checkpoint(run_dir)
     try:
-        settings = checkpoint["excolor"]["model"]
+        spec = model_spec(checkpoint["excolor"]["model"], key=f"{path}: model")
         state = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
-        model = ColorMLP(**settings)
+        model = spec.build(key=f"{path}: model")
         model.load_state_dict(state)
+    except UserError as error:
+        if "_target_" in str(error):  # an own model that cannot be imported from here
+            raise
+        raise UserError(f"{path}: checkpoint is truncated, corrupt or not ours ({error})") from None
     except (RuntimeError, KeyError, TypeError, ValueError) as error:
         raise UserError(f"{path}: checkpoint is truncated, corrupt or not ours ({type(error).__name__})") from None
     return model.eval()

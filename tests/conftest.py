@@ -34,6 +34,23 @@ def one_line_error(result, *fragments, code: int = 2) -> str:
     return text
 
 
+INSTALLED = Path(sys.executable).with_name("excolor")  # the console script pip made in this environment
+
+
+def installed_excolor(*args: str, cwd: Path, check: bool = True, timeout: int = 600):
+    """Run the installed `excolor` script as a researcher would: from `cwd`, with no PYTHONPATH (unlike
+    `python -m ex_color.cli`, Python puts only the script's own folder on the import path)."""
+    assert INSTALLED.exists(), f"{INSTALLED}: not installed (make install)"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(WANDB_MODE="offline", PYTHONWARNINGS="ignore")
+    result = subprocess.run([str(INSTALLED), *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"excolor {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
 def interrupted_at_checkpoint(args, cwd: Path, checkpoint: Path, run_dir: str = "interrupted") -> str:
     """Start `excolor *args hydra.run.dir=run_dir`, send SIGINT once `checkpoint` exists, and return its
     stderr after checking that it stopped gracefully (exit status 130)."""

@@ -92,7 +92,7 @@ def test_config_mistakes_in_train(workdir, smoke_run, override, fragments):
         (["data=rgb", "data.grid=1"], ["data.grid", "≥ 2"]),
         (["data=rgb", "data.validation.colours=edges"], ["data.validation.colours:", "'edges'"]),
         (["data=rgb", "data.validation.labels=[blue]"], ["data.validation.labels:", "'blue'", "labels: red, vibrant"]),
-        (["data=rgb", "data.validation.labels=red"], ["data.validation.labels:", "a list of label names"]),
+        (["data=rgb", "data.validation.labels=red"], ["data.validation.labels must be a list", "label names"]),
         (["+regularizers.reg-anchor.validate=maybe"], ["regularizers.reg-anchor.validate:", "true or false"]),
     ],
 )

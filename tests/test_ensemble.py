@@ -144,7 +144,10 @@ def test_cli_trains_seeds_into_run_directories_that_report_and_intervene_read(tm
         (["--seeds", "0-1", "seed=3"], "--seeds and seed=..."),
         (["--seeds", "2-1"], "runs backwards"),
         (["--seeds", "0-1", "optimizer._target_=torch.optim.LBFGS"], "LBFGS cannot train seeds together"),
-        (["--seeds", "0-1", "+trainer.gradient_clip_val=1.0"], "trainer.gradient_clip_val: unknown setting"),
+        (
+            ["--seeds", "0-1", "+trainer.gradient_clip_val=1.0"],
+            "trainer.gradient_clip_val: unknown key; known keys: accelerator",
+        ),
         (
             ["--seeds", "0-1", "--resume", "somewhere"],
             "--resume continues a run with the config and seeds it was started with",

@@ -69,11 +69,11 @@ def test_snapshot_steps_are_geometric_with_the_first_and_last_step():
 @pytest.mark.parametrize(
     "node,words",
     [
-        ({"snapshots": 1}, "history.snapshots must be 0 (off) or a whole number ≥ 2"),
+        ({"snapshots": 1}, "history.snapshots must be 0 (off) or an integer ≥ 2"),
         ({"snapshots": -3}, "history.snapshots must be"),
         ({"snapshots": 5, "colors": {}}, "history.colors: unknown key"),
-        ({"snapshots": 5, "colours": {"hsv": 8}}, "history.colours must be {rgb_grid: M}"),
-        ({"snapshots": 5, "colours": {"rgb_grid": 1}}, "history.colours.rgb_grid must be a whole number ≥ 2"),
+        ({"snapshots": 5, "colours": {"hsv": 8}}, "history.colours.hsv: unknown key; known keys: rgb_grid"),
+        ({"snapshots": 5, "colours": {"rgb_grid": 1}}, "history.colours.rgb_grid must be an integer ≥ 2"),
     ],
 )
 def test_history_settings_name_the_mistake(node, words):

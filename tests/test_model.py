@@ -66,6 +66,7 @@ def test_the_2_3_sigmoid_variant_is_rebuilt_from_its_checkpoint(tmp_path):
     model = runs.load_model(run_dir)
     assert model.normalize and model.sigmoid and isinstance(model.decoder[-1], torch.nn.Sigmoid)
     assert runs.load_checkpoint(run_dir)["excolor"]["model"] == {
+        "_target_": "ex_color.model.ColorMLP",
         "bottleneck": 4,
         "hidden": 16,
         "normalize": True,
@@ -77,7 +78,7 @@ def test_the_2_3_sigmoid_variant_is_rebuilt_from_its_checkpoint(tmp_path):
 
 
 def test_a_sigmoid_that_is_not_true_false_or_null_is_refused_by_key():
-    from ex_color.builders import model_settings
+    from ex_color.model import color_mlp_settings as model_settings
     from ex_color.errors import UserError
 
     with pytest.raises(UserError, match=r"^model\.sigmoid must be true or false \(got 'yes'\)$"):
@@ -114,10 +115,13 @@ def test_nonlinear_layers_add_hidden_pairs_on_both_sides_and_the_latent_s_linear
 
 @pytest.mark.parametrize("value", [0, -1, 1.5, True, "2"])
 def test_nonlinear_layers_that_are_not_a_positive_integer_are_refused_by_key(value):
-    from ex_color.builders import model_settings
+    from ex_color.model import color_mlp_settings as model_settings
     from ex_color.errors import UserError
 
-    with pytest.raises(UserError, match=r"^model\.nonlinear_layers must be an integer >= 1 .*got") as error:
+    with pytest.raises(
+        UserError,
+        match=r"^model\.nonlinear_layers must be a positive integer \(the Linear \+ GELU pairs on each side; got",
+    ) as error:
         model_settings({"bottleneck": 4, "hidden": 16, "normalize": True, "nonlinear_layers": value})
     assert "\n" not in str(error.value)
 
@@ -149,9 +153,11 @@ def test_a_model_with_extra_layers_is_rebuilt_from_its_checkpoint_and_older_chec
     assert model.nonlinear_layers == 2 and model.latent_producer == "encoder.4" and parameters(model) == 840
     assert runs.load_checkpoint(run_dir)["excolor"]["model"]["nonlinear_layers"] == 2
 
-    # a checkpoint written before nonlinear_layers existed: its settings lack the key, its model has one pair
+    # a checkpoint written before nonlinear_layers (and own models' _target_) existed: its settings lack the
+    # keys, its model is a ColorMLP with one pair
     old = train(compose("train", ["experiment=smoke", "trainer.checkpoint_every=0"]), tmp_path / "old")
     checkpoint = runs.load_checkpoint(old)
     del checkpoint["excolor"]["model"]["nonlinear_layers"]
+    del checkpoint["excolor"]["model"]["_target_"]
     torch.save(checkpoint, old / runs.CHECKPOINT)
     assert runs.load_model(old).nonlinear_layers == 1

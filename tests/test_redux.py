@@ -48,11 +48,11 @@ def test_a_score_is_r2_of_the_planned_error_against_similarity(smoke_run, tmp_pa
     "spec, message",
     [
         ({"plans": ["suppression"]}, "score.plans: unknown key"),
-        ({"against": "hue"}, "score.against: unknown predictor 'hue'"),
-        ({"power": -1}, "score.power: must be a positive number"),
-        ({"grid": 1}, "score.grid: must be an integer of at least 2"),
+        ({"against": "hue"}, r"score.against: expected one of similarity, vibrancy \(got 'hue'\)"),
+        ({"power": -1}, "score.power must be a positive number"),
+        ({"grid": 1}, "score.grid must be an integer ≥ 2"),
         ({"colour": "mauve"}, "score.colour: unknown colour 'mauve'"),
-        ({"mode": "hemi"}, "score.mode: unknown mode 'hemi'"),
+        ({"mode": "hemi"}, r"score.mode: expected one of .* \(got 'hemi'\)"),
         ({"plan": "suppression", "colour": [0, 2, 1]}, r"score.colour: expected a named colour or \[h, s, v\]"),
     ],
 )

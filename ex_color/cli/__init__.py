@@ -6,6 +6,8 @@ argument errors answer instantly. One module per family of commands; importing t
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Annotated
 
 import typer
@@ -35,6 +37,16 @@ def excolor(
 
     Every command that composes a config takes Hydra overrides (key=value); `excolor train --help` shows how.
     """
+    importable_cwd()
+
+
+def importable_cwd() -> None:
+    """The working directory first on the import path, as `python -m` has it: a config's `_target_` then
+    names the researcher's own files there (`my_terms.GramSpread`, `my_model.MyAutoencoder`) when `excolor`
+    is the installed script too, whose own folder is all Python puts on the path."""
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
 
 
 def main() -> None:

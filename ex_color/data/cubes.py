@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+
+from ex_color.settings import setting
 
 
 def cyclic_range(n: int) -> np.ndarray:
@@ -103,3 +106,12 @@ class ColorCube:
             raise ValueError(f"permute order {order!r} does not match axes {self.axes!r}")
         perm = [self.axes.index(a) for a in order]
         return ColorCube(order, self.coords, self.rgb.transpose(*perm, len(perm)))
+
+
+@dataclass(frozen=True)
+class CubeKeys:
+    """An HSV cube's config keys (`data.cube`, `eval.display`, …), each a positive integer (ex_color.settings)."""
+
+    hues: int = setting(dataclasses.MISSING, least=1)
+    saturations: int = setting(dataclasses.MISSING, least=1)
+    values: int = setting(dataclasses.MISSING, least=1)

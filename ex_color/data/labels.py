@@ -28,6 +28,7 @@ import torch
 
 from ex_color.data.cubes import rgb_to_hsv
 from ex_color.errors import UserError
+from ex_color.settings import check_keys
 
 
 def redness(rgb: torch.Tensor, vibrancy: torch.Tensor, hue: torch.Tensor) -> torch.Tensor:
@@ -96,9 +97,7 @@ def parse_label(name: str, spec, key: str = "data.labels") -> LabelSpec:
         spec = {"power": LEGACY_POWERS[name], "scale": spec}
     if not isinstance(spec, Mapping):
         raise UserError(f"{where}: expected {{power: P, scale: S}} (with function: F or hue: DEGREES), got {spec!r}")
-    unknown = sorted(set(spec) - set(SPEC_KEYS))
-    if unknown:
-        raise UserError(f"{where}.{unknown[0]}: unknown key; known keys: {', '.join(SPEC_KEYS)}")
+    check_keys(spec, SPEC_KEYS, where)
     if "hue" in spec and "function" in spec and spec["function"] != "hue":
         raise UserError(f"{where}: give function or hue, not both")
     function = "hue" if "hue" in spec else spec.get("function", name)

@@ -16,7 +16,6 @@ Config (`score:` in the experiment; null: no score):
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,18 +26,23 @@ import numpy as np
 from ex_color.data.colors import named_colors
 from ex_color.data.cubes import ColorCube, rgb_to_hsv
 from ex_color.errors import UserError
+from ex_color.settings import plain_mapping, read_settings, setting
 from ex_color.evaluation.similarity import HUE_MODES, hsv_similarity, pearson_rows
 
 SCORE_FILE = "score.json"
 AGAINST = ("similarity", "vibrancy")
-DEFAULTS: dict[str, Any] = {
-    "plan": [],
-    "grid": 8,
-    "against": "similarity",
-    "power": 2.0,
-    "colour": "red",
-    "mode": "angular",
-}
+
+
+@dataclass(frozen=True)
+class ScoreKeys:
+    """`score:` as the config gives it (ex_color.settings checks it)."""
+
+    plan: tuple[str, ...] = setting((), hint="intervention kinds")
+    grid: int = setting(8, least=2)
+    against: str = setting("similarity", choices=AGAINST)
+    power: float = setting(2.0, greater=0)
+    colour: Any = "red"  # a colour name or [h, s, v] (hue in turns): `_colour`
+    mode: str = setting("angular", choices=HUE_MODES)
 
 
 @dataclass(frozen=True)
@@ -53,34 +57,13 @@ class ScoreSettings:
     @classmethod
     def from_config(cls, node: Any, key: str = "score") -> ScoreSettings | None:
         """The settings `node` gives (None when it is null), every value checked and named by key."""
-        from omegaconf import OmegaConf
-
         if node is None:
             return None
-        spec = OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
-        if not isinstance(spec, Mapping):
-            raise UserError(f"{key}: expected a mapping with {', '.join(DEFAULTS)} (or null for no score)")
-        unknown = sorted(set(spec) - set(DEFAULTS))
-        if unknown:
-            raise UserError(f"{key}.{unknown[0]}: unknown key; known keys: {', '.join(DEFAULTS)}")
-        spec = {**DEFAULTS, **spec}
-        plan = spec["plan"]
-        plan = [plan] if isinstance(plan, str) else plan
-        if not isinstance(plan, list) or not all(isinstance(kind, str) for kind in plan):
-            raise UserError(f"{key}.plan: expected a list of intervention kinds (got {spec['plan']!r})")
-        grid = spec["grid"]
-        if not isinstance(grid, int) or isinstance(grid, bool) or grid < 2:
-            raise UserError(f"{key}.grid: must be an integer of at least 2 (got {grid!r})")
-        if spec["against"] not in AGAINST:
-            raise UserError(f"{key}.against: unknown predictor {spec['against']!r}; known: {', '.join(AGAINST)}")
-        power = spec["power"]
-        if not isinstance(power, (int, float)) or isinstance(power, bool) or not math.isfinite(power) or power <= 0:
-            raise UserError(f"{key}.power: must be a positive number (got {power!r})")
-        if spec["mode"] not in HUE_MODES:
-            raise UserError(f"{key}.mode: unknown mode {spec['mode']!r}; modes: {', '.join(HUE_MODES)}")
-        return cls(
-            tuple(plan), grid, spec["against"], float(power), _colour(spec["colour"], f"{key}.colour"), spec["mode"]
-        )
+        values = plain_mapping(node, key)
+        if isinstance(values.get("plan"), str):  # one kind may be given alone
+            values["plan"] = [values["plan"]]
+        keys = read_settings(ScoreKeys, values, key)
+        return cls(keys.plan, keys.grid, keys.against, keys.power, _colour(keys.colour, f"{key}.colour"), keys.mode)
 
     def predictor(self, rgb: np.ndarray) -> np.ndarray:
         """similarity^p or vibrancy^p of each colour [N, 3]."""

@@ -3,14 +3,17 @@ and the probe, every colour an evaluation predicts, held as one array so each mo
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ex_color.data.colors import named_colors
-from ex_color.data.cubes import ColorCube
+from ex_color.data.cubes import ColorCube, CubeKeys
 from ex_color.errors import UserError
+from ex_color.evaluation.similarity import HUE_MODES
+from ex_color.settings import read_settings, setting
 
 
 CORRELATION_AGAINST = ("similarity", "vibrancy")
@@ -98,34 +101,24 @@ class EvalSettings:
 
         default = OmegaConf.load(config_dir() / "eval" / "default.yaml")
         merged = OmegaConf.to_container(OmegaConf.merge(default, eval_cfg or {}), resolve=True)
+        keys = read_settings(EvalKeys, merged, "eval")
 
-        def size(key: str, *names: str) -> tuple[int, ...]:
-            node = merged.get(key)
-            values = tuple(node.get(name) if isinstance(node, dict) else None for name in names)
-            for name, value in zip(names, values):
-                if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                    raise UserError(f"eval.{key}.{name} must be a positive integer (got {value!r})")
-            return values
+        def size(key: str) -> tuple[int, int, int]:
+            cube = read_settings(CubeKeys, getattr(keys, key), f"eval.{key}")
+            return cube.hues, cube.saturations, cube.values
 
-        chunk = merged.get("chunk_size")
-        if not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 1:
-            raise UserError(f"eval.chunk_size must be a positive integer (got {chunk!r})")
-        cube = ("hues", "saturations", "values")
-        loss = merged.get("loss_cube") or {}
-        margin = loss.get("margin") if isinstance(loss, dict) else None
-        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin < 0.5:
-            raise UserError(f"eval.loss_cube.margin must be a number of turns in [0, 0.5) (got {margin!r})")
+        loss = read_settings(LossCubeKeys, keys.loss_cube, "eval.loss_cube")
         views = {key: latent_views(merged.get(key), key) for key in VIEW_KEYS.values()}
         defaults = frozenset(key for key in VIEW_KEYS.values() if views[key] == latent_views(default.get(key), key))
         return cls(
-            size("display", *cube),
-            size("hd", *cube),
-            size("rgb", "steps")[0],
-            chunk,
-            LossCube(*size("loss_cube", *cube), float(margin)),
-            size("slice_cube", *cube),
+            size("display"),
+            size("hd"),
+            read_settings(StepsKeys, keys.rgb, "eval.rgb").steps,
+            keys.chunk_size,
+            LossCube(loss.hues, loss.saturations, loss.values, loss.margin),
+            size("slice_cube"),
             views["latent_views"],
-            correlation_settings(merged.get("correlation")),
+            correlation_settings(keys.correlation),
             views["latents_figure_views"],
             views["latents_grid_views"],
             defaults,
@@ -170,17 +163,41 @@ def latent_views(node: Any, key: str = "latent_views") -> tuple[View, ...]:
 
 def correlation_settings(node: Any) -> CorrelationSettings:
     """`eval.correlation`: {against: similarity | vibrancy, power: p > 0, mode: a hue mode}."""
-    from ex_color.evaluation.similarity import HUE_MODES
+    keys = read_settings(CorrelationKeys, node, "eval.correlation")
+    return CorrelationSettings(keys.against, keys.power, keys.mode)
 
-    node = node if isinstance(node, dict) else {}
-    against, power, mode = node.get("against"), node.get("power"), node.get("mode")
-    if against not in CORRELATION_AGAINST:
-        raise UserError(f"eval.correlation.against must be one of {', '.join(CORRELATION_AGAINST)} (got {against!r})")
-    if isinstance(power, bool) or not isinstance(power, (int, float)) or not power > 0:
-        raise UserError(f"eval.correlation.power must be a positive number (got {power!r})")
-    if mode not in HUE_MODES:
-        raise UserError(f"eval.correlation.mode must be one of {', '.join(HUE_MODES)} (got {mode!r})")
-    return CorrelationSettings(str(against), float(power), str(mode))
+
+@dataclass(frozen=True, kw_only=True)
+class EvalKeys:
+    """`eval:` as the config gives it, over configs/eval/default.yaml (ex_color.settings checks it)."""
+
+    display: dict  # CubeKeys
+    hd: dict  # CubeKeys
+    rgb: dict  # StepsKeys
+    loss_cube: dict  # LossCubeKeys
+    slice_cube: dict  # CubeKeys
+    latent_views: Any  # latent_views()
+    latents_figure_views: Any
+    latents_grid_views: Any
+    correlation: dict  # CorrelationKeys
+    chunk_size: int = setting(dataclasses.MISSING, least=1, hint="colours per forward pass")
+
+
+@dataclass(frozen=True)
+class StepsKeys:
+    steps: int = setting(dataclasses.MISSING, least=1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LossCubeKeys(CubeKeys):
+    margin: float = setting(dataclasses.MISSING, least=0, below=0.5, hint="turns beyond each end of the wheel")
+
+
+@dataclass(frozen=True)
+class CorrelationKeys:
+    against: str = setting(dataclasses.MISSING, choices=CORRELATION_AGAINST)
+    power: float = setting(dataclasses.MISSING, greater=0)
+    mode: str = setting(dataclasses.MISSING, choices=HUE_MODES)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Weight surgery on latent dimensions: ablate (zero) or prune (remove) them in a deep copy of a model.
 
 The latent is the output of the ``producer`` Linear and the input of the ``consumer`` Linear (None: the
-model's own, `ex_color.model.latent_linears`: ``encoder.2N`` and ``decoder.0``). Any
+model's own, `ex_color.model_contract.latent_linears`: declared, or found around its `latent`). Any
 parameter-free modules between them (GELU, L2Normalize) see zeros for ablated dims, which is why pruning
 those dims gives the same outputs as ablating them.
 """
@@ -31,7 +31,7 @@ def _linear(model: nn.Module, name: str, role: str) -> nn.Linear:
 
 def latent_pair(model: nn.Module, producer: str | None = None, consumer: str | None = None) -> tuple[str, str]:
     """The (producer, consumer) names to use: those given, the model's own for those that are None."""
-    from ex_color.model import latent_linears
+    from ex_color.model_contract import latent_linears
 
     if producer is None or consumer is None:
         try:

@@ -19,6 +19,7 @@ from typing import Any
 
 from ex_color import runs
 from ex_color.errors import UserError
+from ex_color.settings import plain_mapping, read_settings, setting
 from ex_color.reports.render import TextTable, escape, image, number
 from ex_color.reports.results import FINAL_SHARE, RunResult, Stat, is_run_dir, kind_order, load_run
 from ex_color.reports import redux_choice, redux_selectivity
@@ -33,37 +34,19 @@ FRONT_SHOWN = 5
 
 @dataclass(frozen=True)
 class ReduxSettings:
-    evaluate: str = "best"
-    minimise: tuple[str, ...] | None = None
-    maximise: tuple[str, ...] | None = None
-    best: str = redux_choice.SCORE
+    evaluate: str = setting("best", choices=EVALUATE)
+    minimise: tuple[str, ...] | None = setting(None, hint="metric columns")
+    maximise: tuple[str, ...] | None = setting(None, hint="metric columns")
+    best: str | None = setting(redux_choice.SCORE, hint="score, pareto or a summary column")
 
     @classmethod
     def from_config(cls, node: Any, key: str = "redux") -> ReduxSettings:
-        from omegaconf import OmegaConf
-
-        if node is None:
-            return cls()
-        spec = OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else dict(node)
-        known = ("evaluate", "minimise", "maximise", "best")
-        unknown = sorted(set(spec) - set(known))
-        if unknown:
-            raise UserError(f"{key}.{unknown[0]}: unknown key; known keys: {', '.join(known)}")
-        evaluate = spec.get("evaluate", "best")
-        if evaluate not in EVALUATE:
-            raise UserError(f"{key}.evaluate: expected one of {', '.join(EVALUATE)} (got {evaluate!r})")
-
-        def columns(name: str) -> tuple[str, ...] | None:
-            value = spec.get(name)
-            if value is None:
-                return None
-            if isinstance(value, str):
-                value = [value]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise UserError(f"{key}.{name}: expected a list of metric columns (got {value!r})")
-            return tuple(value)
-
-        return cls(evaluate, columns("minimise"), columns("maximise"), redux_choice.parse_rule(spec.get("best")))
+        values = plain_mapping(node, key)
+        for name in ("minimise", "maximise"):  # one column may be given alone
+            if isinstance(values.get(name), str):
+                values[name] = [values[name]]
+        values["best"] = redux_choice.parse_rule(values.get("best"), f"{key}.best")
+        return read_settings(cls, values, key)
 
     def check(self, kinds: list[str]) -> None:
         """Before training: the selectivity columns named (`selectivity.<kind>.<field>`) exist for `kinds`

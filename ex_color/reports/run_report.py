@@ -58,6 +58,8 @@ def config_table(result: RunResult) -> TextTable:
                 f"{short_target(model.get('_target_', 'ColorMLP'))}: bottleneck {model.get('bottleneck')}, "
                 f"hidden {model.get('hidden')}, explicit normalisation {'yes' if model.get('normalize') else 'no'}, "
                 f"sigmoid output {'yes' if sigmoid_output(model) else 'no'}"
+                if short_target(model.get("_target_", "ColorMLP")) == "ColorMLP"
+                else call_text(model)  # an own model: its class and keys
             ),
         ],
         [

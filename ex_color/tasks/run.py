@@ -250,13 +250,12 @@ def validate(cfg: DictConfig) -> None:
 
 def check_eval(cfg: DictConfig) -> None:
     """The `eval` settings, and the figures' latent views against the configured latent width."""
+    from ex_color.builders import build_model, layer_widths
     from ex_color.evaluation.settings import EvalSettings
     from ex_color.figures.views import check_views
 
     settings = EvalSettings.from_config(cfg.get("eval"))
-    width = (cfg.get("model") or {}).get("bottleneck")
-    if isinstance(width, int) and not isinstance(width, bool) and width > 0:
-        check_views(settings, width)
+    check_views(settings, layer_widths(build_model(cfg.model))["latent"])  # any model: its `latent`'s width
 
 
 def validate_seeds(cfg: DictConfig) -> None:

@@ -19,12 +19,13 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from ex_color import runs
-from ex_color.builders import build_batches, build_parts, build_validation, model_settings
+from ex_color.builders import build_batches, build_parts, build_validation
 from ex_color.errors import Interrupted, RunFailed, UserError, WriteFailed
 from ex_color.history import HISTORY, read_saved
 from ex_color.training.recorder import HistorySettings
 from ex_color.launch.sweeps import ERROR_FILE
-from ex_color.training.setup import build_loop, trainer_settings
+from ex_color.model_contract import check_stacking, model_spec
+from ex_color.training.setup import build_loop, check_members, trainer_settings
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def validate(cfg: DictConfig, seeds: Sequence[int] | None = None) -> None:
     build_parts(cfg, warn=False)
     build_batches(cfg, int(cfg.seed))
     build_validation(cfg)
-    trainer_settings(cfg)
+    trainer = trainer_settings(cfg)
     HistorySettings.from_config(cfg.get("history"))
     if seeds is not None and len(seeds) > 1:
         from hydra.utils import get_class
@@ -51,6 +52,8 @@ def validate(cfg: DictConfig, seeds: Sequence[int] | None = None) -> None:
         except Exception:
             raise UserError(f"optimizer._target_: cannot import {cfg.optimizer._target_!r}") from None
         check_elementwise(target)
+        check_members(trainer, len(seeds))
+        check_stacking(cfg.model)
 
 
 def check_optimizer(cfg: DictConfig) -> None:
@@ -173,7 +176,7 @@ def train_outcome(
     regularizers = loop.regularizers
     loggers = [member_loggers(cfg, directory, seed, root if together else None) for seed, directory in members.items()]
     metadata = {
-        "model": model_settings(cfg.model),
+        "model": model_spec(cfg.model).saved(),  # _target_ and keys: what rebuilds it
         "schedule_length": loop.length,
         "regularizers": list(regularizers.names),
         **({"seeds": seeds} if together else {}),

@@ -12,7 +12,8 @@ on stacked batches [S, B, 3]; regularizer terms see each member's batch alone (`
 optimizer must be elementwise, so stacking cannot mix members. A member of an ensemble agrees with its
 single run to rounding; with S = 1 the loop is exactly the single run.
 
-Lightning Fabric supplies the device, precision (autocast) and backward; the loop is ours.
+Lightning Fabric supplies the device, precision (the weights' dtype for *-true, autocast for *-mixed) and
+backward; the loop is ours.
 """
 
 from __future__ import annotations
@@ -65,7 +66,9 @@ class TrainLoop(MemberCheckpoints):
             check_elementwise(optimizer)
         self.fabric = fabric
         self.device = fabric.device
-        self.model = model.to(self.device).train()
+        # A *-true precision trains (and saves) the weights in its dtype; inputs follow (`self.dtype`).
+        self.model = fabric.strategy.precision.convert_module(model).to(self.device).train()
+        self.dtype = next(self.model.parameters()).dtype
         self.regularizers = regularizers
         self.timeline = timeline
         self.sources = list(sources)
@@ -93,13 +96,13 @@ class TrainLoop(MemberCheckpoints):
         self.metric_names += self.count_names
         self.validation = None
         if validation is not None and validation.every > 0:
-            self.validation = ValidationPass(validation, regularizers, self.members, self.device)
+            self.validation = ValidationPass(validation, regularizers, self.members, self.device, self.dtype)
             self.metric_names += self.validation.names
         self.history = None  # a history.LatentRecorder: the latents of a colour set at its planned steps
         if history is not None and history.enabled:
             from ex_color.training.recorder import LatentRecorder
 
-            self.history = LatentRecorder(history, self.length, self.members, self.device)
+            self.history = LatentRecorder(history, self.length, self.members, self.device, self.dtype)
         self.optimizer = make_optimizer(optimizer, self.model.parameters(), lr=self.lr[0])
         # Fabric's wrapper steps through the precision plugin (a gradient scaler, for 16-bit); the state lives
         # in the optimizer itself, which is what checkpoints save and load.
@@ -142,7 +145,7 @@ class TrainLoop(MemberCheckpoints):
         if key != self._block_key:
             rgb, labels = self._host_block(block_key)
             self._block_counts = label_counts(labels, self.members)
-            rgb, labels = rgb.to(self.device), labels.to(self.device)
+            rgb, labels = rgb.to(self.device, self.dtype), labels.to(self.device)
             active = self.patterns[pattern]
             weights = self.regularizers.sample_weights(labels, active) if active else None
             self._block_data = (rgb, labels, weights)
@@ -198,7 +201,7 @@ class TrainLoop(MemberCheckpoints):
             parameter.grad = None
         self.fabric.backward(loss.sum())
         self._stepper.step()
-        rows = torch.cat(parts, dim=-1).detach().reshape(self.members, -1)
+        rows = torch.cat(parts, dim=-1).detach().reshape(self.members, -1).float()  # a no-op at 32-true
         self.rows.add(pattern, rows, self._block_counts[offset])
         if step in self.timeline.events:
             log.info("step %d: %s", step, ", ".join(self.timeline.events[step]))
@@ -214,7 +217,7 @@ class TrainLoop(MemberCheckpoints):
                 values = self.validation.measure(output, self._activations)
         finally:
             self.model.train()
-        self.rows.add_validation(self.step - 1, values)
+        self.rows.add_validation(self.step - 1, values.float())
 
     def take_rows(self) -> tuple[int, np.ndarray]:
         """(first step, [steps, S, len(metric_names)]) of the steps recorded and not yet taken (`MetricRows.take`)."""

@@ -13,7 +13,7 @@ ends with the history of a straight run.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ import numpy as np
 
 from ex_color.errors import UserError
 from ex_color.history import History
+from ex_color.settings import read_settings, setting
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,22 @@ def snapshot_steps(count: int, length: int) -> np.ndarray:
     return np.asarray(steps, dtype=np.int64)
 
 
+SNAPSHOTS = "0: off; else the first and last step and those between"
+
+
+@dataclass(frozen=True)
+class HistoryGroup:
+    """`history:` as the config gives it (ex_color.settings checks it)."""
+
+    snapshots: int = setting(0, least=0, hint=SNAPSHOTS)
+    colours: dict | None = None  # {rgb_grid: M}: HistoryColours
+
+
+@dataclass(frozen=True)
+class HistoryColours:
+    rgb_grid: int = setting(8, least=2, hint="the M³ RGB grid")
+
+
 @dataclass(frozen=True)
 class HistorySettings:
     """`cfg.history`."""
@@ -52,27 +69,11 @@ class HistorySettings:
 
     @classmethod
     def from_config(cls, node: Any) -> HistorySettings:
-        from ex_color.builders import plain
-
-        settings = plain(node) if node is not None else {}
-        if not isinstance(settings, Mapping):
-            raise UserError(f"history must be a mapping of snapshots and colours (got {settings!r})")
-        unknown = sorted(set(settings) - {"snapshots", "colours"})
-        if unknown:
-            raise UserError(f"history.{unknown[0]}: unknown key; known keys: snapshots, colours")
-        snapshots = settings.get("snapshots", 0)
-        if not isinstance(snapshots, int) or isinstance(snapshots, bool) or snapshots < 0 or snapshots == 1:
-            raise UserError(
-                f"history.snapshots must be 0 (off) or a whole number ≥ 2: the first and last step and those "
-                f"between (got {snapshots!r})"
-            )
-        colours = settings.get("colours") or {"rgb_grid": 8}
-        if not isinstance(colours, Mapping) or set(colours) != {"rgb_grid"}:
-            raise UserError(f"history.colours must be {{rgb_grid: M}}, the M³ RGB grid (got {colours!r})")
-        grid = colours["rgb_grid"]
-        if not isinstance(grid, int) or isinstance(grid, bool) or grid < 2:
-            raise UserError(f"history.colours.rgb_grid must be a whole number ≥ 2 (got {grid!r})")
-        return cls(snapshots, grid)
+        group = read_settings(HistoryGroup, node, "history")
+        if group.snapshots == 1:
+            raise UserError(f"history.snapshots must be 0 (off) or an integer ≥ 2 ({SNAPSHOTS}; got 1)")
+        colours = read_settings(HistoryColours, group.colours, "history.colours")
+        return cls(group.snapshots, colours.rgb_grid)
 
     @property
     def enabled(self) -> bool:
@@ -88,13 +89,13 @@ class HistorySettings:
 class LatentRecorder:
     """Captures the `latent` layer of S members for the colour set at the planned steps (on the device)."""
 
-    def __init__(self, settings: HistorySettings, length: int, members: int, device):
+    def __init__(self, settings: HistorySettings, length: int, members: int, device, dtype=None):
         import torch
 
         self.steps = snapshot_steps(settings.snapshots, length)
         self.colours = settings.colours()
         self.members = members
-        rgb = torch.tensor(self.colours, device=device)
+        rgb = torch.tensor(self.colours, device=device, dtype=dtype)  # dtype: the weights' (trainer.precision)
         self.rgb = rgb if members == 1 else rgb.expand(members, *rgb.shape)
         self.taken: list[tuple[int, Any]] = []  # (step, latents [S, N, n] on the device)
         self._index = 0

@@ -9,9 +9,16 @@ from dataclasses import dataclass
 
 from omegaconf import DictConfig
 
-from ex_color.builders import build_batches, build_model, build_parts, build_validation, plain
+from ex_color.builders import build_batches, build_parts, build_validation
 from ex_color.errors import UserError
+from ex_color.settings import read_settings, setting
 from ex_color.training.recorder import HistorySettings
+
+
+# Lightning Fabric's precisions that ex-color trains with: *-true trains and saves weights in that dtype;
+# *-mixed keeps float32 weights and runs the forward pass under autocast (16-mixed: with a gradient scaler,
+# on a GPU; on a CPU Fabric runs bf16-mixed instead).
+PRECISIONS = ("32-true", "64-true", "bf16-true", "16-true", "bf16-mixed", "16-mixed")
 
 
 @dataclass(frozen=True)
@@ -19,28 +26,28 @@ class TrainerSettings:
     """`cfg.trainer`: how training runs (Lightning Fabric's device and precision, and the loop's cadences)."""
 
     accelerator: str = "cpu"
-    precision: str = "32-true"
+    precision: str = setting("32-true", choices=PRECISIONS)
     deterministic: bool = True
-    threads: int = 1
-    log_every: int = 100
-    checkpoint_every: int = 1000
-    progress_every: int = 200
+    threads: int = setting(1, least=0)
+    log_every: int = setting(100, least=0)
+    checkpoint_every: int = setting(1000, least=0)
+    progress_every: int = setting(200, least=0)
 
 
 def trainer_settings(cfg: DictConfig) -> TrainerSettings:
-    settings = plain(cfg.get("trainer") or {})
-    known = TrainerSettings.__dataclass_fields__
-    for key, value in settings.items():
-        if key not in known:
-            raise UserError(f"trainer.{key}: unknown setting; known: {', '.join(known)}")
-        expected = known[key].type
-        if expected == "int" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-            raise UserError(f"trainer.{key} must be a whole number ≥ 0 (got {value!r})")
-        if expected == "bool" and not isinstance(value, bool):
-            raise UserError(f"trainer.{key} must be true or false (got {value!r})")
-    trainer = TrainerSettings(**{k: (str(v) if known[k].type == "str" else v) for k, v in settings.items()})
+    trainer = read_settings(TrainerSettings, cfg.get("trainer"), "trainer")
     device_for(trainer)
     return trainer
+
+
+def check_members(trainer: TrainerSettings, members: int) -> None:
+    """UserError when the trainer cannot train `members` seeds together: under 16-mixed one gradient scaler
+    would serve every member, so one member's non-finite gradient would skip the step of all of them."""
+    if members > 1 and trainer.precision == "16-mixed":
+        raise UserError(
+            "trainer.precision=16-mixed cannot train seeds together: one gradient scaler serves every seed, so one "
+            "seed's non-finite gradient would skip the others' steps; use bf16-mixed, or train the seeds one by one"
+        )
 
 
 def device_for(trainer: TrainerSettings):
@@ -70,6 +77,7 @@ def build_loop(cfg: DictConfig, seeds: Sequence[int], trainer: TrainerSettings, 
     from ex_color.losses import RegularizerSet
     from ex_color.model import stack_models
 
+    check_members(trainer, len(seeds))
     # One process, one device: Lightning's own environment, so that a SLURM job is not taken for a
     # multi-process launch (sweeps on a cluster run one job per training).
     fabric = Fabric(
@@ -78,11 +86,14 @@ def build_loop(cfg: DictConfig, seeds: Sequence[int], trainer: TrainerSettings, 
         precision=trainer.precision,
         plugins=[LightningEnvironment()],
     )
-    parts = build_parts(cfg, warn=warn)
+    from ex_color.model_contract import model_spec
+
+    parts = build_parts(cfg, warn=warn)  # the model checked against its contract there, once
+    spec = model_spec(cfg.model)
     models, sources = [], []
     for seed in seeds:
         torch.manual_seed(seed)
-        models.append(build_model(cfg.model))
+        models.append(spec.build())
         sources.append(build_batches(cfg, seed))
     regularizers = RegularizerSet(parts.regularizers, parts.label_names)
     loop = TrainLoop(

@@ -20,7 +20,7 @@ class ValidationPass:
     The model runs on the whole set in one pass (it treats samples independently); the terms see one
     batch at a time, all batches at once through `torch.vmap`."""
 
-    def __init__(self, validation, regularizers: RegularizerSet, members: int, device: torch.device):
+    def __init__(self, validation, regularizers: RegularizerSet, members: int, device: torch.device, dtype=None):
         self.every = int(validation.every)
         self.members = members
         # A term of labels the set does not carry is skipped (spec §Q2), as a batch without its label key is.
@@ -37,7 +37,7 @@ class ValidationPass:
                 ", ".join(validation.carried) or "none",
             )
         self.names = ("val/recon", *(f"val/{regularizers.names[index]}" for index in self.indices))
-        rgb = validation.rgb.to(device)
+        rgb = validation.rgb.to(device, dtype)  # dtype: the weights' (trainer.precision)
         self.rgb = rgb if members == 1 else rgb.expand(members, *rgb.shape)
         self.count = len(rgb)
         size = min(validation.batch_size, self.count)
