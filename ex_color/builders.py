@@ -17,6 +17,7 @@ from ex_color.losses import Regularizer
 from ex_color.model_contract import build_checked
 from ex_color.paths import resolve_dopesheet
 from ex_color.settings import check_keys, check_value, plain_mapping, read_settings, setting
+from ex_color.training.routing import RoutingSettings, check_against_model, routing_settings
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class TrainingParts:
     label_names: tuple[str, ...]
     dopesheet_path: Path
     timeline: Any  # ex_color.schedule.Timeline
+    routing: RoutingSettings | None = None  # `routing:`, checked against the model (gradient routing)
 
 
 UNKNOWN_COLUMNS = ("error", "warn")
@@ -185,9 +187,19 @@ def build_parts(cfg, warn: bool = True) -> TrainingParts:
     model's layers; raises UserError naming the key of any mistake."""
     label_names = data_settings(cfg.data).label_names
     kept, absent = kept_regularizers(cfg)
-    regularizers = build_regularizers(kept, build_model(cfg.model), label_names)
+    model = build_model(cfg.model)
+    regularizers = build_regularizers(kept, model, label_names)
+    routing = build_routing(cfg.get("routing"), model, label_names)
     dopesheet_path, timeline = load_schedule(cfg, [r.name for r in regularizers], warn, absent)
-    return TrainingParts(regularizers, label_names, dopesheet_path, timeline)
+    return TrainingParts(regularizers, label_names, dopesheet_path, timeline, routing)
+
+
+def build_routing(cfg_routing: Any, model: torch.nn.Module, label_names: tuple[str, ...]) -> RoutingSettings | None:
+    """`routing:` checked by key, against the data's labels and `model`'s layers (None: no routing)."""
+    settings = routing_settings(plain(cfg_routing), label_names)
+    if settings is not None:
+        check_against_model(settings, layer_widths(model), model)
+    return settings
 
 
 DATA_KEYS = {

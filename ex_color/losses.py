@@ -177,6 +177,18 @@ class Planarity(AxisAlignedSubspace):
 
 
 @dataclass(frozen=True)
+class L1Norm:
+    """Shrinks activations towards the origin, sparsely: ``Σ_k |z_k|``. Gradient routing's bound: on the raw
+    code (the routed layer itself), it keeps in check the dims whose reconstruction gradient a sample's
+    routing stops (docs/gradient-routing.md)."""
+
+    takes_stacks: ClassVar[bool] = True  # __call__ also maps stacks [S, B, n] to [S, B]
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        return z.abs().sum(-1)
+
+
+@dataclass(frozen=True)
 class Unitarity:
     """Pulls activations onto the unit hypersphere: ``(‖z‖ − 1)²``."""
 

@@ -72,6 +72,15 @@ def test_planarity_and_unitarity_by_hand():
     assert Planarity()(torch.ones(3, 2)).tolist() == [0.0, 0.0, 0.0]
 
 
+def test_l1_norm_by_hand_on_a_batch_and_a_stack():
+    from ex_color.losses import L1Norm, takes_stacks
+
+    z = torch.tensor([[3.0, -4.0, 0, 0], [0, 0, -1.0, 2.0]])
+    torch.testing.assert_close(L1Norm()(z), torch.tensor([7.0, 3.0]))
+    torch.testing.assert_close(L1Norm()(torch.stack([z, -2 * z])), torch.tensor([[7.0, 3.0], [14.0, 6.0]]))
+    assert takes_stacks(L1Norm())
+
+
 def test_separate_by_hand():
     # Three vectors: a, a duplicate of a (drawn twice), and b at 60 degrees from a.
     a = torch.tensor([1.0, 0.0])

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ from ex_color.losses import RegularizerSet
 from ex_color.training.checkpoints import MemberCheckpoints
 from ex_color.training.optimizers import check_elementwise, make_optimizer
 from ex_color.training.rows import MetricRows, label_counts
+from ex_color.training.routing import Router
 from ex_color.training.validation import ValidationPass
 
 log = logging.getLogger(__name__)
@@ -47,7 +49,8 @@ class TrainLoop(MemberCheckpoints):
     timeline; `sources` holds each member's batch stream (all of one data config, so that their blocks
     have the same shapes). With a `validation` set, every `validation.every` steps it also measures
     val/recon and val/<name> of each regularizer flagged `validate` (`validate`). With `history`
-    (HistorySettings with snapshots), it records the latents of its colour set at the planned steps."""
+    (HistorySettings with snapshots), it records the latents of its colour set at the planned steps. With
+    `routing` (RoutingSettings), the training forward pass routes gradients by the batch's labels."""
 
     def __init__(
         self,
@@ -60,6 +63,7 @@ class TrainLoop(MemberCheckpoints):
         log_every: int = 100,
         validation=None,
         history=None,
+        routing=None,
     ):
         self.members = len(sources)
         if self.members > 1:
@@ -115,6 +119,9 @@ class TrainLoop(MemberCheckpoints):
         self._activations: dict[str, torch.Tensor] = {}
         modules = dict(self.model.named_modules())
         self._hooks = [modules[layer].register_forward_hook(self._capture(layer)) for layer in regularizers.layers]
+        # Gradient routing (training/routing.py): its hook after the captures, which so see the raw code.
+        self.router = None if routing is None else Router(routing, self.model, self.sources[0].label_names)
+        self._routed = nullcontext if self.router is None else self.router.routed
         self._block_key: tuple | None = None
         self.rows = MetricRows(
             self.members,
@@ -136,6 +143,8 @@ class TrainLoop(MemberCheckpoints):
         for hook in self._hooks:
             hook.remove()
         self._hooks.clear()
+        if self.router is not None:
+            self.router.close()
 
     # -- one step -----------------------------------------------------------------------------
     def _block(self, block_key, pattern: int):
@@ -186,7 +195,8 @@ class TrainLoop(MemberCheckpoints):
             group["lr"] = self.lr[at]
 
         with self.fabric.autocast():
-            output = self.model(rgb)
+            with self._routed(labels):
+                output = self.model(rgb)
             recon = (output - rgb).square().mean((-2, -1))  # per member
             if active:
                 values = self.regularizers.evaluate(

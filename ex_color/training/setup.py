@@ -106,5 +106,6 @@ def build_loop(cfg: DictConfig, seeds: Sequence[int], trainer: TrainerSettings, 
         trainer.log_every,
         validation=build_validation(cfg),
         history=HistorySettings.from_config(cfg.get("history")),
+        routing=parts.routing,
     )
     return loop, parts
