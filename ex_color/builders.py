@@ -185,11 +185,16 @@ def load_schedule(cfg, regularizer_names: list[str], warn: bool = True, absent: 
 def build_parts(cfg, warn: bool = True) -> TrainingParts:
     """The regularizers and schedule of a training config, checked against each other and against the
     model's layers; raises UserError naming the key of any mistake."""
-    label_names = data_settings(cfg.data).label_names
+    data = data_settings(cfg.data)
+    label_names = data.label_names
     kept, absent = kept_regularizers(cfg)
     model = build_model(cfg.model)
     regularizers = build_regularizers(kept, model, label_names)
     routing = build_routing(cfg.get("routing"), model, label_names)
+    if routing is not None and not data.hard_labels:
+        raise UserError(
+            "routing: needs data.hard_labels: true (a soft label is > 0, so routed, for almost every sample)"
+        )
     dopesheet_path, timeline = load_schedule(cfg, [r.name for r in regularizers], warn, absent)
     return TrainingParts(regularizers, label_names, dopesheet_path, timeline, routing)
 

@@ -196,11 +196,12 @@ def test_a_routed_ensemble_resumed_from_its_checkpoints_is_the_uninterrupted_one
         ("routing={concept:red,dims:[0],unlabelled:some}", "routing.unlabelled: one of all, others, none"),
         ("routing={concept:red,dims:[0],colour:red}", "routing.colour: unknown key"),
         ("routing=red", "routing: expected a mapping"),
+        (f"{RED} data.hard_labels=false", "routing: needs data.hard_labels: true"),
     ],
 )
 def test_bad_routing_is_named_by_key(override, words):
     with pytest.raises(UserError) as caught:
-        build_parts(compose("train", ["experiment=smoke", override]), warn=False)
+        build_parts(compose("train", ["experiment=smoke", *override.split(" ")]), warn=False)
     assert words in str(caught.value) and "\n" not in str(caught.value)
 
 
