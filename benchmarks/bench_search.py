@@ -11,7 +11,11 @@ Issue 24's target: a trial costs about one redux. The table gives the search's w
 over the redux's. The objective is the mean score (so that the benchmark needs nothing but the score; the
 shipped objective, the per-seed selectivity, is read from the same summary.json at no extra cost).
 
-    python benchmarks/bench_search.py [--experiment ex-2.10.1] [--seeds 4] [--trials 20]
+    python benchmarks/bench_search.py [--experiment ex-2.10.1] [--seeds 4] [--first-seed 0] [--trials 20]
+        [--shipped] [--keep DIR]
+
+`--shipped` searches the experiment's own objectives and constraints (the per-seed selectivity) instead;
+`--keep DIR` works in DIR (a new folder) and keeps it: the redux, and the search's search.md and figures.
 """
 
 from __future__ import annotations
@@ -38,13 +42,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--experiment", default="ex-2.10.1")
     parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--shipped", action="store_true")
+    parser.add_argument("--keep", type=Path)
     args = parser.parse_args()
 
     excolor = excolor_command()
-    seeds = f"0-{args.seeds - 1}"
+    seeds = f"{args.first_seed}-{args.first_seed + args.seeds - 1}"
+    objective = [] if args.shipped else OBJECTIVE
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
+        work = Path(tmp) if args.keep is None else args.keep.resolve()
+        work.mkdir(parents=True, exist_ok=True)
         env = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2")}
         redux = run_process(
             [*excolor, "run", f"experiment={args.experiment}", "--seeds", seeds, "hydra.run.dir=redux"],
@@ -54,7 +63,7 @@ def main() -> None:
         search = run_process(
             [
                 *excolor, "search", f"experiment={args.experiment}", "--trials", str(args.trials), "--seeds", seeds,
-                "--dir", "search", *OBJECTIVE,
+                "--dir", "search", *objective,
             ],
             cwd=work,
             env=env,
@@ -82,7 +91,7 @@ def main() -> None:
     print(
         f"\nTrials: {states.count('COMPLETE')} complete of {len(states)}; each trial in the search "
         f"(Optuna's own clock, ask to tell): median {middle:.1f} s, range {trial_seconds[0]:.1f}–{trial_seconds[-1]:.1f} s. "
-        f"Best mean score {data['best']['values']['score']:.4g} (trial {data['best']['number']})."
+        + (f"Best: trial {data['best']['number']}, {data['best']['values']}." if data["best"] else "No best trial.")
     )
 
 
