@@ -79,7 +79,11 @@ def test_a_statistic_aggregates_a_column_or_a_dotted_path_over_the_seeds():
     """The selectivity columns (issue 24, part 1) nest under seeds.<seed>.selectivity.<kind>; today's are flat."""
     summary = {
         "seeds": {
-            f"seed-{k}": {"score": s, "val/recon": r, "selectivity": {"ablation": {"delta_ratio": d}}}
+            f"seed-{k}": {
+                "score": s,
+                "val/recon": r,
+                "selectivity": {"ablation": {"delta_ratio": d, "worst_far": {"name": "white", "delta": r / 10}}},
+            }
             for k, (s, r, d) in enumerate([(0.9, 0.01, 100.0), (0.5, 0.03, None), (0.7, 0.02, 400.0), (0.1, 0.5, 10.0)])
         }
     }
@@ -88,6 +92,7 @@ def test_a_statistic_aggregates_a_column_or_a_dotted_path_over_the_seeds():
     assert Statistic("selectivity.ablation.delta_ratio", "median").of(summary) == 100.0  # the null seed left out
     assert Statistic("score", "quantile", 0.25).of(summary) == pytest.approx(np.quantile([0.9, 0.5, 0.7, 0.1], 0.25))
     assert Statistic("val/anchor", "mean").of(summary) is None
+    assert Statistic("selectivity.ablation.worst_far.delta", "max").of(summary) == pytest.approx(0.05)
     bound = Constraint("score", Statistic("score", "mean"), 0.75, None)
     assert bound.violation(0.8) < 0 < bound.violation(0.7) and bound.violation(None) == float("inf")
 
