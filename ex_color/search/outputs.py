@@ -121,6 +121,17 @@ def markdown(data: dict[str, Any], figures: list[Path], directory: Path) -> str:
     return "\n".join(parts)
 
 
+def fitted(axes):
+    """Optuna's figure, wide enough for its long labels, laid out to keep them all on the page."""
+    figure = axes.figure
+    figure.set_size_inches(10, 5)
+    legend = axes.get_legend()
+    if legend is not None:
+        legend.set_loc("best")
+    figure.tight_layout()
+    return figure
+
+
 def draw_figures(study, spec, directory: Path) -> list[Path]:
     """Optuna's matplotlib plots into figures/; a plot that needs more trials than there are is left out."""
     import matplotlib
@@ -147,7 +158,7 @@ def draw_figures(study, spec, directory: Path) -> list[Path]:
             axes = plots.plot_optimization_history(study, target=target if multi else None, target_name=label)
             written.append(
                 save_figure(
-                    axes.figure,
+                    fitted(axes),
                     directory / FIGURES / f"optimisation-history{suffix}",
                     f"Optimisation history: {label} of each of {len(complete)} complete trials, and the best so far.",
                 )
@@ -164,7 +175,7 @@ def draw_figures(study, spec, directory: Path) -> list[Path]:
                 continue
             written.append(
                 save_figure(
-                    axes.figure,
+                    fitted(axes),
                     directory / FIGURES / f"parameter-importances{suffix}",
                     f"Parameter importances (PED-ANOVA) for {label} over {len(complete)} complete trials.",
                 )
@@ -179,7 +190,7 @@ def draw_figures(study, spec, directory: Path) -> list[Path]:
         )
         written.append(
             save_figure(
-                axes.figure,
+                fitted(axes),
                 directory / FIGURES / "pareto-front",
                 f"Pareto front of {len(complete)} complete trials over {', '.join(names)}.",
             )
