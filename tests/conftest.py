@@ -51,21 +51,23 @@ def installed_excolor(*args: str, cwd: Path, check: bool = True, timeout: int = 
     return result
 
 
-def interrupted_at_checkpoint(args, cwd: Path, checkpoint: Path, run_dir: str = "interrupted") -> str:
-    """Start `excolor *args hydra.run.dir=run_dir`, send SIGINT once `checkpoint` exists, and return its
-    stderr after checking that it stopped gracefully (exit status 130)."""
+def interrupted_at_checkpoint(
+    args, cwd: Path, checkpoint: Path, run_dir: str | None = "interrupted", wait: float = 120
+) -> str:
+    """Start `excolor *args hydra.run.dir=run_dir` (`run_dir` None: `excolor *args`), send SIGINT once
+    `checkpoint` exists, and return its stderr after checking that it stopped gracefully (exit status 130)."""
     import signal
     import time
 
     process = subprocess.Popen(
-        [*EXCOLOR, *args, f"hydra.run.dir={run_dir}"],
+        [*EXCOLOR, *args, *([f"hydra.run.dir={run_dir}"] if run_dir is not None else [])],
         cwd=cwd,
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + wait
     while not checkpoint.exists() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)

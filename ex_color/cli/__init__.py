@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from ex_color.cli import training  # noqa: F401, I001  (registers train and run first, for --help's order)
+from ex_color.cli import search  # noqa: F401
 from ex_color.cli import reading  # noqa: F401
 from ex_color.cli.common import app
 
