@@ -164,6 +164,7 @@ class RunResult:
     score: float | None = None  # the experiment's score (score.json), when it has one
     score_label: str | None = None  # what the score measures, e.g. "R² of error vs similarity^2"
     last: dict[str, float] = field(default_factory=dict)  # last_values of metrics.csv
+    score_columns: dict[str, float] = field(default_factory=dict)  # score.json's `columns` (digits: Δ, ratios)
 
     @property
     def name(self) -> str:
@@ -177,6 +178,7 @@ class RunResult:
         out = {name: mean for name, (mean, _, _) in self.losses.items()}
         if self.score is not None:
             out["score"] = self.score
+        out.update({f"score/{name}": value for name, value in self.score_columns.items()})
         out.update(self.last)
         for kind in kind_order(self.interventions):
             metrics = self.interventions[kind]
@@ -228,4 +230,5 @@ def load_run(path: Path) -> RunResult:
         score=float(score["score"]) if score and "score" in score else None,
         score_label=str(score["label"]) if score and "label" in score else None,
         last=last_values(rows),
+        score_columns={str(k): float(v) for k, v in ((score or {}).get("columns") or {}).items()},
     )
