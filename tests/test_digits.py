@@ -124,6 +124,9 @@ def test_a_digits_run_end_to_end_then_infer(tmp_path):
     wider = json.loads((run / "interventions" / "ablation" / "class-metrics.json").read_text())
     assert wider["intervention"]["dims"] == [0, 1] and wider["delta"][3] >= ablation["delta"][3] - 1e-6
 
+    excolor("report", str(run), "--run-reports", cwd=tmp_path)  # rewritten by the digits domain
+    assert "Per-class MSE" in (run / "report.md").read_text() and "dims: 0, 1" in (run / "report.md").read_text()
+
     pixels = load()[0][:5]
     np.save(tmp_path / "x.npy", pixels)
     excolor("infer", "--run", str(run), "--input", "x.npy", "--output", "out.npz", cwd=tmp_path)

@@ -62,6 +62,9 @@ class Domain(Protocol):
     def evaluate_run(self, run_dir: Path, configs: Mapping[str, Any]) -> Path:
         """Measure the baseline and each intervention, save them, draw the figures; returns report.md."""
 
+    def write_report(self, run_dir: Path) -> Path:
+        """report.md of a run, from its files (`excolor report --run-reports`)."""
+
     def intervene(self, run_dir: Path, icfg: Any) -> tuple[Path, Any]:
         """`excolor intervene`: one intervention (`icfg`: its composed config) measured, saved and drawn;
         (its folder, what it measured: an object with a `table()`, a TextTable the command prints)."""

@@ -90,6 +90,11 @@ class DigitsDomain:
             evaluation.measure_and_save(icfg)
         return digits_report.write_report(evaluation.run_dir)
 
+    def write_report(self, run_dir: Path) -> Path:
+        from ex_color.domains import digits_report
+
+        return digits_report.write_report(Path(run_dir))
+
     def intervene(self, run_dir: Path, icfg) -> tuple[Path, Any]:
         """`excolor intervene` on a digits run (`icfg`: the composed intervene config): one intervention
         measured, saved and drawn, report.md rewritten; returns (its folder, its DigitsMetrics)."""

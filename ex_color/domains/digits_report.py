@@ -71,6 +71,9 @@ def intervention_tables(run_dir: Path) -> tuple[TextTable | None, list[tuple[str
     rows = []
     for kind, m in loaded:
         s = m.selectivity
+        if kind == "none":  # nothing changed: no Δ to divide
+            rows.append([f"`{kind}`", number(m.intervened_mean), "–", "–", "–", "–", "–"])
+            continue
         rows.append(
             [
                 f"`{kind}`",
@@ -123,7 +126,7 @@ def pca_table(run_dir: Path, cfg: dict, baseline) -> TextTable | None:
 
 def report_markdown(run_dir: Path) -> str:
     from ex_color.reports.results import load_run
-    from ex_color.reports.run_report import training_parts
+    from ex_color.reports.run_report import settings_text, training_parts
 
     result = load_run(run_dir)
     cfg = result.config
@@ -178,6 +181,7 @@ def report_markdown(run_dir: Path) -> str:
         parts.append(pca.markdown())
     for kind, metrics in loaded:
         parts.append(f"### {escape(kind)}\n")
+        parts.append(f"Settings: {escape(settings_text(metrics.intervention))}.\n")
         parts.append(metrics.table().markdown())
         parts += _figures(run_dir, run_dir / "interventions" / kind / "figures", CONDITION_FIGURES)
     return "\n".join(parts)
