@@ -127,6 +127,9 @@ def test_a_digits_run_end_to_end_then_infer(tmp_path):
     excolor("report", str(run), "--run-reports", cwd=tmp_path)  # rewritten by the digits domain
     assert "Per-class MSE" in (run / "report.md").read_text() and "dims: 0, 1" in (run / "report.md").read_text()
 
+    refused = excolor("plot", "colors", "--run", str(run), cwd=tmp_path, check=False)
+    assert refused.returncode == 2 and "excolor plot draws colour figures" in refused.stderr
+
     pixels = load()[0][:5]
     np.save(tmp_path / "x.npy", pixels)
     excolor("infer", "--run", str(run), "--input", "x.npy", "--output", "out.npz", cwd=tmp_path)
