@@ -276,6 +276,36 @@ def load_checkpoint(run_dir: Path) -> dict:
     return checkpoint
 
 
+# The `excolor` metadata of the checkpoints read in this process, by the file's identity (path, mtime, size), so
+# that a command reading a run's model and then its schedule length loads the checkpoint once.
+_METADATA: dict[tuple, dict] = {}
+
+
+def _identity(path: Path) -> tuple | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+def checkpoint_metadata(run_dir: Path) -> dict:
+    """The checkpoint's `excolor` block (model settings, schedule length, ...), loaded only if this process has
+    not read that file already."""
+    path = Path(run_dir) / CHECKPOINT
+    known = _METADATA.get(_identity(path))
+    if known is not None:
+        return known
+    return _remember(path, load_checkpoint(run_dir))
+
+
+def _remember(path: Path, checkpoint: dict) -> dict:
+    identity = _identity(path)
+    if identity is not None:
+        _METADATA[identity] = checkpoint["excolor"]
+    return checkpoint["excolor"]
+
+
 def load_model(run_dir: Path):
     """The trained model of a run, in eval mode and float32 (whatever precision it trained in): rebuilt from
     the checkpoint's `_target_` and keys (none: a ColorMLP, as runs made before own models saved)."""
@@ -283,6 +313,7 @@ def load_model(run_dir: Path):
 
     path = Path(run_dir) / CHECKPOINT
     checkpoint = load_checkpoint(run_dir)
+    _remember(path, checkpoint)
     try:
         spec = model_spec(checkpoint["excolor"]["model"], key=f"{path}: model")
         state = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}

@@ -247,7 +247,7 @@ def run_timeline(run_dir: Path):
 
     path = Path(run_dir) / runs.DOPESHEET
     timeline = Timeline.from_dopesheet(load_dopesheet(path))
-    trained = runs.load_checkpoint(run_dir)["excolor"].get("schedule_length")
+    trained = runs.checkpoint_metadata(run_dir).get("schedule_length")
     if trained is not None and timeline.length != int(trained):
         raise DamagedFile(path, f"a schedule of {timeline.length} steps; the run's checkpoint has {trained}")
     return timeline
