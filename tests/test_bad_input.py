@@ -67,7 +67,7 @@ def test_missing_dopesheet_file(workdir, smoke_run):
         ("model.bottlenek=5", ["bottlenek"]),
         ("model.bottleneck=0", ["model.bottleneck", "positive"]),
         ("model.hidden=-3", ["model.hidden", "positive"]),
-        ("model.nonlinear_layers=0", ["model.nonlinear_layers", ">= 1"]),
+        ("model.nonlinear_layers=0", ["model.nonlinear_layers", "positive integer", "got 0"]),
         ("dopesheet_unknown_columns=maybe", ["dopesheet_unknown_columns", "error, warn", "'maybe'"]),
         ("data.batch_size=0", ["data.batch_size", "positive"]),
         ("data.cube.hues=0", ["data.cube.hues", "positive"]),
@@ -93,7 +93,7 @@ def test_config_mistakes_in_train(workdir, smoke_run, override, fragments):
         (["data=rgb", "data.validation.colours=edges"], ["data.validation.colours:", "'edges'"]),
         (["data=rgb", "data.validation.labels=[blue]"], ["data.validation.labels:", "'blue'", "labels: red, vibrant"]),
         (["data=rgb", "data.validation.labels=red"], ["data.validation.labels must be a list", "label names"]),
-        (["+regularizers.reg-anchor.validate=maybe"], ["regularizers.reg-anchor.validate:", "true or false"]),
+        (["+regularizers.reg-anchor.validate=maybe"], ["regularizers.reg-anchor.validate", "true or false"]),
     ],
 )
 def test_data_and_label_mistakes_in_train(workdir, smoke_run, overrides, fragments):

@@ -113,7 +113,7 @@ def test_a_sweep_follows_the_rule_job_by_job_and_a_job_that_succeeds_leaves_no_s
         (["train", "logger.csv._target_=nowhere.Logger"], ["logger.csv._target_:", "'nowhere.Logger'"]),
         (
             ["run", "--seeds", "0-1", "redux.minimise=[val/nosuch]"],
-            ["redux.minimise", "'val/nosuch'", "columns: recon, labels/n/red"],
+            ["redux.minimise", "'val/nosuch'", "columns: recon", "labels/n/red"],
         ),
         (["run", "--seeds", "0-1", "redux.maximise=[score]"], ["redux.maximise", "'score'"]),
     ],

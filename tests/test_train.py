@@ -49,6 +49,7 @@ def test_checkpoint_restores_model_and_schedule_position(smoke_run):
     assert checkpoint["global_step"] == 301
     assert checkpoint["excolor"]["schedule_step"] == 301
     assert checkpoint["excolor"]["model"] == {
+        "_target_": "ex_color.model.ColorMLP",
         "bottleneck": 4,
         "hidden": 16,
         "normalize": False,
