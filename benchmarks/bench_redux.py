@@ -14,8 +14,11 @@ times only these passes, on an existing redux directory.
 Issue 13's targets for ex-2.4.1 on 2 CPU cores: the 60-seed redux under a minute, and at most 5× one
 single run. Also prints where the redux's time went, from its log's timestamps.
 
-    python benchmarks/bench_redux.py [--experiment ex-2.4.1] [--seeds 60] [--repeats 1] [--passes 3]
+    python benchmarks/bench_redux.py [--experiment ex-2.4.1] [--seeds 60] [--repeats 1] [--passes 3] [--keep DIR]
     python benchmarks/bench_redux.py --reuse outputs/ex-2.4.1/<timestamp> [--passes 3]
+
+`--keep DIR` copies the last redux's directory there (its summary.md is a result in itself: RESULTS.md's
+digits section comes from `--experiment ex-3.2 --keep ...`).
 """
 
 from __future__ import annotations
@@ -105,6 +108,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--reuse", type=Path, default=None)
+    parser.add_argument("--keep", type=Path, default=None, help="copy the last redux's directory here")
     args = parser.parse_args()
     if args.reuse is not None:
         what, rows = pass_times(args.reuse, args.passes)
@@ -134,6 +138,10 @@ def main() -> None:
             )  # fmt: skip
             redux_times.append(redux)
         summary = (work / "redux-0" / "summary.json").read_text()
+        if args.keep is not None:
+            import shutil
+
+            shutil.copytree(work / f"redux-{args.repeats - 1}", args.keep, symlinks=True)
         phases = phase_times((work / "redux-0" / "train.log").read_text(), redux_times[0].wall)
         what, passes = pass_times(work / "redux-0", args.passes)
 

@@ -60,7 +60,7 @@ def layer_widths(model: torch.nn.Module) -> dict[str, int]:
     ]
     try:
         with torch.no_grad():
-            model(torch.zeros(1, 3))
+            model(torch.zeros(1, getattr(model, "inputs", 3)))
     finally:
         for hook in hooks:
             hook.remove()
@@ -185,13 +185,13 @@ def load_schedule(cfg, regularizer_names: list[str], warn: bool = True, absent: 
 def build_parts(cfg, warn: bool = True) -> TrainingParts:
     """The regularizers and schedule of a training config, checked against each other and against the
     model's layers; raises UserError naming the key of any mistake."""
-    data = data_settings(cfg.data)
+    data = any_data_settings(cfg.data)
     label_names = data.label_names
     kept, absent = kept_regularizers(cfg)
     model = build_model(cfg.model)
     regularizers = build_regularizers(kept, model, label_names)
     routing = build_routing(cfg.get("routing"), model, label_names)
-    if routing is not None and not data.hard_labels:
+    if routing is not None and not getattr(data, "hard_labels", True):
         raise UserError(
             "routing: needs data.hard_labels: true (a soft label is > 0, so routed, for almost every sample)"
         )
@@ -281,9 +281,25 @@ def data_settings(cfg_data: Mapping) -> DataSettings:
     return DataSettings(kind, data.batch_size, labels, data.hard_labels, cube, grid, validation)
 
 
+def any_data_settings(cfg_data: Mapping):
+    """`cfg.data` checked by its domain's data part: colour's `data_settings`, or another domain's
+    (`ex_color.domains.data_part`); the result has `label_names`."""
+    from ex_color.domains import data_part
+
+    part = data_part(cfg_data)
+    return data_settings(cfg_data) if part is None else part.settings(plain(cfg_data))
+
+
 def build_batches(cfg, seed: int):
-    """The batch stream of `seed` (`cfg.data`): pipeline A (`kind: hsv`) or B (`kind: rgb`)."""
+    """The batch stream of `seed` (`cfg.data`): pipeline A (`kind: hsv`) or B (`kind: rgb`), or another
+    domain's (`ex_color.domains.data_part`, e.g. `kind: digits`)."""
     from ex_color.data import BatchSource, ColorCube, EpochBatchSource
+    from ex_color.domains import data_part
+
+    part = data_part(cfg.data)
+    if part is not None:
+        part.check(plain(cfg))
+        return part.batches(part.settings(plain(cfg.data)), seed)
 
     data = data_settings(cfg.data)
     if data.kind == "hsv":
@@ -293,8 +309,14 @@ def build_batches(cfg, seed: int):
 
 
 def build_validation(cfg):
-    """The validation set of `cfg.data.validation`, or None when it is off (absent, or `every: 0`)."""
+    """The validation set of `cfg.data.validation` (or of another domain's data part), or None when it is
+    off (absent, or `every: 0`)."""
     from ex_color.data.validation import ValidationSet
+    from ex_color.domains import data_part
+
+    part = data_part(cfg.data)
+    if part is not None:
+        return part.validation(part.settings(plain(cfg.data)))
 
     data = data_settings(cfg.data)
     settings = data.validation
@@ -315,6 +337,17 @@ def intervention_keys() -> dict[str, set[str]]:
     from ex_color.interventions.kinds import KINDS
 
     return {name: {"kind", *cls.keys} for name, cls in KINDS.items()}
+
+
+def check_interventions(configs: Mapping[str, Any], cfg) -> None:
+    """Build each intervention for an untrained model of the configured shape: mistakes (a >= b, a concept
+    of the wrong width, a missing layer) surface now rather than after training."""
+    model = build_model(cfg.model)
+    for kind, icfg in configs.items():
+        try:
+            build_intervention(icfg.intervention, icfg.get("concepts") or {}, model).applied_to(model)
+        except UserError as error:
+            raise UserError(f"intervention {kind}: {error}") from None
 
 
 def build_intervention(cfg_intervention: Mapping, concepts: Mapping, model: torch.nn.Module):

@@ -168,6 +168,31 @@ class AxisAlignedSubspace:
 
 
 @dataclass(frozen=True)
+class AxisHinge:
+    """Pushes one latent dimension up to a margin: ``max(c − z_d, 0)²`` (0 once z_d ≥ c). The digits'
+    anchor (docs/digits.md): on labelled 3s, c = 0.7 on a normalised latent (below 1: the sphere leaves the
+    rest of the code room), c = 3 on a raw one; the anti-subspace ``z_d²`` keeps the other digits out."""
+
+    dim: int = 0
+    margin: float = 0.7
+
+    def __post_init__(self):
+        if not isinstance(self.dim, int) or isinstance(self.dim, bool) or self.dim < 0:
+            raise ValueError(f"dim must be a latent dimension index >= 0 (got {self.dim!r})")
+        object.__setattr__(self, "margin", float(self.margin))
+
+    takes_stacks: ClassVar[bool] = True  # __call__ also maps stacks [S, B, n] to [S, B]
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        return (self.margin - z[..., self.dim]).clamp_min(0).square()
+
+    def for_width(self, width: int):
+        if self.dim >= width:
+            raise ValueError(f"dim {self.dim} is past the layer's width {width}")
+        return self
+
+
+@dataclass(frozen=True)
 class Planarity(AxisAlignedSubspace):
     """Pulls activations onto the plane of the first two dimensions: ``Σ_{k≥2} z_k²`` (AxisAlignedSubspace
     of {0, 1}, under the name the earlier experiments' configs use)."""

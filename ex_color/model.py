@@ -58,6 +58,8 @@ class ColorMLP(nn.Module):
     normalize" (experiment 2.3's sigmoid variant has both). Outside training, outputs are clamped to
     [0, 1] (a no-op after a sigmoid).
 
+    ``inputs`` is the width of the input and output (3: RGB; 64: the 8×8 digits of `data=digits`).
+
     ``latent`` is an identity module at the latent the concepts live in (after the normalisation when
     there is one): regularizers and interventions name it to act there whatever the variant.
 
@@ -74,6 +76,7 @@ class ColorMLP(nn.Module):
         normalize: bool = False,
         sigmoid: bool | None = None,
         nonlinear_layers: int = 1,
+        inputs: int = 3,
     ):
         super().__init__()
         if isinstance(nonlinear_layers, bool) or not isinstance(nonlinear_layers, int) or nonlinear_layers < 1:
@@ -83,12 +86,13 @@ class ColorMLP(nn.Module):
         self.normalize = normalize
         self.sigmoid = (not normalize) if sigmoid is None else sigmoid
         self.nonlinear_layers = nonlinear_layers
+        self.inputs = inputs
         extra = [module for _ in range(nonlinear_layers - 1) for module in (Linear(hidden, hidden), nn.GELU())]
-        self.encoder = nn.Sequential(Linear(3, hidden), nn.GELU(), *extra, Linear(hidden, bottleneck))
+        self.encoder = nn.Sequential(Linear(inputs, hidden), nn.GELU(), *extra, Linear(hidden, bottleneck))
         if normalize:
             self.bottleneck = L2Normalize()
         extra = [module for _ in range(nonlinear_layers - 1) for module in (Linear(hidden, hidden), nn.GELU())]
-        decoder = [Linear(bottleneck, hidden), nn.GELU(), *extra, Linear(hidden, 3)]
+        decoder = [Linear(bottleneck, hidden), nn.GELU(), *extra, Linear(hidden, inputs)]
         self.decoder = nn.Sequential(*decoder, *([nn.Sigmoid()] if self.sigmoid else []))
         self.latent = HookPoint()
 
@@ -121,6 +125,7 @@ class ColorMLPSettings:
     normalize: bool = False
     sigmoid: bool | None = None
     nonlinear_layers: int = setting(1, least=1, hint="the Linear + GELU pairs on each side")  # runs before it: 1
+    inputs: int = setting(3, least=1, hint="the width of the input and output: 3 for RGB, 64 for digits")
 
 
 def color_mlp_settings(settings: dict[str, Any], key: str = "model") -> dict[str, Any]:

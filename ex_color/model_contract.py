@@ -130,12 +130,20 @@ def build_checked(cfg_model: Mapping | None, key: str = "model") -> nn.Module:
     return model
 
 
+def input_width(model: nn.Module) -> int:
+    """The width of the data a model takes and returns: its `inputs` (64 for the digits' ColorMLP), else 3 (RGB)."""
+    width = getattr(model, "inputs", 3)
+    return width if isinstance(width, int) and not isinstance(width, bool) and width > 0 else 3
+
+
 def _probe(model: nn.Module) -> tuple[torch.Tensor, list[str]]:
     """(the output on two colours, the names of the Linears and `latent` in the order they ran)."""
     order: list[str] = []
     watched = {name: m for name, m in model.named_modules() if name == "latent" or isinstance(m, nn.Linear)}
     hooks = [m.register_forward_hook(lambda *_, name=name: order.append(name)) for name, m in watched.items()]
     rgb = torch.tensor([[0.9, 0.1, 0.1], [0.2, 0.6, 0.8]])
+    if input_width(model) != 3:
+        rgb = torch.rand(2, input_width(model), generator=torch.Generator().manual_seed(0))
     parameter = next(model.parameters(), None)
     if parameter is not None:
         rgb = rgb.to(parameter.device, parameter.dtype)
@@ -186,14 +194,17 @@ def check_contract(model: nn.Module, key: str = "model") -> None:
             f"{key}: {name} has no `latent` module (the layer the concepts live in: add self.latent = nn.Identity() "
             f"and pass the latent through it; {DOCS})"
         )
+    width = input_width(model)
     try:
         output, order = _probe(model)
     except Exception as error:
         text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UserError(f"{key}: {name} fails on RGB colours [2, 3]: {text}") from None
-    if not isinstance(output, torch.Tensor) or tuple(output.shape) != (2, 3):
+        raise UserError(f"{key}: {name} fails on RGB colours [2, {width}]: {text}") from None
+    if not isinstance(output, torch.Tensor) or tuple(output.shape) != (2, width):
         got = list(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
-        raise UserError(f"{key}: {name} maps RGB [2, 3] to {got}; it must return RGB [B, 3] (the data's space)")
+        raise UserError(
+            f"{key}: {name} maps RGB [2, {width}] to {got}; it must return RGB [B, {width}] (the data's space)"
+        )
     if "latent" not in order:
         raise UserError(f"{key}: {name} never runs its `latent` module in forward; pass the latent through it")
     try:
@@ -215,12 +226,14 @@ def check_stacking(cfg_model: Mapping | None, key: str = "model") -> None:
     trains them) map RGB [2, B, 3] to [2, B, 3]."""
     spec = model_spec(cfg_model, key)
     with torch.random.fork_rng(devices=[]):
-        stacked = stack_models([spec.build(key), spec.build(key)])
+        members = [spec.build(key), spec.build(key)]
+        stacked = stack_models(members)
+    width = input_width(members[0])
     try:
         with torch.no_grad():
-            output = stacked(torch.rand(2, 2, 3, generator=torch.Generator().manual_seed(0)))
+            output = stacked(torch.rand(2, 2, width, generator=torch.Generator().manual_seed(0)))
     except Exception as error:
         text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UserError(f"{key}: {spec.name} cannot train seeds together (stacked under torch.vmap): {text}") from None
-    if not isinstance(output, torch.Tensor) or tuple(output.shape) != (2, 2, 3):
-        raise UserError(f"{key}: {spec.name} stacked maps RGB [2, 2, 3] to {getattr(output, 'shape', output)}")
+    if not isinstance(output, torch.Tensor) or tuple(output.shape) != (2, 2, width):
+        raise UserError(f"{key}: {spec.name} stacked maps RGB [2, 2, {width}] to {getattr(output, 'shape', output)}")

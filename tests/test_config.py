@@ -8,6 +8,11 @@ from ex_color.errors import UserError
 from ex_color.paths import config_dir
 
 GROUPS = ["model", "data", "regularizers", "trainer", "logger", "eval", "experiment", "concepts"]
+DIGITS_OPTIONS = {
+    ("data", "digits"): "ex-3.2",
+    ("regularizers", "ex-3.1"): "ex-3.1",
+    ("regularizers", "ex-3.2"): "ex-3.2",
+}
 
 
 def options(group: str) -> list[str]:
@@ -21,6 +26,8 @@ def test_every_shipped_option_composes(group, option):
         overrides.append("model=color-mlp-norm")
     if option == "ex-2.9" and group == "regularizers":  # planar-d reads the desaturated label
         overrides.append("+data.labels.desaturated={power:10,scale:0.5}")
+    if (group, option) in DIGITS_OPTIONS:  # the digits' data, terms and concept go together
+        overrides.insert(0, f"experiment={DIGITS_OPTIONS[group, option]}")
     cfg = compose("train", overrides)
     model = build_model(cfg.model)
     build_regularizers(cfg.regularizers, model, tuple(cfg.data.labels))

@@ -72,6 +72,7 @@ def test_the_2_3_sigmoid_variant_is_rebuilt_from_its_checkpoint(tmp_path):
         "normalize": True,
         "sigmoid": True,
         "nonlinear_layers": 1,
+        "inputs": 3,
     }
     plain = runs.load_model(train(compose("train", ["experiment=smoke"]), tmp_path / "plain"))
     assert not plain.normalize and plain.sigmoid

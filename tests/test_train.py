@@ -55,6 +55,7 @@ def test_checkpoint_restores_model_and_schedule_position(smoke_run):
         "normalize": False,
         "sigmoid": True,
         "nonlinear_layers": 1,
+        "inputs": 3,
     }
     assert "model.encoder.0.weight" in checkpoint["state_dict"]
     assert checkpoint["optimizer_states"][0]["state"]

@@ -82,7 +82,12 @@ def intervene(
         return intervene_task(kind, run, list(overrides or []))
 
     out_dir, result = guarded(task)
-    print_table(intervention_table(result.metrics))
+    if hasattr(result, "table"):  # another domain's metrics (ex_color.domains)
+        from ex_color.reports.render import print_tables
+
+        print_tables([result.table()])
+    else:
+        print_table(intervention_table(result.metrics))
     print(f"results: {out_dir}", flush=True)
 
 
@@ -97,7 +102,8 @@ def infer(
     run: RunOption = None,
     kind: KindOption = None,
     input_file: Annotated[
-        Optional[Path], typer.Option("--input", help="An .npy or .csv file of N×3 floats in [0, 1].")
+        Optional[Path],
+        typer.Option("--input", help="An .npy or .csv file of N×3 floats in [0, 1]; a digits run: .npy, N×64."),
     ] = None,
     output_file: Annotated[
         Optional[Path], typer.Option("--output", help="Save inputs, outputs, latents as .npz.")
@@ -119,12 +125,14 @@ def infer(
         return infer_task(run, colors or [], input_file, output_file, kind, list(overrides or []))
 
     inputs, outputs, latents, errors, labels = guarded(task)
-    if len(inputs) <= 64:
+    if len(inputs) <= 64 and inputs.shape[-1] == 3:
         from ex_color.reports.tables import inference_table, print_table
 
         print_table(inference_table(inputs, outputs, latents, errors, labels))
     else:
-        print(f"{len(inputs)} colours: mean MSE {float(errors.mean()):.4g}, max {float(errors.max()):.4g}")
+        print(
+            f"{len(inputs)} {'colours' if inputs.shape[-1] == 3 else 'inputs'}: mean MSE {float(errors.mean()):.4g}, max {float(errors.max()):.4g}"
+        )
     if output_file is not None:
         print(f"saved: {output_file}", flush=True)
 

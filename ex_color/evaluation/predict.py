@@ -15,7 +15,7 @@ from ex_color.interventions.kinds import LATENT
 
 @dataclass
 class Predictions:
-    outputs: np.ndarray  # [N, 3]
+    outputs: np.ndarray  # [N, inputs] (3 for colours)
     latents: np.ndarray  # [N, width] at the latent layer, after any intervention
 
 
@@ -30,9 +30,10 @@ def predict(
     """One forward pass per chunk of `chunk_size` colours, with `placements` hooked in for the duration;
     memory beyond the results stays bounded."""
     model.eval()
-    inputs = torch.as_tensor(np.asarray(rgb, dtype=np.float32).reshape(-1, 3))
+    width = getattr(model, "inputs", 3)  # 3 for colours, 64 for digits
+    inputs = torch.as_tensor(np.asarray(rgb, dtype=np.float32).reshape(-1, width))
     n = inputs.shape[0]
-    outputs = np.empty((n, 3), dtype=np.float32)
+    outputs = np.empty((n, width), dtype=np.float32)
     latents: np.ndarray | None = None
     current: list[torch.Tensor] = []
     with intervene(model, placements):

@@ -105,6 +105,22 @@ def plan_configs(settings: ScoreSettings, run_cfg: Any) -> dict[str, Any]:
     return {kind: compose_intervention(kind, (), run_cfg, where="score.plan:") for kind in dict.fromkeys(settings.plan)}
 
 
+def checked_plan(settings: Any, run_cfg: Any) -> tuple[Any, dict[str, Any]] | None:
+    """(settings, the plan's intervention configs), each kind built for an untrained model of the configured
+    shape (a mistake named under `score.plan`); None when `settings` is None (no score). Any domain's
+    settings with a `plan` of intervention kinds."""
+    from ex_color.builders import check_interventions
+
+    if settings is None:
+        return None
+    configs = plan_configs(settings, run_cfg)
+    try:
+        check_interventions(configs, run_cfg)
+    except UserError as error:
+        raise UserError(f"score.plan: {error}") from None
+    return settings, configs
+
+
 def planned_model(model, settings: ScoreSettings, configs: Mapping[str, Any]):
     """(model, hooks) after applying the plan's kinds in order to `model` (never modified itself)."""
     from ex_color.builders import build_intervention

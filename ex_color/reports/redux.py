@@ -75,10 +75,11 @@ def seed_runs(directory: Path) -> list[Path]:
 
 
 def seed_columns(result: RunResult) -> dict[str, float]:
-    """One seed's summary columns: its score, its final training reconstruction loss, its selectivity
-    (`selectivity.<kind>.<field>`), its last validation values, then its label counts."""
+    """One seed's summary columns: its score (and score.json's own columns, `score/…`), its final training
+    reconstruction loss, its selectivity (`selectivity.<kind>.<field>`), its last validation values, then its
+    label counts."""
     metrics = result.metrics()
-    keys = [k for k in metrics if k in ("score", "recon")]
+    keys = [k for k in metrics if k in ("score", "recon") or k.startswith("score/")]
     keys += [k for k in metrics if k.startswith("selectivity.")]
     keys += [k for k in metrics if k.startswith("val/")]
     keys += [k for k in metrics if k.startswith("labels/")]
@@ -136,7 +137,11 @@ class ReduxSummary:
             self.seeds[name] = load_run(self.seeds[name].path)
 
     def evaluated(self) -> list[str]:
-        return [name for name, result in self.seeds.items() if result.interventions]
+        return [
+            name
+            for name, result in self.seeds.items()
+            if result.interventions or (result.path / "report.md").is_file()  # another domain's metrics files
+        ]
 
     def as_json(self) -> dict[str, Any]:
         def finite(value: float) -> float | None:
@@ -328,7 +333,8 @@ def draw_figures(summary: ReduxSummary, theme: str = "light") -> list[Path]:
     if not shown:
         return []
     values = {c: {name: row[c] for name, row in summary.rows.items() if c in row} for c in shown}
-    scales = {c: "unit" if c == "score" else "log" for c in shown}
+    unit = all(0 <= v <= 1 for v in values.get("score", {}).values())  # R² (colour); a digits ratio is not
+    scales = {c: "unit" if c == "score" and unit else "log" for c in shown}
     figure, alt = plot_seed_boxes(
         values, best=summary.best, scales=scales, title=f"{summary.name}: {len(summary.rows)} seeds", theme=theme
     )

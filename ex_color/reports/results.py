@@ -165,6 +165,7 @@ class RunResult:
     score_label: str | None = None  # what the score measures, e.g. "R² of error vs similarity^2"
     last: dict[str, float] = field(default_factory=dict)  # last_values of metrics.csv
     selectivity: dict[str, dict] = field(default_factory=dict)  # a redux seed's selectivity.json, per kind
+    score_columns: dict[str, float] = field(default_factory=dict)  # score.json's `columns` (digits: Δ, ratios)
 
     @property
     def name(self) -> str:
@@ -182,6 +183,7 @@ class RunResult:
         if self.score is not None:
             out["score"] = self.score
         out.update(columns_of(self.selectivity))
+        out.update({f"score/{name}": value for name, value in self.score_columns.items()})
         out.update(self.last)
         for kind in kind_order(self.interventions):
             metrics = self.interventions[kind]
@@ -235,4 +237,5 @@ def load_run(path: Path) -> RunResult:
         score_label=str(score["label"]) if score and "label" in score else None,
         last=last_values(rows),
         selectivity=read_selectivity(path),
+        score_columns={str(k): float(v) for k, v in ((score or {}).get("columns") or {}).items()},
     )

@@ -272,16 +272,10 @@ def intervention_section(result: RunResult, kind: str) -> str:
     return "\n".join(parts)
 
 
-def run_report_markdown(result: RunResult) -> str:
-    seed = result.config.get("seed", "?")
-    parts = [
-        f"# {escape(result.name)} · seed {seed}\n",
-        f"Run directory: `{result.path}`. Written {datetime.now():%Y-%m-%d %H:%M} from the files in this "
-        f"directory; rewrite it with `excolor report {result.path} --run-reports`.\n",
-        *filter(None, [chosen_text(result.path)]),
-        "## Configuration\n",
-        config_table(result).markdown(),
-    ]
+def training_parts(result: RunResult) -> list[str]:
+    """The regularizers, final losses, last validation values and label counts, and the score: report.md's
+    middle, in every domain."""
+    parts = []
     regs = regularizer_table(result)
     if regs is not None:
         parts.append(regs.markdown())
@@ -297,6 +291,20 @@ def run_report_markdown(result: RunResult) -> str:
     if result.score is not None:
         label = result.score_label or "the experiment's score"
         parts.append(f"**Score: {number(result.score)}** ({escape(str(label))}, score.json).\n")
+    return parts
+
+
+def run_report_markdown(result: RunResult) -> str:
+    seed = result.config.get("seed", "?")
+    parts = [
+        f"# {escape(result.name)} · seed {seed}\n",
+        f"Run directory: `{result.path}`. Written {datetime.now():%Y-%m-%d %H:%M} from the files in this "
+        f"directory; rewrite it with `excolor report {result.path} --run-reports`.\n",
+        *filter(None, [chosen_text(result.path)]),
+        "## Configuration\n",
+        config_table(result).markdown(),
+    ]
+    parts += training_parts(result)
     for name, png, alt in figures_in(result.path / "figures", ("schedule", "training")):
         parts.append(f"{image(alt, png.relative_to(result.path).as_posix())}\n")
     model_figures = figures_in(result.path / "figures", ("colors", "error", "latents", "latents-grid", "stacked"))

@@ -1,4 +1,5 @@
-"""`infer(...)`: run a trained model, optionally intervened, on colours the user gives."""
+"""`infer(...)`: run a trained model, optionally intervened, on colours (or, for another domain, inputs from a
+file: `Domain.read_inputs`) the user gives."""
 
 from __future__ import annotations
 
@@ -123,9 +124,20 @@ def infer(
         raise UserError(f"--output {output_file}: expected a .npz file")
     if output_file is not None:
         runs.check_writable(Path(output_file), "--output", file=True)
-    inputs, labels = gather_inputs(colors, input_file)
+    from ex_color.domains import domain_for
+
     run_dir = runs.resolve_run(run_dir)
     run_cfg = runs.load_config(run_dir)
+    domain = domain_for(run_cfg.get("data"))
+    if domain is None:  # colour
+        inputs, labels = gather_inputs(colors, input_file)
+    else:  # another domain reads its own inputs from a file
+        if colors:
+            raise UserError(f"colours given on the command line: a {domain.name} run takes --input FILE only")
+        if input_file is None:
+            raise UserError(f"--input: a {domain.name} run needs an input file ({domain.input_width} values a row)")
+        inputs = domain.read_inputs(input_file)
+        labels = [""] * len(inputs)
     model = runs.load_model(run_dir)
     placements = []
     if kind is not None:

@@ -42,9 +42,19 @@ def intervene(
     kind: str, run_dir: str | Path | None = None, overrides: Sequence[str] = ()
 ) -> tuple[Path, InterventionResult]:
     """Evaluate `run_dir` (default outputs/latest) under intervention `kind`, with the run's own settings
-    for it and then `overrides` (Hydra overrides of the `intervene` config); write results beside the run."""
+    for it and then `overrides` (Hydra overrides of the `intervene` config); write results beside the run.
+    A run of another domain than colour (ex_color.domains) returns its own metrics in place of the result."""
+    from ex_color.domains import domain_of_run
+
     run_dir = runs.resolve_run(run_dir)
     runs.check_writable(run_dir / "interventions" / kind, "the run's interventions folder")
+    domain = domain_of_run(run_dir)
+    if domain is not None:  # another domain than colour measures, saves and draws it itself
+        out_dir, metrics = domain.intervene(
+            run_dir, compose_intervention(kind, list(overrides), runs.load_config(run_dir))
+        )
+        log.info("intervention %s on %s: results in %s", kind, run_dir, out_dir)
+        return out_dir, metrics
     evaluation = RunEvaluation(run_dir)
     result = measure_and_save(evaluation, compose_intervention(kind, list(overrides), evaluation.config))
     draw(result, run_dir)

@@ -47,6 +47,18 @@ class HistoryOptions:
     dpi: int = 80
 
 
+def colour_only(run_dir: Path) -> None:
+    """The plots of a run are colour figures: a run of another domain (ex_color.domains) is refused."""
+    from ex_color.domains import domain_of_run
+
+    domain = domain_of_run(run_dir)
+    if domain is not None:
+        raise UserError(
+            f"{run_dir}: excolor plot draws colour figures; a {domain.name} run's figures are drawn by "
+            "excolor run and excolor intervene (figures/, interventions/<kind>/figures/)"
+        )
+
+
 def plot(
     what: str,
     run_dir: str | Path | None = None,
@@ -80,6 +92,7 @@ def plot(
             runs.check_writable(directory, "./figures")
         return FigureWriter(directory, theme, directory).draw([what])
     run_dir = runs.resolve_run(run_dir)
+    colour_only(run_dir)
     if out_dir is None:
         runs.check_writable(run_dir / "figures", "the run's figures")
     writer = FigureWriter(run_dir, theme, Path(out_dir) if out_dir is not None else None)
@@ -175,6 +188,7 @@ def explorer(
     from ex_color.interventions.kinds import KINDS
 
     run_dir = runs.resolve_run(run_dir)
+    colour_only(run_dir)
     kinds = [k for k in evaluated_kinds(run_dir) if k != "none"]
     kind = "none" if kind in (None, "none") else kind
     if kind != "none" and kind not in kinds:

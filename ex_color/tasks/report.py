@@ -16,6 +16,15 @@ from ex_color.reports.render import TextTable, escape, image, number
 from ex_color.reports.results import FINAL_SHARE, RunResult, Stat, is_failed_job, is_run_dir, kind_order, load_run
 from ex_color.reports.run_report import REPORT, write_run_report_files
 
+
+def run_report_files(run_dir: Path) -> list[Path]:
+    """report.md (and its tables) of one run, written by its domain: colour's here, another's by it."""
+    from ex_color.domains import domain_of_run
+
+    domain = domain_of_run(run_dir)
+    return write_run_report_files(run_dir) if domain is None else [domain.write_report(run_dir)]
+
+
 # Folders inside a run that never hold another run: not searched.
 NOT_RUNS = {".hydra", "checkpoints", "interventions", "figures", "wandb", ".submitit"}
 
@@ -295,7 +304,7 @@ def report(paths, best: str | None = None, output: str | Path | None = None, run
     if output is not None:
         runs.check_writable(Path(output), "--output", file=True)
     summary = summarise(paths, best)
-    written = [path for r in summary.runs for path in write_run_report_files(r.path)] if run_reports else []
+    written = [path for r in summary.runs for path in run_report_files(r.path)] if run_reports else []
     written += write_figures(summary, paths)
     if output is not None:
         written.append(write_summary(summary, output))

@@ -17,7 +17,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from ex_color import runs
-from ex_color.builders import plain
+from ex_color.builders import check_interventions, plain
 from ex_color.errors import UserError
 
 logger = logging.getLogger(__name__)
@@ -54,19 +54,6 @@ def intervention_configs(cfg: DictConfig) -> dict[str, DictConfig]:
     return configs
 
 
-def check_interventions(configs: dict[str, DictConfig], cfg: DictConfig) -> None:
-    """Build each intervention for an untrained model of the configured shape: mistakes (a >= b, a concept
-    of the wrong width, a missing layer) surface now rather than after training."""
-    from ex_color.builders import build_intervention, build_model
-
-    model = build_model(cfg.model)
-    for kind, icfg in configs.items():
-        try:
-            build_intervention(icfg.intervention, icfg.get("concepts") or {}, model).applied_to(model)
-        except UserError as error:
-            raise UserError(f"intervention {kind}: {error}") from None
-
-
 def run(cfg: DictConfig, run_dir: str | Path | None = None) -> Path:
     """Train as `cfg` says, score it (when the experiment has a score), evaluate `cfg.interventions`, draw
     every figure, write report.md; returns the run directory (Hydra's output directory unless `run_dir` is
@@ -87,8 +74,14 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> Path:
 def score_and_evaluate(run_dir: Path, configs: dict[str, DictConfig], score) -> Path:
     """A trained run scored (when the experiment has a score), evaluated in full and logged to the tracker in
     progress, its checkpoint loaded once; returns report.md's path."""
+    from ex_color.domains import domain_of_run
     from ex_color.evaluation.measure import RunEvaluation
 
+    domain = domain_of_run(run_dir)
+    if domain is not None:  # another domain than colour scores and evaluates its runs itself
+        if score is not None:
+            domain.score_runs([run_dir], score)
+        return domain.evaluate_run(run_dir, configs)
     evaluation = RunEvaluation(run_dir)
     if score is not None:
         score_seeds({run_dir: evaluation.model}, *score)
@@ -97,18 +90,15 @@ def score_and_evaluate(run_dir: Path, configs: dict[str, DictConfig], score) -> 
 
 def score_plan(cfg: DictConfig):
     """(settings, the plan's intervention configs) of the experiment's score, each kind built for an untrained
-    model of the configured shape; None when the experiment has no score."""
-    from ex_color.evaluation.score import ScoreSettings, plan_configs
+    model of the configured shape; None when the experiment has no score. Another domain than colour
+    (ex_color.domains) reads its own `score:`."""
+    from ex_color.domains import domain_for
+    from ex_color.evaluation.score import ScoreSettings, checked_plan
 
-    settings = ScoreSettings.from_config(cfg.get("score"))
-    if settings is None:
-        return None
-    configs = plan_configs(settings, cfg)
-    try:
-        check_interventions(configs, cfg)
-    except UserError as error:
-        raise UserError(f"score.plan: {error}") from None
-    return settings, configs
+    domain = domain_for(cfg.get("data"))
+    if domain is not None:
+        return domain.score_plan(cfg)
+    return checked_plan(ScoreSettings.from_config(cfg.get("score")), cfg)
 
 
 def score_seeds(models: dict[Path, Any], settings, configs) -> None:
@@ -187,22 +177,31 @@ def finish_seeds(cfg: DictConfig, directory: Path, finished: list[Path], configs
         return
     from ex_color.evaluation.measure import RunEvaluation
 
+    from ex_color.domains import domain_for
+
     settings = redux.ReduxSettings.from_config(cfg.get("redux"))
-    needed = score is not None or any(kind != "none" for kind in configs)
+    domain = domain_for(cfg.get("data"))  # None: colour
+    needed = domain is None and (score is not None or any(kind != "none" for kind in configs))
     models = {seed_dir: runs.load_model(seed_dir) for seed_dir in finished} if needed else {}
-    if score is not None:
+    if score is not None and domain is not None:
+        domain.score_runs(finished, score)
+    elif score is not None:
         score_seeds(models, *score)
-    measure_selectivity(cfg, models, configs)
+    if domain is None:  # colour's named colours; another domain's selectivity is in its score columns
+        measure_selectivity(cfg, models, configs)
     summary = redux.summarise(directory, settings)
     if summary.best is not None:
         logger.info("best seed by %s: %s (%s)", settings.best, summary.best, summary.choice.text)
     chosen = finished if settings.evaluate == "all" or summary.best is None else [directory / summary.best]
     stale = mark_best(directory, summary.choice, len(summary.rows))
     for seed_dir in chosen:
-        evaluate_run(RunEvaluation(seed_dir, models.get(seed_dir)), configs)
+        if domain is not None:
+            domain.evaluate_run(seed_dir, configs)
+        else:
+            evaluate_run(RunEvaluation(seed_dir, models.get(seed_dir)), configs)
     for seed_dir in stale:  # chosen by an earlier summary of this redux: its report.md no longer says so
         if seed_dir not in chosen and (seed_dir / "report.md").is_file():
-            write_run_report(seed_dir)
+            domain.write_report(seed_dir) if domain is not None else write_run_report(seed_dir)
     summary.reread([seed_dir.name for seed_dir in chosen])
     redux.write_summary(summary)
     logger.info("summary across seeds: %s", directory / redux.SUMMARY_MD)
