@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,11 +11,12 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
+from ex_color.data.settings import data_settings
 from ex_color.errors import UserError
 from ex_color.losses import Regularizer
 from ex_color.model_contract import build_checked
 from ex_color.paths import resolve_dopesheet
-from ex_color.settings import check_keys, check_value, plain_mapping, read_settings, setting
+from ex_color.settings import check_keys, check_value
 from ex_color.training.routing import RoutingSettings, check_against_model, routing_settings
 
 log = logging.getLogger(__name__)
@@ -205,80 +205,6 @@ def build_routing(cfg_routing: Any, model: torch.nn.Module, label_names: tuple[s
     if settings is not None:
         check_against_model(settings, layer_widths(model), model)
     return settings
-
-
-DATA_KEYS = {
-    "hsv": ("kind", "cube", "batch_size", "labels", "hard_labels", "validation"),
-    "rgb": ("kind", "grid", "batch_size", "labels", "hard_labels", "validation"),
-}
-
-
-@dataclass(frozen=True)
-class DataSettings:
-    """`cfg.data`, checked: the pipeline (`kind`), its colours, batches, labels and validation."""
-
-    kind: str
-    batch_size: int
-    labels: tuple  # of ex_color.data.labels.LabelSpec
-    hard_labels: bool
-    cube: dict[str, int] | None = None  # hsv: hues, saturations, values
-    grid: int | None = None  # rgb: steps per channel
-    validation: dict[str, Any] | None = None  # every, batch_size, colours, grid_steps, labels (None: all)
-
-    @property
-    def label_names(self) -> tuple[str, ...]:
-        return tuple(spec.name for spec in self.labels)
-
-
-@dataclass(frozen=True, kw_only=True)
-class DataKeys:
-    """`data:` as the config gives it (ex_color.settings checks it; the keys known depend on `kind`)."""
-
-    kind: str = setting("hsv", choices=tuple(DATA_KEYS))  # runs made before data=rgb existed have no kind
-    batch_size: int = setting(dataclasses.MISSING, least=1)
-    labels: dict | None = None  # ex_color.data.labels.parse_labels
-    hard_labels: bool = True
-    cube: dict | None = None  # hsv: CubeKeys
-    grid: int | None = setting(None, least=2, hint="steps per channel")  # rgb
-    validation: dict | None = None  # ValidationKeys
-
-
-@dataclass(frozen=True)
-class ValidationKeys:
-    every: int = setting(0, least=0, hint="steps; 0: off")
-    batch_size: int = setting(64, least=1)
-    colours: str = "centres"  # one of data.validation.COLOUR_SETS
-    grid_steps: int = setting(4, least=2)
-    labels: tuple[str, ...] | None = setting(None, hint="label names, or null for all")
-
-
-def data_settings(cfg_data: Mapping) -> DataSettings:
-    """`cfg.data` checked completely; UserError naming the key of any mistake."""
-    from ex_color.data.cubes import CubeKeys
-    from ex_color.data.labels import parse_labels
-    from ex_color.data.validation import COLOUR_SETS
-
-    values = plain_mapping(cfg_data, "data")
-    kind = check_value(values.get("kind", "hsv"), str, "data.kind", {"choices": tuple(DATA_KEYS)})
-    data = read_settings(DataKeys, values, "data", known=DATA_KEYS[kind], what=f" for data {kind}")
-    labels = parse_labels(data.labels or {}, "data.labels")
-    cube = grid = None
-    if kind == "hsv":
-        if data.cube is None:
-            raise UserError("data.cube: required for data hsv ({hues: H, saturations: S, values: V})")
-        cube = dataclasses.asdict(read_settings(CubeKeys, data.cube, "data.cube"))
-    else:
-        grid = check_value(data.grid, int, "data.grid", {"least": 2, "hint": "steps per channel"})
-    validation = None
-    if data.validation is not None:
-        checked = read_settings(ValidationKeys, data.validation, "data.validation")
-        check_value(checked.colours, str, "data.validation.colours", {"choices": COLOUR_SETS})
-        names = [spec.name for spec in labels]
-        for name in checked.labels or ():
-            if name not in names:
-                raise UserError(f"data.validation.labels: unknown label {name!r}; labels: {', '.join(names) or 'none'}")
-        validation = dataclasses.asdict(checked)
-    return DataSettings(kind, data.batch_size, labels, data.hard_labels, cube, grid, validation)
 
 
 def any_data_settings(cfg_data: Mapping):

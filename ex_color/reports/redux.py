@@ -1,6 +1,6 @@
 """The multi-seed ("redux") procedure's summary (later-experiments §0.9), read from the seeds' files: each
 seed's score, selectivity (selectivity.json), last validation values and label counts; min, max, mean and
-standard deviation of each; the Pareto front over the experiment's columns; the best seed by `redux.best`
+standard deviation of each (the one across-runs `reports.summary.Summary`); the Pareto front over the experiment's columns; the best seed by `redux.best`
 (reports.redux_choice); box plots. Written as `summary.md`, `summary.json` and `figures/` beside the seeds.
 
 Config (`redux:`): `evaluate` (best | all: which seeds `excolor run --seeds` evaluates in full),
@@ -22,6 +22,7 @@ from ex_color.errors import UserError
 from ex_color.settings import plain_mapping, read_settings, setting
 from ex_color.reports.render import TextTable, escape, image, number
 from ex_color.reports.results import FINAL_SHARE, RunResult, Stat, is_run_dir, kind_order, load_run
+from ex_color.reports.summary import Summary, summary_of
 from ex_color.reports import redux_choice, redux_selectivity
 
 SUMMARY_MD = "summary.md"
@@ -117,12 +118,12 @@ def pareto_front(rows: dict[str, dict[str, float]], minimise, maximise) -> list[
 
 @dataclass
 class ReduxSummary:
-    directory: Path
+    """A redux's summary: the across-runs `Summary` of its seeds (labelled `seed-<k>`, their columns from
+    `seed_columns`), with the Pareto front and the rule that chose the best seed."""
+
+    across: Summary
     name: str
-    seeds: dict[str, RunResult]
     rows: dict[str, dict[str, float]]
-    columns: list[str]
-    stats: dict[str, Stat]
     minimise: tuple[str, ...]
     maximise: tuple[str, ...]
     front: list[str]
@@ -131,10 +132,27 @@ class ReduxSummary:
     failed: list[str] = field(default_factory=list)
     choice: redux_choice.Choice | None = None
 
+    @property
+    def directory(self) -> Path:
+        return self.across.root
+
+    @property
+    def seeds(self) -> dict[str, RunResult]:
+        return dict(zip(self.across.labels, self.across.runs))
+
+    @property
+    def columns(self) -> list[str]:
+        return self.across.columns
+
+    @property
+    def stats(self) -> dict[str, Stat]:
+        return self.across.stats
+
     def reread(self, names: list[str]) -> None:
         """Read these seeds back from their files again (after they were evaluated)."""
         for name in names:
-            self.seeds[name] = load_run(self.seeds[name].path)
+            index = self.across.labels.index(name)
+            self.across.runs[index] = load_run(self.across.runs[index].path)
 
     def evaluated(self) -> list[str]:
         return [
@@ -301,10 +319,9 @@ def summarise(directory: Path, settings: ReduxSettings = ReduxSettings()) -> Red
     found = seed_runs(directory)
     if not found:
         raise UserError(f"{directory}: no finished seed-<k>/ runs to summarise")
-    seeds = {p.name: load_run(p) for p in found}
-    rows = {name: seed_columns(result) for name, result in seeds.items()}
-    columns = list(dict.fromkeys(c for row in rows.values() for c in row))
-    stats = {c: Stat.of([row.get(c, math.nan) for row in rows.values()]) for c in columns}
+    across = summary_of([load_run(p) for p in found], [p.name for p in found], directory, seed_columns)
+    columns = across.columns
+    rows = across.rows(seed_columns)
     maximise = settings.maximise if settings.maximise is not None else tuple(c for c in columns if c == "score")
     minimise = settings.minimise if settings.minimise is not None else tuple(c for c in columns if c.startswith("val/"))
     for key, chosen in (("minimise", minimise), ("maximise", maximise)):
@@ -312,13 +329,15 @@ def summarise(directory: Path, settings: ReduxSettings = ReduxSettings()) -> Red
             if column not in columns:
                 raise UserError(f"redux.{key}: no seed has a column {column!r}; columns: {', '.join(columns)}")
     front = pareto_front(rows, minimise, maximise) if (minimise or maximise) else []
-    first = next(iter(seeds.values()))
+    first = across.runs[0]
     score_label = first.score_label
     choice = redux_choice.choose(settings.best, rows, front, minimise, maximise, score_label)
+    if choice.seed is not None:
+        across.best_index = across.labels.index(choice.seed)
+        across.best_metric = choice.rule if choice.rule in columns else None
     failed = sorted(p.name for p in directory.glob("seed-*") if (p / "error.json").is_file())
     return ReduxSummary(
-        directory, first.name, seeds, rows, columns, stats, minimise, maximise, front, choice.seed, score_label,
-        failed, choice,
+        across, first.name, rows, minimise, maximise, front, choice.seed, score_label, failed, choice
     )  # fmt: skip
 
 

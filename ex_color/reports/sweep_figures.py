@@ -13,19 +13,8 @@ import math
 import numpy as np
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
-from ex_color.reports.results import RunResult, Stat
-
-
-class Summary(Protocol):
-    """What a sweep figure reads of `tasks.report.Summary` (core does not import tasks)."""
-
-    runs: list[RunResult]
-    labels: list[str]
-    columns: list[str]
-    stats: dict[str, Stat]
-    best_index: int | None
+from ex_color.reports.summary import Summary
 
 
 FIGURES = Path("figures")

@@ -1,4 +1,4 @@
-"""`summarise(paths, best)`: final losses and intervention metrics across runs (one run, several, or a
+"""`excolor report`. `summarise(paths, best)`: final losses and intervention metrics across runs (one run, several, or a
 sweep directory searched recursively): mean ± standard deviation, min, max, per run, and the best run."""
 
 from __future__ import annotations
@@ -6,15 +6,14 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-
 
 from ex_color import runs
 from ex_color.errors import UserError
-from ex_color.reports.render import TextTable, escape, image, number
-from ex_color.reports.results import FINAL_SHARE, RunResult, Stat, is_failed_job, is_run_dir, kind_order, load_run
-from ex_color.reports.run_report import REPORT, write_run_report_files
+from ex_color.reports.redux_choice import higher_is_better
+from ex_color.reports.results import is_failed_job, is_run_dir, kind_order, load_run
+from ex_color.reports.run_report import write_run_report_files
+from ex_color.reports.summary import Summary, summary_of
 
 
 def run_report_files(run_dir: Path) -> list[Path]:
@@ -68,143 +67,6 @@ def find_runs(paths) -> tuple[list[Path], list[Path]]:
     return list(found), sorted(failed, key=natural_key)
 
 
-def higher_is_better(metric: str) -> bool:
-    """Higher is better for the score, ratios, R² and a redux seed's `selectivity.<kind>.target_delta`."""
-    from ex_color.reports.redux_choice import higher_is_better as higher
-
-    return higher(metric)
-
-
-@dataclass
-class Summary:
-    runs: list[RunResult]
-    labels: list[str]
-    root: Path
-    columns: list[str]
-    stats: dict[str, Stat]
-    best_metric: str | None = None
-    best_index: int | None = None
-    failed: list[Path] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # printed after the tables (e.g. why no figures were drawn)
-    figures: list[Path] = field(default_factory=list)  # the sweep figures written (shown in the Markdown)
-
-    @property
-    def best_run(self) -> RunResult | None:
-        return self.runs[self.best_index] if self.best_index is not None else None
-
-    def varying_overrides(self) -> tuple[list[str], list[list[str]]]:
-        """(overrides common to every run, each run's other overrides)."""
-        common = set(self.runs[0].overrides)
-        for run in self.runs[1:]:
-            common &= set(run.overrides)
-        common_list = [o for o in self.runs[0].overrides if o in common] if len(self.runs) > 1 else []
-        return common_list, [[o for o in run.overrides if o not in common_list] for run in self.runs]
-
-    def key_columns(self, full: bool = False) -> list[str]:
-        """The per-run table's metric columns: all of them, or (terminal) the final loss and
-        reconstruction loss, each intervention's error ratio and the metric that picks the best run."""
-        if full:
-            return list(self.columns)
-        keep = [c for c in self.columns if c in ("loss", "recon") or c.endswith("/error_ratio")]
-        if self.best_metric and self.best_metric not in keep:
-            keep.append(self.best_metric)
-        return keep
-
-    def best_line(self) -> str:
-        if self.best_run is None:
-            return ""
-        metric = self.best_metric
-        direction = "higher" if higher_is_better(metric) else "lower"
-        value = self.best_run.metrics()[metric]
-        return (
-            f"Best run by {metric} ({direction} is better): {self.labels[self.best_index]} "
-            f"= {number(value)} ({self.best_run.path})"
-        )
-
-    def lines(self) -> list[str]:
-        """What follows the tables: the best run, and the failed sweep jobs left out."""
-        lines = [self.best_line()] if self.best_run is not None else []
-        if self.failed:
-            lines.append(
-                f"Left out {len(self.failed)} failed sweep job(s) (see error.json): "
-                + ", ".join(str(p) for p in self.failed)
-            )
-        return lines + self.notes
-
-    def tables(self, link_from: Path | None = None, full: bool = False) -> list[TextTable]:
-        """The across-runs table and the per-run table (`full`: every metric column); with `link_from`
-        (a folder), run names link to each run's report.md relative to it."""
-        n = len(self.runs)
-        across = TextTable(
-            f"Across {n} run{'s' if n != 1 else ''} under {self.root}",
-            ["metric", "better", "mean ± std", "min", "max", "runs"],
-            [
-                [
-                    f"`{c}`",
-                    "higher" if higher_is_better(c) else "lower",
-                    s.mean_text(),
-                    number(s.min),
-                    number(s.max),
-                    str(s.n),
-                ]
-                for c, s in self.stats.items()
-            ],
-            align=["l", "l", "r", "r", "r", "r"],
-            note=(
-                f"Losses: mean of the last {FINAL_SHARE:.0%} of each run's steps"
-                + (
-                    "; KIND/max, KIND/mean: per-colour error under that intervention; error_ratio, delta_ratio: its "
-                    "selectivity (on-target over off-target damage); hue_grey_ratio: the smallest Δ among the 12 "
-                    "named hues over the largest among the 5 greys (deleting a subspace); r2: R² of its per-colour "
-                    "error against similarity to the concept colour (eval.correlation)"
-                    if any("/" in c for c in self.columns)
-                    else ""
-                )
-                + ("; ± sample standard deviation over runs." if n > 1 else ".")
-            ),
-        )
-        common, own = self.varying_overrides()
-        columns = self.key_columns(full)
-        rows = []
-        for index, run in enumerate(self.runs):
-            label = escape(self.labels[index])
-            report = run.path / REPORT
-            if link_from is not None and report.is_file():
-                label = f"[{label}]({Path(os.path.relpath(report, link_from)).as_posix()})"
-            if index == self.best_index:
-                label += " ★"
-            metrics = run.metrics()
-            rows.append([label, escape(" ".join(own[index])) or "–", *(number(metrics.get(c)) for c in columns)])
-        note = f"Overrides of every run: {' '.join(common)}. " if common else ""
-        if self.best_index is not None:
-            note += f"★ best by {self.best_metric}."
-        per_run = TextTable(
-            "Per run",
-            ["run", "overrides", *[f"`{c}`" for c in columns]],
-            rows,
-            align=["l", "l", *["r"] * len(columns)],
-            note=note.strip(),
-        )
-        return [across, per_run]
-
-    def markdown(self, link_from: Path) -> str:
-        across, per_run = self.tables(link_from, full=True)
-        parts = [
-            f"# Summary of {len(self.runs)} run{'s' if len(self.runs) != 1 else ''}\n",
-            across.markdown("##"),
-            per_run.markdown("##"),
-        ]
-        if self.best_run is not None:
-            parts.append(f"**{escape(self.best_line())}**\n")
-        parts += [f"{escape(line)}\n" for line in self.lines()[1 if self.best_run is not None else 0 :]]
-        if self.figures:
-            parts.append("## Figures\n")
-            for png in self.figures:
-                alt = runs.alt_text(png, png.stem)
-                parts.append(f"{image(alt, Path(os.path.relpath(png.resolve(), link_from.resolve())).as_posix())}\n")
-        return "\n".join(parts)
-
-
 def resolve_best(best: str | None, columns: list[str]) -> str | None:
     """The metric column `--best` names; `selectivity`: the repulsion (else suppression, else another
     intervention's) error ratio. Default: the experiment's score when the runs have one, else selectivity
@@ -232,25 +94,26 @@ def resolve_best(best: str | None, columns: list[str]) -> str | None:
     return name
 
 
-def summarise(paths, best: str | None = None) -> Summary:
-    """Read every run under `paths` and summarise its final losses and intervention metrics."""
-    found, failed = find_runs(paths)
-    results = [load_run(p) for p in found]
-    seen: dict[str, None] = {}
-    for result in results:
-        seen.update(dict.fromkeys(result.metrics()))
-    kinds = kind_order({c.split("/")[0] for c in seen if "/" in c})
-    ordered = [c for c in seen if "/" not in c] + [
+def metric_order(columns: list[str]) -> list[str]:
+    """The run's own columns (losses, score, …), then each intervention's, kinds in the usual order."""
+    kinds = kind_order({c.split("/")[0] for c in columns if "/" in c})
+    return [c for c in columns if "/" not in c] + [
         f"{k}/{m}"
         for k in kinds
         for m in ("max", "mean", "error_ratio", "delta_ratio", "hue_grey_ratio", "r2")
-        if f"{k}/{m}" in seen
+        if f"{k}/{m}" in columns
     ]
-    stats = {c: Stat.of([r.metrics().get(c, math.nan) for r in results]) for c in ordered}
+
+
+def summarise(paths, best: str | None = None) -> Summary:
+    """Read every run under `paths` and summarise its final losses and intervention metrics."""
+    found, failed = find_runs(paths)
     root = Path(os.path.commonpath(found)) if len(found) > 1 else found[0]
     labels = [Path(os.path.relpath(p, root)).as_posix() if len(found) > 1 else p.name for p in found]
-    summary = Summary(results, labels, root, ordered, stats, failed=failed)
-    metric = resolve_best(best, ordered)
+    summary = summary_of([load_run(p) for p in found], labels, root, order=metric_order)
+    summary.failed = failed
+    results = summary.runs
+    metric = resolve_best(best, summary.columns)
     if metric is not None:
         values = [r.metrics().get(metric, math.nan) for r in results]
         finite = [(v, i) for i, v in enumerate(values) if v is not None and math.isfinite(v)]

@@ -14,17 +14,17 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from ex_color import runs
 from ex_color.builders import build_batches, build_parts, build_validation
 from ex_color.errors import Interrupted, RunFailed, UserError, WriteFailed
-from ex_color.history import HISTORY, read_saved
+from ex_color.history import read_saved
 from ex_color.training.recorder import HistorySettings
 from ex_color.launch.sweeps import ERROR_FILE
-from ex_color.model_contract import check_stacking, model_spec
+from ex_color.model_contract import check_stacking
+from ex_color.training.member_outputs import MemberOutputs, stopped
 from ex_color.training.setup import build_loop, check_members, trainer_settings
 
 log = logging.getLogger(__name__)
@@ -114,13 +114,6 @@ class TrainOutcome:
         )
 
 
-def stopped(directory: Path) -> str:
-    """How a run that failed in training ended: with its last good checkpoint, or before its first."""
-    if (directory / runs.CHECKPOINT).exists():
-        return "stopped (the last good checkpoint is kept)"
-    return "stopped before the first checkpoint (nothing to resume)"
-
-
 def train(
     cfg: DictConfig, run_dir: str | Path | None = None, resume: bool = False, seeds: Sequence[int] | None = None
 ) -> Path:
@@ -173,78 +166,28 @@ def train_outcome(
         log.info("resuming from step %d", loop.step)
     else:
         prepare_directories(cfg, root, members, together, parts.dopesheet_path)
-    regularizers = loop.regularizers
-    loggers = [member_loggers(cfg, directory, seed, root if together else None) for seed, directory in members.items()]
-    metadata = {
-        "model": model_spec(cfg.model).saved(),  # _target_ and keys: what rebuilds it
-        "schedule_length": loop.length,
-        "regularizers": list(regularizers.names),
-        **({"seeds": seeds} if together else {}),
-    }
-    indices = list(members)  # member index -> seed
-    failed: set[int] = set()
     show_progress = sys.stderr.isatty() and trainer.progress_every > 0
-
-    def on_rows(first: int, rows) -> None:
-        from ex_color.training.rows import non_finite_problem
-
-        for index, seed in enumerate(indices):
-            if index in failed:
-                continue
-            values = rows[:, index]
-            problem = non_finite_problem(values, first, loop.active, regularizers)
-            if problem is not None:
-                step, outcome.failures[seed] = problem
-                failed.add(index)
-                values = values[: step - first]
-            log_metric_rows(loggers[index], loop.metric_names, first, values, loop.lr)
-            if problem is None:
-                continue
-            if not together:
-                raise RunFailed(f"{outcome.failures[seed]}; {stopped(members[seed])}")
-            record = {"seed": seed, "message": outcome.failures[seed], "exit_code": 1}
-            runs.atomic_write_text(members[seed] / ERROR_FILE, json.dumps(record, indent=2) + "\n")
-        if show_progress:
-            done = first + len(rows)
-            label = f"{len(indices)} seeds: " if together else ""
-            print(
-                f"\r{label}step {done:,}/{loop.length:,}",
-                end="\n" if done >= loop.length else "",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    def on_checkpoint() -> None:
-        checkpoints, histories = [], []
-        for index, (seed, directory) in enumerate(members.items()):
-            if index not in failed:
-                checkpoint = loop.member_checkpoint(index)
-                checkpoint["excolor"] = {**metadata, "schedule_step": loop.step, **({"seed": seed} if together else {})}
-                checkpoints.append((checkpoint, directory / runs.CHECKPOINT))
-                if loop.history is not None:  # written with the checkpoint, all or nothing
-                    histories.append((directory / HISTORY, loop.history.member(index).to_bytes()))
-        runs.save_checkpoints(checkpoints, histories)
-
+    outputs = MemberOutputs(cfg, loop, outcome, members, root, show_progress)
     log.info(
         "training %s%s: %d steps, regularizers: %s",
         cfg.name,
         f" over {len(seeds)} seeds ({', '.join(map(str, seeds))}) together on {loop.device.type}" if together else "",
         loop.length,
-        ", ".join(regularizers.names) or "none",
+        ", ".join(loop.regularizers.names) or "none",
     )
     status = "failed"
     try:
         with stop_on_signals() as received:
-            finished = loop.run(on_rows, on_checkpoint, trainer.checkpoint_every, lambda: received() is not None)
+            finished = loop.run(
+                outputs.on_rows, outputs.on_checkpoint, trainer.checkpoint_every, lambda: received() is not None
+            )
             signal_received = received()
         status = "success"
     except WriteFailed as failure:
         raise RunFailed(stopped_writing(failure, loop.step, list(members.values()), root)) from None
     finally:
         loop.close()
-        for member in loggers:
-            for logger in member:
-                logger.finalize(status)
+        outputs.finalize(status)
     if not finished:
         raise Interrupted(
             f"{signal_received.name} at step {loop.step}: checkpoint saved; resume with: excolor train --resume {root}",
@@ -289,37 +232,6 @@ def prepare_directories(cfg: DictConfig, root: Path, members: dict[int, Path], t
             runs.atomic_write_text(directory / runs.CONFIG.parent / "overrides.yaml", OmegaConf.to_yaml(seed_overrides))
         if dopesheet.resolve() != (directory / runs.DOPESHEET).resolve():
             runs.atomic_write_bytes(directory / runs.DOPESHEET, dopesheet.read_bytes())
-
-
-def member_loggers(cfg: DictConfig, directory: Path, seed: int, group: Path | None) -> list[Any]:
-    """The configured loggers of one run directory (`cfg.logger`); for seeds trained together, one wandb
-    run per seed, grouped by the seeds' directory."""
-    from hydra.utils import instantiate
-
-    loggers = []
-    for spec in (cfg.get("logger") or {}).values():
-        extra: dict[str, Any] = {"save_dir": str(directory)}
-        if group is not None and str(spec.get("_target_", "")).endswith("wandb_logger"):
-            extra.update(group=group.name, name=f"{cfg.name}/seed-{seed}")
-        logger = instantiate(spec, **extra)
-        member_cfg = cfg.copy()
-        member_cfg.seed = seed
-        logger.log_hyperparams(OmegaConf.to_container(member_cfg, resolve=True))
-        loggers.append(logger)
-    return loggers
-
-
-def log_metric_rows(loggers: Sequence[Any], names: Sequence[str], first: int, values, lr_at: list[float]) -> None:
-    """Rows of one member's metrics (steps `first`…, NaN: not computed), with each step's learning rate."""
-    last = len(lr_at) - 1
-    for offset, row in enumerate(values.tolist()):
-        step = first + offset
-        metrics = {name: (int(v) if name.startswith("labels/") else v) for name, v in zip(names, row) if v == v}
-        metrics["train/lr"] = lr_at[step if step < last else last]
-        for logger in loggers:
-            logger.log_metrics(metrics, step=step)
-    for logger in loggers:
-        logger.save()
 
 
 def resume_run(run_dir: str | Path) -> Path:
