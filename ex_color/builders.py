@@ -11,7 +11,6 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
-from ex_color.data.settings import data_settings
 from ex_color.errors import UserError
 from ex_color.losses import Regularizer
 from ex_color.model_contract import build_checked
@@ -208,54 +207,28 @@ def build_routing(cfg_routing: Any, model: torch.nn.Module, label_names: tuple[s
 
 
 def any_data_settings(cfg_data: Mapping):
-    """`cfg.data` checked by its domain's data part: colour's `data_settings`, or another domain's
-    (`ex_color.domains.data_part`); the result has `label_names`."""
+    """`cfg.data` checked by its domain's data part (`ex_color.domains.data_part`: data.color for hsv and rgb,
+    data.digits, …); the result has `label_names`."""
     from ex_color.domains import data_part
 
-    part = data_part(cfg_data)
-    return data_settings(cfg_data) if part is None else part.settings(plain(cfg_data))
+    return data_part(cfg_data).settings(plain(cfg_data))
 
 
 def build_batches(cfg, seed: int):
-    """The batch stream of `seed` (`cfg.data`): pipeline A (`kind: hsv`) or B (`kind: rgb`), or another
-    domain's (`ex_color.domains.data_part`, e.g. `kind: digits`)."""
-    from ex_color.data import BatchSource, ColorCube, EpochBatchSource
+    """The batch stream of `seed` (`cfg.data`), from its domain's data part, after it checked the config."""
     from ex_color.domains import data_part
 
     part = data_part(cfg.data)
-    if part is not None:
-        part.check(plain(cfg))
-        return part.batches(part.settings(plain(cfg.data)), seed)
-
-    data = data_settings(cfg.data)
-    if data.kind == "hsv":
-        return BatchSource(ColorCube.hsv(**data.cube), data.batch_size, data.labels, data.hard_labels, seed=seed)
-    colours = ColorCube.rgb_grid(data.grid).flat_rgb()
-    return EpochBatchSource(colours, data.batch_size, data.labels, data.hard_labels, seed=seed)
+    part.check(plain(cfg))
+    return part.batches(part.settings(plain(cfg.data)), seed)
 
 
 def build_validation(cfg):
-    """The validation set of `cfg.data.validation` (or of another domain's data part), or None when it is
-    off (absent, or `every: 0`)."""
-    from ex_color.data.validation import ValidationSet
+    """The validation set of `cfg.data` (from its domain's data part), or None when it is off."""
     from ex_color.domains import data_part
 
     part = data_part(cfg.data)
-    if part is not None:
-        return part.validation(part.settings(plain(cfg.data)))
-
-    data = data_settings(cfg.data)
-    settings = data.validation
-    if not settings or not settings["every"]:
-        return None
-    return ValidationSet.build(
-        settings["colours"],
-        settings["grid_steps"],
-        data.labels,
-        settings["batch_size"],
-        settings["every"],
-        settings["labels"],
-    )
+    return part.validation(part.settings(plain(cfg.data)))
 
 
 def intervention_keys() -> dict[str, set[str]]:

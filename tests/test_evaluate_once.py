@@ -12,8 +12,8 @@ from omegaconf import OmegaConf
 from ex_color import runs
 from ex_color.config import compose
 from ex_color.model import ColorMLP
-from ex_color.evaluation.measure import RunEvaluation
-from ex_color.tasks.run import evaluate_run, intervention_configs, score_and_evaluate, score_plan
+from ex_color.domains.color import ColorDomain
+from ex_color.tasks.run import intervention_configs, score_and_evaluate, score_plan
 
 from conftest import excolor
 
@@ -40,7 +40,7 @@ def test_each_model_and_intervention_is_predicted_once(run_copy):
 
     handle = torch.nn.modules.module.register_module_forward_hook(count)
     try:
-        evaluate_run(RunEvaluation(run_copy), configs)
+        ColorDomain().evaluate_run(run_copy, configs)
     finally:
         handle.remove()
     # baseline, suppression (hooks at latent), repulsion (hooks at latent), ablation (a copy): one pass each

@@ -4,7 +4,7 @@
 import pytest
 
 from ex_color.builders import build_model, build_regularizers
-from ex_color.data.settings import data_settings
+from ex_color.data.color import data_settings
 from ex_color.config import compose
 from ex_color.losses import Anchor, Planarity, Separate, Unitarity
 from ex_color.schedule import Timeline, load_dopesheet

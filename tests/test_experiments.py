@@ -229,7 +229,7 @@ def expected_data(name: str) -> dict:
 @pytest.mark.parametrize("name", sorted(LATER))
 def test_the_later_experiments_are_the_spec_s(name):
     from ex_color.builders import build_intervention
-    from ex_color.data.settings import data_settings
+    from ex_color.data.color import data_settings
     from ex_color.tasks.run import check_interventions, intervention_configs
 
     terms, length, (column, keys), interventions = LATER[name]

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from conftest import excolor
-from ex_color import runs
 from ex_color.data.cubes import ColorCube, rgb_to_hsv
 from ex_color.errors import UserError
 from ex_color.evaluation.score import ScoreSettings
@@ -23,10 +22,11 @@ def test_a_score_is_r2_of_the_planned_error_against_similarity(smoke_run, tmp_pa
     """score.json's number equals R² computed independently, from `excolor infer --kind suppression` on the
     same 8³ grid."""
     from ex_color.config import compose
-    from ex_color.tasks.run import score_plan, score_seeds
+    from ex_color.domains.color import ColorDomain
+    from ex_color.tasks.run import score_plan
 
     cfg = compose("run", ["experiment=smoke", SCORE])
-    score_seeds({smoke_run: runs.load_model(smoke_run)}, *score_plan(cfg))
+    ColorDomain().score_runs([smoke_run], score_plan(cfg))
     record = json.loads((smoke_run / "score.json").read_text())
 
     grid = ColorCube.rgb_grid(8).flat_rgb()

@@ -1,22 +1,21 @@
 """Domains: what a kind of data brings to ex-color, behind one interface, chosen by `data.kind`.
 
-Colour (`data=hsv`, `data=rgb`) is the built-in domain: its cubes, named colours, HSV similarity, HD-cube
-evaluation, R² score and figures are where they always were (data.*, builders, evaluation.*, figures,
-reports, tasks), and every lookup here returns None for it. Another domain plugs in through the registry
+Every domain — colour (`data=hsv`, `data=rgb`) and the digits (`data=digits`) — plugs in through the registry
 below, in two parts, so that imports keep flowing one way (core below, tasks above):
 
 * its **data part** (core; `data_part`, called by `builders`): a module with `settings(data)` (checks
   `cfg.data`; the result has `label_names`), `check(cfg)` (the rest of a training config), `batches(settings,
   seed)` (the block contract of `data.sampling`: `locate`, `block`, `label_names`), `validation(settings)`
-  (a ValidationSet or None) and `INPUT_WIDTH`;
-* its **evaluation part** (`domain_for`, `domain_of_run`, called by `tasks.run`, `tasks.intervene` and
-  `tasks.infer`): a `Domain` — its evaluation inputs and groups, the error per group and its selectivity,
-  figures and report.md (`evaluate_run`, `intervene`), the redux score (`score_plan`, `score_runs`) and
-  what `excolor infer --input` reads (`read_inputs`).
+  (a ValidationSet or None) and `INPUT_WIDTH`. Colour's: ex_color.data.color; the digits': ex_color.data.digits.
+* its **evaluation part** (`domain_for`, `domain_of_run`, called by the tasks): a `Domain` — its evaluation
+  inputs and groups, the error per group and its selectivity, figures and report.md (`evaluate_run`,
+  `intervene`, `write_report`), the redux score and per-seed measures (`score_plan`, `score_runs`,
+  `measure_seeds`) and what `excolor infer` reads (`inputs`). Colour's: ex_color.domains.color (the probe
+  of cubes and named colours, HSV similarity, the R² score, the colour figures); the digits':
+  ex_color.domains.digits (the ten classes, the ratio score, docs/digits.md).
 
 Everything else — the schedule, terms, training loop, ensembles, interventions, surgery, the redux summary,
-reports across runs and the launchers — serves every domain unchanged. `digits` (`data=digits`): the UCI
-handwritten digits (ex_color.data.digits, ex_color.domains.digits; docs/digits.md). Adding a domain:
+reports across runs, search and the launchers — serves every domain unchanged. Adding a domain:
 docs/ARCHITECTURE.md, "Adding a domain".
 """
 
@@ -33,22 +32,21 @@ from ex_color.errors import UserError
 
 @dataclass(frozen=True)
 class Registered:
-    """A domain: the `data.kind`s it serves, its data module and its evaluation class ("module:Class");
-    None for the built-in colour domain's."""
+    """A domain: the `data.kind`s it serves, its data module and its evaluation class ("module:Class")."""
 
     kinds: tuple[str, ...]
-    data: str | None
-    evaluation: str | None
+    data: str
+    evaluation: str
 
 
 DOMAINS: dict[str, Registered] = {
-    "color": Registered(("hsv", "rgb"), None, None),
+    "color": Registered(("hsv", "rgb"), "ex_color.data.color", "ex_color.domains.color:ColorDomain"),
     "digits": Registered(("digits",), "ex_color.data.digits", "ex_color.domains.digits:DigitsDomain"),
 }
 
 
 class Domain(Protocol):
-    """A domain's evaluation part."""
+    """A domain's evaluation part. One instance serves one command (it may keep what it loaded)."""
 
     name: str
     input_width: int
@@ -59,18 +57,23 @@ class Domain(Protocol):
     def score_runs(self, run_dirs: Sequence[Path], plan: Any) -> None:
         """Write each run's score.json (`score`, `label`, optional `columns`): the redux picks its best by it."""
 
-    def evaluate_run(self, run_dir: Path, configs: Mapping[str, Any]) -> Path:
-        """Measure the baseline and each intervention, save them, draw the figures; returns report.md."""
+    def measure_seeds(self, cfg, run_dirs: Sequence[Path], configs: Mapping[str, Any]) -> None:
+        """What the redux measures of every seed beside the score (colour: selectivity.json per seed)."""
 
-    def write_report(self, run_dir: Path) -> Path:
-        """report.md of a run, from its files (`excolor report --run-reports`)."""
+    def evaluate_run(self, run_dir: Path, configs: Mapping[str, Any], log_results: bool = False) -> Path:
+        """Measure the baseline and each intervention, save them, draw the figures; with `log_results`, put
+        them into the tracker's run in progress. Returns report.md."""
+
+    def write_report(self, run_dir: Path) -> list[Path]:
+        """report.md of a run (and any tables beside it), from its files; report.md last."""
 
     def intervene(self, run_dir: Path, icfg: Any) -> tuple[Path, Any]:
         """`excolor intervene`: one intervention (`icfg`: its composed config) measured, saved and drawn;
-        (its folder, what it measured: an object with a `table()`, a TextTable the command prints)."""
+        (its folder, what it measured: colour's InterventionResult, or an object with a `table()`)."""
 
-    def read_inputs(self, path: Path) -> Any:
-        """`excolor infer --input PATH`: inputs [N, input_width], checked (one-line UserError otherwise)."""
+    def inputs(self, values: Sequence[str], path: Path | None) -> tuple[Any, list[str]]:
+        """`excolor infer`: (inputs [N, input_width], a label per row) from the command line's values and/or
+        `--input PATH`, checked (one-line UserError otherwise)."""
 
 
 def kind_of(data: Any) -> str:
@@ -88,22 +91,20 @@ def registered(data: Any) -> tuple[str, Registered]:
 
 
 def data_part(data: Any):
-    """The data module of the domain serving `cfg.data`, or None for colour (builders' own pipelines)."""
+    """The data module of the domain serving `cfg.data`."""
     _, entry = registered(data)
-    return None if entry.data is None else importlib.import_module(entry.data)
+    return importlib.import_module(entry.data)
 
 
-def domain_for(data: Any) -> Domain | None:
-    """The evaluation part of the domain serving `cfg.data`; None for colour (the tasks' own)."""
+def domain_for(data: Any) -> Domain:
+    """The evaluation part of the domain serving `cfg.data`."""
     _, entry = registered(data)
-    if entry.evaluation is None:
-        return None
     module, _, name = entry.evaluation.partition(":")
     return getattr(importlib.import_module(module), name)()
 
 
-def domain_of_run(run_dir: Path) -> Domain | None:
-    """The evaluation part of a trained run's domain, from its saved config; None for colour."""
+def domain_of_run(run_dir: Path) -> Domain:
+    """The evaluation part of a trained run's domain, from its saved config."""
     from ex_color import runs
 
     return domain_for(runs.load_config(run_dir).get("data"))

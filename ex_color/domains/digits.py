@@ -58,6 +58,9 @@ class DigitsDomain:
         for run_dir, record in zip(run_dirs, score_records(deltas, settings)):
             runs.atomic_write_text(Path(run_dir) / SCORE_FILE, json.dumps(record, indent=2) + "\n")
 
+    def measure_seeds(self, cfg, run_dirs: Sequence[Path], configs: Mapping[str, Any]) -> None:
+        """Nothing beyond the score: a digits seed's selectivity is in its score's columns (score.json)."""
+
     # -- evaluation ------------------------------------------------------------------------------------
 
     @staticmethod
@@ -69,9 +72,10 @@ class DigitsDomain:
 
         return digits_settings(plain(runs.load_config(run_dir).data)).arrays("validation")
 
-    def evaluate_run(self, run_dir: Path, configs: Mapping[str, Any]) -> Path:
+    def evaluate_run(self, run_dir: Path, configs: Mapping[str, Any], log_results: bool = False) -> Path:
         """The run's figures, each intervention measured (class-metrics.json, predictions.npz,
-        intervention.yaml) and drawn, then report.md; the baseline is predicted once and shared."""
+        intervention.yaml) and drawn, then report.md; the baseline is predicted once and shared. With
+        `log_results`, the figures and each intervention's class selectivity go to the tracker's run."""
         from ex_color.domains import digits_report
         from ex_color.figures.writer import FigureWriter
 
@@ -86,14 +90,15 @@ class DigitsDomain:
             evaluation.concept,
             "no intervention",
         )
-        for icfg in configs.values():
-            evaluation.measure_and_save(icfg)
+        measured = {kind: evaluation.measure_and_save(icfg)[1] for kind, icfg in configs.items()}
+        if log_results:
+            log_to_tracker(evaluation.run_dir, measured)
         return digits_report.write_report(evaluation.run_dir)
 
-    def write_report(self, run_dir: Path) -> Path:
+    def write_report(self, run_dir: Path) -> list[Path]:
         from ex_color.domains import digits_report
 
-        return digits_report.write_report(Path(run_dir))
+        return [digits_report.write_report(Path(run_dir))]
 
     def intervene(self, run_dir: Path, icfg) -> tuple[Path, Any]:
         """`excolor intervene` on a digits run (`icfg`: the composed intervene config): one intervention
@@ -106,6 +111,16 @@ class DigitsDomain:
         return out, metrics
 
     # -- inference -------------------------------------------------------------------------------------
+
+    def inputs(self, values: Sequence[str], path: Path | None) -> tuple[np.ndarray, list[str]]:
+        """(pixels [N, 64] in [0, 1] from the .npy file `path`, no labels); values on the command line are
+        refused (they are colours)."""
+        if values:
+            raise UserError(f"values given on the command line: a {self.name} run takes --input FILE only")
+        if path is None:
+            raise UserError(f"--input: a {self.name} run needs an input file ({self.input_width} values a row)")
+        pixels = self.read_inputs(path)
+        return pixels, [""] * len(pixels)
 
     def read_inputs(self, path: Path) -> np.ndarray:
         """An [N, 64] array of pixels in [0, 1] from a .npy file."""
@@ -124,14 +139,30 @@ class DigitsDomain:
             )
         if not np.issubdtype(pixels.dtype, np.number):
             raise UserError(f"{path}: expected numbers, got {pixels.dtype}")
+        from ex_color.data.inputs import check_range
+
         pixels = np.asarray(pixels, np.float64)
-        if not np.isfinite(pixels).all():
-            raise UserError(f"{path}: values must be finite")
-        bad = np.argwhere((pixels < 0) | (pixels > 1))
-        if len(bad):
-            row, col = bad[0]
-            raise UserError(f"{path}: value {pixels[row, col]:g} (row {row + 1}, column {col + 1}) is outside [0, 1]")
+        check_range(pixels, str(path), column=lambda c: f"column {c + 1}")
         return pixels.astype(np.float32)
+
+
+def log_to_tracker(run_dir: Path, measured: Mapping[str, Any]) -> bool:
+    """The run's figures (and each intervention's) and each intervention's class selectivity into the wandb
+    run in progress, if any."""
+    from ex_color.training import tracking
+
+    if tracking.active_run() is None:
+        return False
+    images = {
+        png.relative_to(run_dir).with_suffix("").as_posix(): (png, png.stem)
+        for png in sorted([*run_dir.glob("figures/*.png"), *run_dir.glob("interventions/*/figures/*.png")])
+    }
+    scalars = {
+        f"interventions/{kind}/{key}": getattr(metrics.selectivity, key)
+        for kind, metrics in measured.items()
+        for key in ("delta", "median_other", "max_other", "ratio_median", "ratio_max")
+    }
+    return tracking.log_results(scalars, images)
 
 
 class DigitsEvaluation:

@@ -52,7 +52,7 @@ def colour_only(run_dir: Path) -> None:
     from ex_color.domains import domain_of_run
 
     domain = domain_of_run(run_dir)
-    if domain is not None:
+    if domain.name != "color":
         raise UserError(
             f"{run_dir}: excolor plot draws colour figures; a {domain.name} run's figures are drawn by "
             "excolor run and excolor intervene (figures/, interventions/<kind>/figures/)"

@@ -12,16 +12,14 @@ from ex_color import runs
 from ex_color.errors import UserError
 from ex_color.reports.redux_choice import higher_is_better
 from ex_color.reports.results import is_failed_job, is_run_dir, kind_order, load_run
-from ex_color.reports.run_report import write_run_report_files
 from ex_color.reports.summary import Summary, summary_of
 
 
 def run_report_files(run_dir: Path) -> list[Path]:
-    """report.md (and its tables) of one run, written by its domain: colour's here, another's by it."""
+    """report.md (and its tables) of one run, written by its domain."""
     from ex_color.domains import domain_of_run
 
-    domain = domain_of_run(run_dir)
-    return write_run_report_files(run_dir) if domain is None else [domain.write_report(run_dir)]
+    return domain_of_run(run_dir).write_report(run_dir)
 
 
 # Folders inside a run that never hold another run: not searched.

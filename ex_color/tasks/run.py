@@ -72,80 +72,22 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> Path:
 
 
 def score_and_evaluate(run_dir: Path, configs: dict[str, DictConfig], score) -> Path:
-    """A trained run scored (when the experiment has a score), evaluated in full and logged to the tracker in
-    progress, its checkpoint loaded once; returns report.md's path."""
+    """A trained run scored (when the experiment has a score), evaluated in full by its domain and logged to
+    the tracker in progress, its checkpoint loaded once; returns report.md's path."""
     from ex_color.domains import domain_of_run
-    from ex_color.evaluation.measure import RunEvaluation
 
     domain = domain_of_run(run_dir)
-    if domain is not None:  # another domain than colour scores and evaluates its runs itself
-        if score is not None:
-            domain.score_runs([run_dir], score)
-        return domain.evaluate_run(run_dir, configs)
-    evaluation = RunEvaluation(run_dir)
     if score is not None:
-        score_seeds({run_dir: evaluation.model}, *score)
-    return evaluate_run(evaluation, configs, log=True)
+        domain.score_runs([run_dir], score)
+    return domain.evaluate_run(run_dir, configs, log_results=True)
 
 
 def score_plan(cfg: DictConfig):
-    """(settings, the plan's intervention configs) of the experiment's score, each kind built for an untrained
-    model of the configured shape; None when the experiment has no score. Another domain than colour
-    (ex_color.domains) reads its own `score:`."""
+    """What the experiment's score needs, checked by the domain (colour: (settings, the plan's intervention
+    configs), each kind built for an untrained model of the configured shape); None without a score."""
     from ex_color.domains import domain_for
-    from ex_color.evaluation.score import ScoreSettings, checked_plan
 
-    domain = domain_for(cfg.get("data"))
-    if domain is not None:
-        return domain.score_plan(cfg)
-    return checked_plan(ScoreSettings.from_config(cfg.get("score")), cfg)
-
-
-def score_seeds(models: dict[Path, Any], settings, configs) -> None:
-    """Score trained runs ({run directory: its model}) and write their score.json."""
-    from ex_color.evaluation.score import score_runs
-
-    logger.info("scoring %d run%s: %s", len(models), "s" if len(models) != 1 else "", settings.label())
-    score_runs(list(models), settings, configs, list(models.values()))
-
-
-def evaluate_run(evaluation, configs: dict[str, DictConfig], log: bool = False) -> Path:
-    """Figures, each intervention's evaluation and report.md of a trained run (`evaluation`: its
-    RunEvaluation); with `log`, the results also go to the tracker in progress. Returns the report's path.
-
-    The baseline is predicted once and shared; each intervention is predicted once, and its metrics and
-    figures come from those predictions. Every intervention is measured before any figure is drawn, so the
-    stacked figures' error panels share one y limit across the baseline and the interventions."""
-    from ex_color.figures.registry import RUN_FIGURES, applicable
-    from ex_color.figures.writer import FigureWriter, stacked_top
-    from ex_color.interventions.kinds import NoIntervention
-    from ex_color.reports.results import load_run
-    from ex_color.reports.run_report import write_run_report
-    from ex_color.tasks.intervene import draw, measure_and_save
-
-    run_dir = evaluation.run_dir
-    baseline = evaluation.measure(NoIntervention())
-    results = {}
-    for kind, icfg in configs.items():
-        result = results[kind] = measure_and_save(evaluation, icfg)
-        metrics = result.metrics
-        logger.info(
-            "%s: per-colour MSE max %.4g mean %.4g, on/off-target error ratio %.3g",
-            kind,
-            metrics.intervened.max,
-            metrics.intervened.mean,
-            metrics.selectivity.error_ratio,
-        )
-    top = stacked_top([baseline, *results.values()], run_dir, measured=results)
-    logger.info("drawing the figures of %s", run_dir)
-    FigureWriter(run_dir, error_top=top).draw(applicable(RUN_FIGURES, baseline), baseline)
-    for kind, result in results.items():
-        if kind != "none":  # `none` has the run's figures, drawn above
-            draw(result, run_dir, error_top=top)
-    run_result = load_run(run_dir)
-    if log:
-        log_to_tracker(run_dir, run_result)
-    return write_run_report(run_dir, run_result)
+    return domain_for(cfg.get("data")).score_plan(cfg)
 
 
 def run_seeds(cfg: DictConfig, seeds: list[int], run_dir: str | Path | None = None) -> Path:
@@ -170,67 +112,31 @@ def finish_seeds(cfg: DictConfig, directory: Path, finished: list[Path], configs
     checkpoint is loaded once."""
     from ex_color.reports import redux
     from ex_color.reports.redux_choice import mark_best
-    from ex_color.reports.run_report import write_run_report
     from ex_color.reports.tracker_logging import log_redux
 
     if not finished:
         return
-    from ex_color.evaluation.measure import RunEvaluation
-
     from ex_color.domains import domain_for
 
     settings = redux.ReduxSettings.from_config(cfg.get("redux"))
-    domain = domain_for(cfg.get("data"))  # None: colour
-    needed = domain is None and (score is not None or any(kind != "none" for kind in configs))
-    models = {seed_dir: runs.load_model(seed_dir) for seed_dir in finished} if needed else {}
-    if score is not None and domain is not None:
+    domain = domain_for(cfg.get("data"))  # one for the whole redux: each checkpoint is loaded once
+    if score is not None:
         domain.score_runs(finished, score)
-    elif score is not None:
-        score_seeds(models, *score)
-    if domain is None:  # colour's named colours; another domain's selectivity is in its score columns
-        measure_selectivity(cfg, models, configs)
+    domain.measure_seeds(cfg, finished, configs)
     summary = redux.summarise(directory, settings)
     if summary.best is not None:
         logger.info("best seed by %s: %s (%s)", settings.best, summary.best, summary.choice.text)
     chosen = finished if settings.evaluate == "all" or summary.best is None else [directory / summary.best]
     stale = mark_best(directory, summary.choice, len(summary.rows))
     for seed_dir in chosen:
-        if domain is not None:
-            domain.evaluate_run(seed_dir, configs)
-        else:
-            evaluate_run(RunEvaluation(seed_dir, models.get(seed_dir)), configs)
+        domain.evaluate_run(seed_dir, configs)
     for seed_dir in stale:  # chosen by an earlier summary of this redux: its report.md no longer says so
         if seed_dir not in chosen and (seed_dir / "report.md").is_file():
-            domain.write_report(seed_dir) if domain is not None else write_run_report(seed_dir)
+            domain.write_report(seed_dir)
     summary.reread([seed_dir.name for seed_dir in chosen])
     redux.write_summary(summary)
     logger.info("summary across seeds: %s", directory / redux.SUMMARY_MD)
     log_redux(cfg, summary)
-
-
-def measure_selectivity(cfg: DictConfig, models: dict[Path, Any], configs: dict[str, DictConfig]) -> None:
-    """Every seed's selectivity.json ({run directory: its model}): each intervention but none, on the named
-    colours and a small cube (one small pass each)."""
-    from ex_color.evaluation.seed_selectivity import measure_runs
-    from ex_color.evaluation.settings import EvalSettings
-
-    kinds = [kind for kind in configs if kind != "none"]
-    if kinds:
-        count = f"{len(models)} seed{'s' if len(models) != 1 else ''}"
-        logger.info("selectivity of %s: %s", count, ", ".join(kinds))
-        measure_runs(list(models), configs, EvalSettings.from_config(cfg.get("eval")).hd, list(models.values()))
-
-
-def log_to_tracker(run_dir: Path, result) -> bool:
-    """Figures, intervention metrics and named-colour tables (`result`: the run's RunResult) into the wandb run
-    in progress, if any."""
-    from ex_color.training import tracking
-
-    if tracking.active_run() is None:
-        return False
-    from ex_color.reports.tracker_logging import run_payload
-
-    return tracking.log_results(*run_payload(run_dir, result))
 
 
 def validate(cfg: DictConfig) -> None:

@@ -84,3 +84,42 @@ def data_settings(cfg_data: Mapping) -> DataSettings:
                 raise UserError(f"data.validation.labels: unknown label {name!r}; labels: {', '.join(names) or 'none'}")
         validation = dataclasses.asdict(checked)
     return DataSettings(kind, data.batch_size, labels, data.hard_labels, cube, grid, validation)
+
+
+INPUT_WIDTH = 3  # RGB
+
+
+def settings(data: Mapping) -> DataSettings:
+    return data_settings(data)
+
+
+def check(cfg: Mapping) -> None:
+    """Nothing beyond `data:` to check for colour."""
+
+
+def batches(data: DataSettings, seed: int):
+    """The batch stream of `seed`: pipeline A (`kind: hsv`) or B (`kind: rgb`)."""
+    from ex_color.data.cubes import ColorCube
+    from ex_color.data.sampling import BatchSource, EpochBatchSource
+
+    if data.kind == "hsv":
+        return BatchSource(ColorCube.hsv(**data.cube), data.batch_size, data.labels, data.hard_labels, seed=seed)
+    colours = ColorCube.rgb_grid(data.grid).flat_rgb()
+    return EpochBatchSource(colours, data.batch_size, data.labels, data.hard_labels, seed=seed)
+
+
+def validation(data: DataSettings):
+    """The validation set of `data.validation`, or None when it is off (absent, or `every: 0`)."""
+    from ex_color.data.validation import ValidationSet
+
+    settings = data.validation
+    if not settings or not settings["every"]:
+        return None
+    return ValidationSet.build(
+        settings["colours"],
+        settings["grid_steps"],
+        data.labels,
+        settings["batch_size"],
+        settings["every"],
+        settings["labels"],
+    )
