@@ -124,8 +124,11 @@ def test_a_digits_run_end_to_end_then_infer(tmp_path):
     wider = json.loads((run / "interventions" / "ablation" / "class-metrics.json").read_text())
     assert wider["intervention"]["dims"] == [0, 1] and wider["delta"][3] >= ablation["delta"][3] - 1e-6
 
-    excolor("report", str(run), "--run-reports", cwd=tmp_path)  # rewritten by the digits domain
+    compared = excolor("report", str(run), "--run-reports", "--output", "summary.md", cwd=tmp_path)
     assert "Per-class MSE" in (run / "report.md").read_text() and "dims: 0, 1" in (run / "report.md").read_text()
+    summary = (tmp_path / "summary.md").read_text()  # the per-class selectivity compared across runs
+    assert "`ablation/ratio_median`" in summary and "`prune/target_delta`" in summary and "`none/mean`" in summary
+    assert "ablation/ratio_median" in compared.stdout  # the terminal's key columns
 
     refused = excolor("plot", "colors", "--run", str(run), cwd=tmp_path, check=False)
     assert refused.returncode == 2 and "excolor plot draws colour figures" in refused.stderr

@@ -67,6 +67,10 @@ class Domain(Protocol):
     def write_report(self, run_dir: Path) -> list[Path]:
         """report.md of a run (and any tables beside it), from its files; report.md last."""
 
+    def run_columns(self, run_dir: Path) -> dict[str, float]:
+        """An evaluated run's columns that `excolor report` compares across runs beyond the common ones
+        (`<kind>/<field>`; colour's come from metrics.json through reports.results: none here)."""
+
     def intervene(self, run_dir: Path, icfg: Any) -> tuple[Path, Any]:
         """`excolor intervene`: one intervention (`icfg`: its composed config) measured, saved and drawn;
         (its folder, what it measured: colour's InterventionResult, or an object with a `table()`)."""

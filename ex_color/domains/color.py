@@ -110,6 +110,10 @@ class ColorDomain:
 
         return write_run_report_files(Path(run_dir))
 
+    def run_columns(self, run_dir: Path) -> dict[str, float]:
+        """None beyond metrics.json's, which reports.results reads into typed InterventionMetrics."""
+        return {}
+
     def intervene(self, run_dir: Path, icfg) -> tuple[Path, Any]:
         """`excolor intervene`: one intervention measured, saved and drawn; (its folder, InterventionResult)."""
         from ex_color.evaluation.measure import RunEvaluation

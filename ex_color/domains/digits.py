@@ -100,6 +100,22 @@ class DigitsDomain:
 
         return [digits_report.write_report(Path(run_dir))]
 
+    def run_columns(self, run_dir: Path) -> dict[str, float]:
+        """Per evaluated intervention (class-metrics.json): `<kind>/mean`, the mean per-image MSE under it, and
+        but for `none`, `<kind>/target_delta` (Δ of the concept digit), `<kind>/ratio_median` and
+        `<kind>/ratio_max`."""
+        from ex_color.evaluation.digits import METRICS_FILE, DigitsMetrics
+
+        columns: dict[str, float] = {}
+        for path in sorted(Path(run_dir).glob(f"interventions/*/{METRICS_FILE}")):
+            kind, metrics = path.parent.name, DigitsMetrics.load(path)
+            columns[f"{kind}/mean"] = float(metrics.intervened_mean)
+            if kind != "none":
+                columns[f"{kind}/target_delta"] = float(metrics.selectivity.delta)
+                columns[f"{kind}/ratio_median"] = float(metrics.selectivity.ratio_median)
+                columns[f"{kind}/ratio_max"] = float(metrics.selectivity.ratio_max)
+        return columns
+
     def intervene(self, run_dir: Path, icfg) -> tuple[Path, Any]:
         """`excolor intervene` on a digits run (`icfg`: the composed intervene config): one intervention
         measured, saved and drawn, report.md rewritten; returns (its folder, its DigitsMetrics)."""

@@ -38,7 +38,7 @@ def higher_is_better(name: str, maximise: Sequence[str] = (), minimise: Sequence
     if name in minimise:
         return False
     return name == SCORE or name.replace("/", ".").endswith(
-        (".error_ratio", ".delta_ratio", ".hue_grey_ratio", ".r2", ".target_delta")
+        (".error_ratio", ".delta_ratio", ".hue_grey_ratio", ".r2", ".target_delta", ".ratio_median", ".ratio_max")
     )
 
 

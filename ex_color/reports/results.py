@@ -166,6 +166,7 @@ class RunResult:
     last: dict[str, float] = field(default_factory=dict)  # last_values of metrics.csv
     selectivity: dict[str, dict] = field(default_factory=dict)  # a redux seed's selectivity.json, per kind
     score_columns: dict[str, float] = field(default_factory=dict)  # score.json's `columns` (digits: Δ, ratios)
+    domain_columns: dict[str, float] = field(default_factory=dict)  # the domain's `<kind>/…` (Domain.run_columns)
 
     @property
     def name(self) -> str:
@@ -196,6 +197,7 @@ class RunResult:
                     out[f"{kind}/hue_grey_ratio"] = float(metrics.selectivity.hue_grey_ratio)
                 if metrics.correlation is not None:
                     out[f"{kind}/r2"] = float(metrics.correlation.r2)
+        out.update(self.domain_columns)
         return out
 
 
@@ -221,10 +223,12 @@ def load_run(path: Path) -> RunResult:
     if folder.is_dir():
         for metrics_file in sorted(folder.glob("*/metrics.json")):
             interventions[metrics_file.parent.name] = InterventionMetrics.load(metrics_file)
+    from ex_color.domains import domain_for
     from ex_color.evaluation.score import read_score
     from ex_color.evaluation.seed_selectivity import read_selectivity
 
     score = read_score(path)
+    domain_columns = domain_for(cfg.get("data")).run_columns(path) if folder.is_dir() else {}
     return RunResult(
         path,
         config,
@@ -238,4 +242,5 @@ def load_run(path: Path) -> RunResult:
         last=last_values(rows),
         selectivity=read_selectivity(path),
         score_columns={str(k): float(v) for k, v in ((score or {}).get("columns") or {}).items()},
+        domain_columns=domain_columns,
     )

@@ -52,10 +52,10 @@ class Summary:
 
     def key_columns(self, full: bool = False) -> list[str]:
         """The per-run table's metric columns: all of them, or (terminal) the final loss and
-        reconstruction loss, each intervention's error ratio and the metric that picks the best run."""
+        reconstruction loss, each intervention's error ratio (digits: ratio_median) and the metric that picks the best run."""
         if full:
             return list(self.columns)
-        keep = [c for c in self.columns if c in ("loss", "recon") or c.endswith("/error_ratio")]
+        keep = [c for c in self.columns if c in ("loss", "recon") or c.endswith(("/error_ratio", "/ratio_median"))]
         if self.best_metric and self.best_metric not in keep:
             keep.append(self.best_metric)
         return keep
@@ -107,7 +107,13 @@ class Summary:
                     "selectivity (on-target over off-target damage); hue_grey_ratio: the smallest Δ among the 12 "
                     "named hues over the largest among the 5 greys (deleting a subspace); r2: R² of its per-colour "
                     "error against similarity to the concept colour (eval.correlation)"
-                    if any("/" in c for c in self.columns)
+                    if any(c.endswith("/max") for c in self.columns)
+                    else ""
+                )
+                + (
+                    "; target_delta, ratio_median, ratio_max (digits): the concept digit's Δ, over the median and the "
+                    "largest Δ of the other digits"
+                    if any(c.endswith("/ratio_median") for c in self.columns)
                     else ""
                 )
                 + ("; ± sample standard deviation over runs." if n > 1 else ".")

@@ -67,9 +67,9 @@ def find_runs(paths) -> tuple[list[Path], list[Path]]:
 
 def resolve_best(best: str | None, columns: list[str]) -> str | None:
     """The metric column `--best` names; `selectivity`: the repulsion (else suppression, else another
-    intervention's) error ratio. Default: the experiment's score when the runs have one, else selectivity
+    intervention's) error ratio (digits: ratio_median). Default: the experiment's score when the runs have one, else selectivity
     when interventions were evaluated, else `loss`."""
-    ratios = [c for c in columns if c.endswith("/error_ratio")]
+    ratios = [c for c in columns if c.endswith(("/error_ratio", "/ratio_median"))]
     if best is None:
         if "score" in columns:
             return "score"
@@ -92,13 +92,16 @@ def resolve_best(best: str | None, columns: list[str]) -> str | None:
     return name
 
 
+DIGITS_FIELDS = ("target_delta", "ratio_median", "ratio_max")  # ex_color.domains.digits: run_columns
+
+
 def metric_order(columns: list[str]) -> list[str]:
     """The run's own columns (losses, score, …), then each intervention's, kinds in the usual order."""
     kinds = kind_order({c.split("/")[0] for c in columns if "/" in c})
     return [c for c in columns if "/" not in c] + [
         f"{k}/{m}"
         for k in kinds
-        for m in ("max", "mean", "error_ratio", "delta_ratio", "hue_grey_ratio", "r2")
+        for m in ("max", "mean", "error_ratio", "delta_ratio", "hue_grey_ratio", "r2", *DIGITS_FIELDS)
         if f"{k}/{m}" in columns
     ]
 
