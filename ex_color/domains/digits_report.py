@@ -124,42 +124,22 @@ def pca_table(run_dir: Path, cfg: dict, baseline) -> TextTable | None:
     )
 
 
+def digits_data_text(data: dict) -> str:
+    return (
+        f"UCI digits, validation fraction {data.get('validation_fraction')} (split seed "
+        f"{data.get('split_seed')}), batch {data.get('batch_size')}, labels "
+        + ", ".join(f"{k} = {v}" for k, v in (data.get("labels") or {}).items() if v is not None)
+        + f", labelled fraction {data.get('labelled')}, concept digit {data.get('concept', 3)}"
+    )
+
+
 def report_markdown(run_dir: Path) -> str:
     from ex_color.reports.results import load_run
-    from ex_color.reports.run_report import settings_text, training_parts
+    from ex_color.reports.run_report import config_table, settings_text, training_parts
 
     result = load_run(run_dir)
     cfg = result.config
-    data, model = cfg.get("data") or {}, cfg.get("model") or {}
-    settings = TextTable(
-        "",
-        ["setting", "value"],
-        [
-            ["experiment", escape(result.name)],
-            ["seed", str(cfg.get("seed", "?"))],
-            ["overrides", f"`{' '.join(result.overrides)}`" if result.overrides else "none"],
-            [
-                "model",
-                escape(
-                    f"MLP autoencoder {model.get('inputs')} → {model.get('hidden')} → {model.get('bottleneck')}, "
-                    f"{model.get('nonlinear_layers', 1)} nonlinear layer(s) a side, explicit normalisation "
-                    f"{'yes' if model.get('normalize') else 'no'}"
-                ),
-            ],
-            [
-                "data",
-                escape(
-                    f"UCI digits, validation fraction {data.get('validation_fraction')} (split seed "
-                    f"{data.get('split_seed')}), batch {data.get('batch_size')}, labels "
-                    + ", ".join(f"{k} = {v}" for k, v in (data.get("labels") or {}).items() if v is not None)
-                    + f", labelled fraction {data.get('labelled')}, concept digit {data.get('concept', 3)}"
-                ),
-            ],
-            ["dopesheet", f"[dopesheet.csv](dopesheet.csv) (given as `{cfg.get('dopesheet')}`)"],
-            ["steps", f"{result.steps:,}"],
-        ],
-        align=["l", "l"],
-    )
+    settings = config_table(result, digits_data_text)
     parts = [
         f"# {escape(result.name)} · seed {cfg.get('seed', '?')}\n",
         f"Run directory: `{run_dir}`. Written {datetime.now():%Y-%m-%d %H:%M} from the files in this directory.\n",

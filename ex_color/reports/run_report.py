@@ -43,11 +43,25 @@ def sigmoid_output(model: dict) -> bool:
     return not model.get("normalize") if sigmoid is None else bool(sigmoid)
 
 
-def config_table(result: RunResult) -> TextTable:
+def color_data_text(data: dict) -> str:
+    cube = data.get("cube") or {}
+    return (
+        (
+            f"RGB grid {data.get('grid')}³"
+            if data.get("kind") == "rgb"
+            else f"HSV cube {cube.get('hues')}×{cube.get('saturations')}×{cube.get('values')}"
+        )
+        + f", batch {data.get('batch_size')}, labels "
+        + ", ".join(f"{k} ×{v}" for k, v in (data.get("labels") or {}).items() if v is not None)
+        + f", {'hard' if data.get('hard_labels') else 'soft'} labels"
+    )
+
+
+def config_table(result: RunResult, data_text=color_data_text) -> TextTable:
+    """The run's settings; `data_text(cfg.data)` describes its data (its domain's words: colour's by default)."""
     cfg = result.config
     model = cfg.get("model") or {}
-    data = cfg.get("data") or {}
-    cube = data.get("cube") or {}
+    inputs = model.get("inputs", 3)
     rows = [
         ["experiment", escape(result.name)],
         ["seed", str(cfg.get("seed", "?"))],
@@ -55,27 +69,16 @@ def config_table(result: RunResult) -> TextTable:
         [
             "model",
             escape(
-                f"{short_target(model.get('_target_', 'ColorMLP'))}: bottleneck {model.get('bottleneck')}, "
+                f"{short_target(model.get('_target_', 'ColorMLP'))}: "
+                + (f"inputs {inputs}, " if inputs != 3 else "")
+                + f"bottleneck {model.get('bottleneck')}, "
                 f"hidden {model.get('hidden')}, explicit normalisation {'yes' if model.get('normalize') else 'no'}, "
                 f"sigmoid output {'yes' if sigmoid_output(model) else 'no'}"
                 if short_target(model.get("_target_", "ColorMLP")) == "ColorMLP"
                 else call_text(model)  # an own model: its class and keys
             ),
         ],
-        [
-            "data",
-            escape(
-                (
-                    f"RGB grid {data.get('grid')}³"
-                    if data.get("kind") == "rgb"
-                    else f"HSV cube {cube.get('hues')}×{cube.get('saturations')}×{cube.get('values')}"
-                )
-                + f", batch "
-                f"{data.get('batch_size')}, labels "
-                + ", ".join(f"{k} ×{v}" for k, v in (data.get("labels") or {}).items() if v is not None)
-                + f", {'hard' if data.get('hard_labels') else 'soft'} labels"
-            ),
-        ],
+        ["data", escape(data_text(cfg.get("data") or {}))],
         ["dopesheet", f"[dopesheet.csv](dopesheet.csv) (given as `{cfg.get('dopesheet')}`)"],
         ["steps", f"{result.steps:,}"],
         ["optimizer", escape(short_target((cfg.get("optimizer") or {}).get("_target_", "?")))],
