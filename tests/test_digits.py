@@ -184,3 +184,31 @@ def test_a_digits_config_with_a_colour_model_is_refused_in_one_line(tmp_path):
     result = excolor("train", "experiment=ex-3.2", "model=color-mlp-norm", cwd=tmp_path, check=False)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "model.inputs" in result.stderr
+
+
+def test_ex_3_2_ships_a_search_of_its_score_columns_and_colour_columns_are_refused():
+    from ex_color.search.spec import SearchSpec
+
+    spec = SearchSpec.from_config(compose("run", ["experiment=ex-3.2"]))
+    assert [o.statistic.metric for o in spec.objectives] == ["score/ratio_median"]
+    assert [c.statistic.metric for c in spec.constraints] == ["score/delta_3"]
+    with pytest.raises(UserError, match="unknown metric 'selectivity.ablation.delta_ratio'.*score/ratio_max"):
+        SearchSpec.from_config(
+            compose(
+                "run", ["experiment=ex-3.2", "search.objectives.selectivity.metric=selectivity.ablation.delta_ratio"]
+            )
+        )
+
+
+@pytest.mark.slow
+def test_a_digits_search_runs_its_trials_as_digits_reduxes(tmp_path):
+    excolor(
+        "search", "experiment=ex-3.2", SMOKE, LENIENT, "data.validation.every=100", "--trials", "2", "--seeds", "0-1",
+        "--dir", "s", "~search.constraints", cwd=tmp_path,
+    )  # fmt: skip
+    data = json.loads((tmp_path / "s" / "search.json").read_text())
+    assert [t["state"] for t in data["trials"]] == ["COMPLETE"] * 2
+    for trial in data["trials"]:
+        summary = json.loads((tmp_path / "s" / trial["directory"] / "summary.json").read_text())
+        ratios = [seed["score/ratio_median"] for seed in summary["seeds"].values()]
+        assert trial["values"]["selectivity"] == pytest.approx(float(np.median(ratios)))

@@ -10,7 +10,7 @@ below, in two parts, so that imports keep flowing one way (core below, tasks abo
 * its **evaluation part** (`domain_for`, `domain_of_run`, called by the tasks): a `Domain` — its evaluation
   inputs and groups, the error per group and its selectivity, figures and report.md (`evaluate_run`,
   `intervene`, `write_report`), the redux score and per-seed measures (`score_plan`, `score_runs`,
-  `measure_seeds`) and what `excolor infer` reads (`inputs`). Colour's: ex_color.domains.color (the probe
+  `measure_seeds`, `seed_columns`) and what `excolor infer` reads (`inputs`). Colour's: ex_color.domains.color (the probe
   of cubes and named colours, HSV similarity, the R² score, the colour figures); the digits':
   ex_color.domains.digits (the ten classes, the ratio score, docs/digits.md).
 
@@ -59,6 +59,11 @@ class Domain(Protocol):
 
     def measure_seeds(self, cfg, run_dirs: Sequence[Path], configs: Mapping[str, Any]) -> None:
         """What the redux measures of every seed beside the score (colour: selectivity.json per seed)."""
+
+    def seed_columns(self, cfg) -> list[str]:
+        """The columns `score_runs` and `measure_seeds` add to each seed of a redux's summary (beside the score,
+        recon, validation values and label counts), known from the config before training: what
+        `redux.minimise`/`maximise`/`best` and a search's metrics may name."""
 
     def evaluate_run(self, run_dir: Path, configs: Mapping[str, Any], log_results: bool = False) -> Path:
         """Measure the baseline and each intervention, save them, draw the figures; with `log_results`, put

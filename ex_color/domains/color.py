@@ -63,6 +63,13 @@ class ColorDomain:
             hd = EvalSettings.from_config(cfg.get("eval")).hd
             measure_runs(list(run_dirs), configs, hd, [self.model(d) for d in run_dirs])
 
+    def seed_columns(self, cfg) -> list[str]:
+        """`selectivity.<kind>.<field>` of each intervention but none (selectivity.json)."""
+        from ex_color.evaluation.seed_selectivity import FIELDS, column
+
+        kinds = [str(kind) for kind in (cfg.get("interventions") or []) if str(kind) != "none"]
+        return [column(kind, field) for kind in kinds for field in FIELDS]
+
     # -- evaluation ------------------------------------------------------------------------------------
 
     def evaluate_run(self, run_dir: Path, configs: Mapping[str, Any], log_results: bool = False) -> Path:

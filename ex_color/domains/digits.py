@@ -61,6 +61,14 @@ class DigitsDomain:
     def measure_seeds(self, cfg, run_dirs: Sequence[Path], configs: Mapping[str, Any]) -> None:
         """Nothing beyond the score: a digits seed's selectivity is in its score's columns (score.json)."""
 
+    def seed_columns(self, cfg) -> list[str]:
+        """The score's columns (`score/…`: evaluation.digits.score_records), when the experiment has a score."""
+        if cfg.get("score") is None:
+            return []
+        return [
+            f"score/{name}" for name in (f"delta_{concept_digit(cfg)}", "ratio_median", "ratio_max", "max_other_delta")
+        ]
+
     # -- evaluation ------------------------------------------------------------------------------------
 
     @staticmethod

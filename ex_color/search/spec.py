@@ -31,7 +31,6 @@ from ex_color.errors import UserError
 AGGREGATES = ("median", "mean", "min", "max", "quantile")
 DIRECTIONS = {"maximize": "maximize", "maximise": "maximize", "minimize": "minimize", "minimise": "minimize"}
 TYPES = ("float", "int", "categorical")
-SELECTIVITY_FIELDS = ("delta_ratio", "target_delta", "error_ratio", "worst_far.delta")
 SEED_COLUMNS = ("score", "recon")
 SEED_PREFIXES = ("val/", "labels/")
 
@@ -228,8 +227,10 @@ def _statistic(spec: dict, key: str, cfg) -> Statistic:
 
 def check_metric(metric: str, cfg, key: str) -> None:
     """A column that the trials' summary.json will have, given the experiment: its score, recon, a validated
-    loss, a label count, or an intervention's per-seed selectivity."""
-    interventions = [str(k) for k in (cfg.get("interventions") or []) if str(k) != "none"]
+    loss, a label count, or its domain's per-seed columns (colour: each intervention's selectivity; the
+    digits: the score's `score/…`)."""
+    from ex_color.domains import domain_for
+
     regularizers = cfg.get("regularizers") or {}
     data = cfg.get("data") or {}
     validating = ((data.get("validation") or {}).get("every") or 0) > 0
@@ -240,7 +241,7 @@ def check_metric(metric: str, cfg, key: str) -> None:
         "recon",
         *(f"val/{name}" for name in validated if validating),
         *(f"labels/n/{name}" for name in ("_any", *labels)),
-        *(f"selectivity.{kind}.{field}" for kind in interventions for field in SELECTIVITY_FIELDS),
+        *domain_for(data).seed_columns(cfg),
     ]
     if metric not in known:
         raise UserError(f"{key}: unknown metric {metric!r}; this experiment's: {', '.join(known)}")

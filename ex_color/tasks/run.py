@@ -173,9 +173,10 @@ def validate_seeds(cfg: DictConfig) -> None:
 
 def check_redux_columns(cfg: DictConfig) -> None:
     """`redux.minimise` / `redux.maximise` and a column `redux.best` names are columns the seeds' summary will
-    have (`redux.seed_columns`: the score, recon, each intervention's selectivity, the validation values and
-    label counts), known from the config before any training."""
-    from ex_color.evaluation.seed_selectivity import FIELDS, column
+    have (`redux.seed_columns`: the score, recon, the domain's own (`Domain.seed_columns`: colour's
+    selectivity per intervention), the validation values and label counts), known from the config before
+    any training."""
+    from ex_color.domains import domain_for
     from ex_color.reports.redux import ReduxSettings
     from ex_color.reports.redux_choice import PARETO, SCORE
     from ex_color.training.setup import build_loop, trainer_settings
@@ -190,9 +191,8 @@ def check_redux_columns(cfg: DictConfig) -> None:
         names = [name.removeprefix("train/") for name in loop.metric_names]
     finally:
         loop.close()
-    kinds = [str(kind) for kind in plain(cfg.get("interventions") or []) if kind != "none"]
     columns = [*(["score"] if cfg.get("score") is not None else []), "recon"]
-    columns += [column(kind, field) for kind in kinds for field in FIELDS]
+    columns += domain_for(cfg.get("data")).seed_columns(cfg)
     columns += [name for name in names if name.startswith(("val/", "labels/"))]
     for key, name in named:
         if name not in columns:
