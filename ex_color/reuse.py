@@ -52,9 +52,13 @@ def progress_text(directory: Path) -> str:
 def refusal(directory: Path, command: str, key: str) -> str:
     """The one line that refuses `directory` and says how to continue or replace it."""
     state = progress_text(directory)
+    runs_to_a_report = command.split()[0] == "run"  # `excolor run` continues to report.md (summary.md for seeds)
+    unfinished = not state.startswith(("finished", "no checkpoint"))
+    if runs_to_a_report and state.startswith("finished"):
+        unfinished = not any((directory / name).is_file() for name in ("report.md", "summary.md"))
     how = (
-        f"continue it with: excolor train --resume {directory}; "
-        if not state.startswith(("finished", "no checkpoint"))
+        f"continue it with: excolor {'run' if runs_to_a_report else 'train'} --resume {directory}; "
+        if unfinished
         else ""
     )
     return (

@@ -66,12 +66,28 @@ def run_command(
         ),
     ] = None,
     overwrite: OverwriteOption = False,
+    resume: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--resume",
+            help="Finish an interrupted `excolor run` (one seed, or a --seeds directory): training from its "
+            "checkpoints, then the evaluation, figures and report it had not written.",
+        ),
+    ] = None,
 ) -> None:
     """The main job: train, intervene, draw every figure, write report.md.
 
     Takes every `train` override, plus `interventions=[none,suppression,repulsion]` and
     `'intervention_overrides.KIND=["key=value"]'`. The last line printed names the run directory.
     """
+    if resume is not None:
+        if seeds is not None or evaluate is not None or overrides or overwrite:
+            fail("--resume finishes a run with the config and seeds it was started with; give it alone")
+        from ex_color.tasks.run import resume as resume_task
+
+        run_dir = guarded(resume_task, resume)
+        print(f"run directory: {run_dir}", flush=True)
+        return
     overrides = list(overrides or [])
     if evaluate is not None:
         if seeds is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from omegaconf import DictConfig
 
 from ex_color import runs
 from ex_color.builders import check_interventions, plain
-from ex_color.errors import UserError
+from ex_color.errors import Interrupted, UserError
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +66,57 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> Path:
     check_interventions(configs, cfg)
     score = score_plan(cfg)
     with tracking_scope():
-        run_dir = train(cfg, run_dir)
-        report = score_and_evaluate(run_dir, configs, score)
+        run_dir = train(cfg, run_dir, command=RUN_COMMAND)
+        with stopped_after_training(run_dir):
+            report = score_and_evaluate(run_dir, configs, score)
     logger.info("report: %s", report)
     return run_dir
+
+
+RUN_COMMAND = "excolor run"
+
+
+@contextmanager
+def stopped_after_training(run_dir: Path):
+    """Ctrl-C while a trained run is evaluated: one line saying that training is kept and how to finish."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"SIGINT while evaluating: training is complete in {run_dir}; continue with: {RUN_COMMAND} --resume {run_dir}"
+        ) from None
+
+
+def resume(run_dir: str | Path) -> Path:
+    """`excolor run --resume DIR`: finish what an interrupted `excolor run` (one seed or `--seeds`) left, with
+    the config it was started with: training from its checkpoints to the end of the schedule, then the score,
+    the evaluation, the figures and report.md (for seeds: each seed's selectivity, the best seed's evaluation
+    and the summary). A run already complete is refused, as is anything `run` would refuse."""
+    from ex_color.reports.redux import SUMMARY_MD
+    from ex_color.tasks.train import TrainOutcome, continue_training, resume_plan
+    from ex_color.training.tracking import tracking_scope
+
+    plan = resume_plan(run_dir)
+    together = plan.seeds is not None
+    last_written = plan.run_dir / (SUMMARY_MD if together else "report.md")
+    if plan.trained and last_written.is_file():
+        raise UserError(f"{plan.run_dir} is complete ({last_written.name} is written); nothing to resume")
+    configs = intervention_configs(plan.cfg)
+    check_interventions(configs, plan.cfg)
+    score = score_plan(plan.cfg)
+    if not plan.trained:
+        continue_training(plan, RUN_COMMAND, check=False)
+    with stopped_after_training(plan.run_dir):
+        if not together:
+            with tracking_scope():
+                score_and_evaluate(plan.run_dir, configs, score)
+            runs.update_latest(plan.run_dir)
+            return plan.run_dir
+        outcome = TrainOutcome.of_seeds(plan.run_dir, plan.seeds)
+        finish_seeds(plan.cfg, outcome.directory, [outcome.member_dir(s) for s in outcome.finished], configs, score)
+    outcome.check()
+    runs.update_latest(outcome.directory)
+    return outcome.directory
 
 
 def score_and_evaluate(run_dir: Path, configs: dict[str, DictConfig], score) -> Path:
@@ -99,8 +147,9 @@ def run_seeds(cfg: DictConfig, seeds: list[int], run_dir: str | Path | None = No
     configs = intervention_configs(cfg)
     check_interventions(configs, cfg)
     score = score_plan(cfg)
-    outcome = train_outcome(cfg, run_dir, seeds=seeds)
-    finish_seeds(cfg, outcome.directory, [outcome.member_dir(seed) for seed in outcome.finished], configs, score)
+    outcome = train_outcome(cfg, run_dir, seeds=seeds, command=RUN_COMMAND)
+    with stopped_after_training(outcome.directory):
+        finish_seeds(cfg, outcome.directory, [outcome.member_dir(seed) for seed in outcome.finished], configs, score)
     outcome.check()
     runs.update_latest(outcome.directory)
     return outcome.directory

@@ -102,6 +102,16 @@ class TrainOutcome:
     def member_dir(self, seed: int) -> Path:
         return runs.seed_dir(self.directory, seed) if self.together else self.directory
 
+    @classmethod
+    def of_seeds(cls, directory: Path, seeds: Sequence[int]) -> TrainOutcome:
+        """Seeds trained together into `directory` earlier, each failed one's message read from its error.json."""
+        outcome = cls(directory, list(seeds), together=True)
+        for seed in outcome.seeds:
+            error = outcome.member_dir(seed) / ERROR_FILE
+            if error.is_file():
+                outcome.failures[seed] = json.loads(error.read_text()).get("message", "failed")
+        return outcome
+
     def check(self) -> None:
         """RunFailed naming what failed, if anything did."""
         if not self.failures:
@@ -115,7 +125,11 @@ class TrainOutcome:
 
 
 def train(
-    cfg: DictConfig, run_dir: str | Path | None = None, resume: bool = False, seeds: Sequence[int] | None = None
+    cfg: DictConfig,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    seeds: Sequence[int] | None = None,
+    command: str = "excolor train",
 ) -> Path:
     """Train as `cfg` says (the seeds `seeds` together, if given); returns the run directory (Hydra's
     output directory unless `run_dir` is given). Raises RunFailed if a loss went non-finite (for seeds,
@@ -126,16 +140,21 @@ def train(
     from ex_color.training.tracking import tracking_scope
 
     with tracking_scope():
-        outcome = train_outcome(cfg, run_dir, resume, seeds)
+        outcome = train_outcome(cfg, run_dir, resume, seeds, command)
         outcome.check()
     runs.update_latest(outcome.directory)
     return outcome.directory
 
 
 def train_outcome(
-    cfg: DictConfig, run_dir: str | Path | None = None, resume: bool = False, seeds: Sequence[int] | None = None
+    cfg: DictConfig,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    seeds: Sequence[int] | None = None,
+    command: str = "excolor train",
 ) -> TrainOutcome:
-    """`train` without raising for failed seeds nor touching outputs/latest."""
+    """`train` without raising for failed seeds nor touching outputs/latest. `command` is what an
+    interruption's message tells the user to continue with (`COMMAND --resume DIR`)."""
     import torch
 
     from ex_color.training.signals import stop_on_signals
@@ -181,22 +200,30 @@ def train_outcome(
             finished = loop.run(
                 outputs.on_rows, outputs.on_checkpoint, trainer.checkpoint_every, lambda: received() is not None
             )
-            signal_received = received()
         status = "success"
     except WriteFailed as failure:
-        raise RunFailed(stopped_writing(failure, loop.step, list(members.values()), root)) from None
+        raise RunFailed(stopped_writing(failure, loop.step, list(members.values()), root, command)) from None
     finally:
         loop.close()
         outputs.finalize(status)
+    signal_received = received()  # read once the handlers are restored: none can arrive unseen in between
     if not finished:
         raise Interrupted(
-            f"{signal_received.name} at step {loop.step}: checkpoint saved; resume with: excolor train --resume {root}",
+            f"{signal_received.name} at step {loop.step}: checkpoint saved; resume with: {command} --resume {root}",
+            128 + int(signal_received),
+        )
+    if signal_received is not None:  # arrived during the last step or checkpoint: training is whole, stop here
+        raise Interrupted(
+            f"{signal_received.name} as training ended (step {loop.step}): training is complete in {root}"
+            + ("" if command == "excolor train" else f"; continue with: {command} --resume {root}"),
             128 + int(signal_received),
         )
     return outcome
 
 
-def stopped_writing(failure: WriteFailed, step: int, directories: list[Path], root: Path) -> str:
+def stopped_writing(
+    failure: WriteFailed, step: int, directories: list[Path], root: Path, command: str = "excolor train"
+) -> str:
     """After a write failed at `step`: cut each member's metrics.csv back to its last checkpoint (so that
     the two agree) and say what happened, what was kept, and how to continue."""
     checkpoints = [d / runs.CHECKPOINT for d in directories if (d / runs.CHECKPOINT).exists()]
@@ -209,7 +236,7 @@ def stopped_writing(failure: WriteFailed, step: int, directories: list[Path], ro
         )
     return (
         f"{failure} (at step {step}); the checkpoint of step {kept} is kept and metrics.csv cut back to it; "
-        f"free space, then continue with: excolor train --resume {root}"
+        f"free space, then continue with: {command} --resume {root}"
     )
 
 
@@ -234,21 +261,38 @@ def prepare_directories(cfg: DictConfig, root: Path, members: dict[int, Path], t
             runs.atomic_write_bytes(directory / runs.DOPESHEET, dopesheet.read_bytes())
 
 
-def resume_run(run_dir: str | Path) -> Path:
-    """Continue an interrupted run from its checkpoint, with the config it was started with: a single run,
-    or a directory of seeds trained together (`seed-<k>/`)."""
+@dataclass
+class ResumePlan:
+    """What continuing a run directory needs: its config (with its own dopesheet), the seeds trained
+    together (None for a single run), and whether every member already trained to the end."""
+
+    run_dir: Path
+    cfg: DictConfig
+    seeds: list[int] | None
+    members: list[Path]  # the directories holding a checkpoint
+    step: int  # the least trained member's step
+    length: int | None  # the schedule's, where the checkpoint records it
+
+    @property
+    def trained(self) -> bool:
+        return self.length is not None and self.step >= self.length
+
+
+def resume_plan(run_dir: str | Path) -> ResumePlan:
+    """Read what continuing `run_dir` needs, checking its files (one line naming a damaged one)."""
     path = Path(run_dir).expanduser()
     if not path.is_dir():
         raise UserError(f"--resume {run_dir}: no such directory")
-    members = sorted(path.glob("seed-*/" + str(runs.CHECKPOINT)))
+    members = [m.parent.parent for m in sorted(path.glob("seed-*/" + str(runs.CHECKPOINT)))]
     if (path / runs.CHECKPOINT).exists() or not members:
         run_dir = runs.resolve_run(path)
+        members = [run_dir]
         checkpoints = [runs.load_checkpoint(run_dir)]
         cfg, seeds = runs.load_config(run_dir), None
     else:
         run_dir = path.resolve()
-        first = members[0].parent.parent
-        checkpoints = [runs.load_checkpoint(member.parent.parent) for member in members]
+        first = members[0]
+        checkpoints = [runs.load_checkpoint(member) for member in members]
         cfg, seeds = runs.load_config(first), checkpoints[0]["excolor"].get("seeds")
         if seeds is None:
             raise UserError(f"{first}: not a member of seeds trained together; resume it alone")
@@ -256,20 +300,40 @@ def resume_run(run_dir: str | Path) -> Path:
         cfg.dopesheet = str(run_dir / runs.DOPESHEET)
     elif seeds is not None and (first / runs.DOPESHEET).exists():
         cfg.dopesheet = str(first / runs.DOPESHEET)
-    if all(c.get("global_step", 0) >= c["excolor"].get("schedule_length", float("inf")) for c in checkpoints):
-        length = checkpoints[0]["excolor"]["schedule_length"]
-        raise UserError(
-            f"{run_dir} already finished ({checkpoints[0]['global_step']} of {length} steps); nothing to resume"
-        )
-    for directory in [run_dir] if seeds is None else [member.parent.parent for member in members]:
+    length = checkpoints[0]["excolor"].get("schedule_length")
+    step = min(int(c.get("global_step", 0)) for c in checkpoints)
+    return ResumePlan(run_dir, cfg, seeds, members, step, None if length is None else int(length))
+
+
+def resume_run(run_dir: str | Path, command: str = "excolor train") -> Path:
+    """Continue an interrupted run from its checkpoint, with the config it was started with: a single run,
+    or a directory of seeds trained together (`seed-<k>/`)."""
+    plan = resume_plan(run_dir)
+    if plan.trained:
+        raise UserError(f"{plan.run_dir} already finished ({plan.step} of {plan.length} steps); nothing to resume")
+    return continue_training(plan, command, check=True).directory
+
+
+def continue_training(plan: ResumePlan, command: str, check: bool) -> TrainOutcome:
+    """Train `plan`'s run on from its checkpoints to the end of its schedule (see `train_outcome`); with
+    `check`, failed seeds raise RunFailed and outputs/latest points at the run."""
+    from ex_color.training.tracking import tracking_scope
+
+    for directory in plan.members:
         check_resumable(directory)
-    if cfg.get("dopesheet"):
+    if plan.cfg.get("dopesheet"):
         from ex_color.builders import resolve_dopesheet
         from ex_color.schedule import load_dopesheet
 
-        load_dopesheet(resolve_dopesheet(cfg.dopesheet))
-    log_to_file(run_dir / "train.log")
-    return train(cfg, run_dir=run_dir, resume=True, seeds=seeds)
+        load_dopesheet(resolve_dopesheet(plan.cfg.dopesheet))
+    log_to_file(plan.run_dir / "train.log")
+    with tracking_scope():
+        outcome = train_outcome(plan.cfg, plan.run_dir, resume=True, seeds=plan.seeds, command=command)
+        if check:
+            outcome.check()
+    if check:
+        runs.update_latest(outcome.directory)
+    return outcome
 
 
 def check_resumable(directory: Path) -> None:
