@@ -5,25 +5,27 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Shipped inside the package (package data), so that a plain `pip install` has them; the checkout's
+# top-level `configs` and `dopesheets` are links to these.
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def config_dir() -> Path:
-    """The Hydra config tree: $EXCOLOR_CONFIG_DIR, else the project's `configs/`."""
-    return Path(os.environ.get("EXCOLOR_CONFIG_DIR", PROJECT_ROOT / "configs")).resolve()
+    """The Hydra config tree: $EXCOLOR_CONFIG_DIR, else the shipped `configs/`."""
+    return Path(os.environ.get("EXCOLOR_CONFIG_DIR", PACKAGE_DIR / "configs")).resolve()
 
 
 def dopesheet_dir() -> Path:
-    return PROJECT_ROOT / "dopesheets"
+    return PACKAGE_DIR / "dopesheets"
 
 
 def resolve_dopesheet(path: str | os.PathLike) -> Path:
     """A dopesheet path as given (absolute or relative to the working directory), else relative to the
-    project root (so `dopesheets/ex-2.2.csv` works from anywhere), else a bare name in `dopesheets/`."""
+    shipped files (so `dopesheets/ex-2.2.csv` works from anywhere), else a bare name in `dopesheets/`."""
     given = Path(path).expanduser()
     if given.is_absolute() or given.exists():
         return given
-    for candidate in (PROJECT_ROOT / given, dopesheet_dir() / given, dopesheet_dir() / f"{given}.csv"):
+    for candidate in (PACKAGE_DIR / given, dopesheet_dir() / given, dopesheet_dir() / f"{given}.csv"):
         if candidate.exists():
             return candidate
     return given
