@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import excolor
+from conftest import excolor, one_line_error
 from ex_color.builders import build_batches, build_model, build_validation
 from ex_color.config import compose
 from ex_color.data.digits import PIXELS, digits_settings, load, split
@@ -184,6 +184,18 @@ def test_a_digits_config_with_a_colour_model_is_refused_in_one_line(tmp_path):
     result = excolor("train", "experiment=ex-3.2", "model=color-mlp-norm", cwd=tmp_path, check=False)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "model.inputs" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "search"])
+def test_a_redux_minimising_validation_that_the_schedule_never_reaches_is_refused_first(tmp_path, command):
+    extra = ["--trials", "2"] if command == "search" else []
+    result = excolor(command, "experiment=ex-3.2", SMOKE, LENIENT, "--seeds", "0-1", *extra, cwd=tmp_path, check=False)
+    one_line_error(
+        result,
+        "redux.minimise: the seeds will have no column 'val/recon'",
+        "data.validation.every=250 is beyond the 201-step schedule",
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_ex_3_2_ships_a_search_of_its_score_columns_and_colour_columns_are_refused():

@@ -238,14 +238,23 @@ def check_redux_columns(cfg: DictConfig) -> None:
     loop, _ = build_loop(cfg, [int(cfg.seed)], trainer_settings(cfg), warn=False)
     try:
         names = [name.removeprefix("train/") for name in loop.metric_names]
+        every, length = (loop.validation.every if loop.validation is not None else 0), loop.length
     finally:
         loop.close()
+    never_validated = 0 < length < every  # a validation set measured every N steps, N beyond the schedule
     columns = [*(["score"] if cfg.get("score") is not None else []), "recon"]
     columns += domain_for(cfg.get("data")).seed_columns(cfg)
-    columns += [name for name in names if name.startswith(("val/", "labels/"))]
+    columns += [
+        name for name in names if name.startswith("labels/") or (name.startswith("val/") and not never_validated)
+    ]
     for key, name in named:
         if name not in columns:
-            raise UserError(f"redux.{key}: the seeds will have no column {name!r}; columns: {', '.join(columns)}")
+            why = (
+                f" (data.validation.every={every} is beyond the {length}-step schedule: no validation is measured)"
+                if never_validated and name in names
+                else ""
+            )
+            raise UserError(f"redux.{key}: the seeds will have no column {name!r}{why}; columns: {', '.join(columns)}")
 
 
 # -- a SLURM sweep job that SLURM requeued (ex_color.launch.slurm decides what it does) ---------------------------
