@@ -400,6 +400,11 @@ def test_seed_boxes_sixty_seeds_best_marked_and_gaps_dropped(tmp_path):
     check_saved(fig, alt, tmp_path / "seeds-dark.png")
     with pytest.raises(ValueError, match="scales"):
         plot_seed_boxes(values, scales={"score": "cubic"})
+    # a score on the unit scale that falls below 0 (an R² worse than the mean) is kept in view
+    fig, alt = plot_seed_boxes({"score": {"a": -0.3, "b": 0.5, "c": 0.9}}, best="c", scales={"score": "unit"})
+    assert fig.axes[0].get_xlim() == pytest.approx((-0.35, 1.0))
+    assert "score (linear, from -0.35 to 1): 3 seeds from -0.3" in alt
+    check_saved(fig, alt, tmp_path / "seeds-negative.png")
 
 
 # --- latent views of any width, projected axes, the six-view grid (issue 14) ----------------------

@@ -14,9 +14,11 @@ below, in two parts, so that imports keep flowing one way (core below, tasks abo
   of cubes and named colours, HSV similarity, the R² score, the colour figures); the digits':
   ex_color.domains.digits (the ten classes, the ratio score, docs/digits.md).
 
-Everything else — the schedule, terms, training loop, ensembles, interventions, surgery, the redux summary,
-reports across runs, search and the launchers — serves every domain unchanged. Adding a domain:
-docs/ARCHITECTURE.md, "Adding a domain".
+Its registry entry also tells the shared reports, without loading the domain, how to show its columns
+(`Columns`: field order, gloss, the selectivity field, which are better higher), its score's scale and whether
+`excolor plot` draws its runs. Everything else — the schedule, terms, training loop, ensembles, interventions,
+surgery, the redux summary, reports across runs, search and the launchers — serves every domain unchanged.
+Adding a domain: docs/ARCHITECTURE.md, "Adding a domain".
 """
 
 from __future__ import annotations
@@ -31,18 +33,87 @@ from ex_color.errors import UserError
 
 
 @dataclass(frozen=True)
+class Columns:
+    """How the shared reports show a domain's columns, known without loading the domain (so that `reports`,
+    below the domains, can read it): the per-intervention fields of an evaluated run (`KIND/<field>` in
+    `excolor report`), in the order the tables show them, and the table note that glosses them; `selectivity`,
+    the field `--best selectivity` and the short table take; `higher`, the patterns (fnmatch, on names with
+    `/` read as `.`) of the columns, run or seed, where higher is better (lower for any other)."""
+
+    fields: tuple[str, ...]
+    selectivity: str
+    higher: tuple[str, ...]
+    note: str
+
+
+@dataclass(frozen=True)
 class Registered:
-    """A domain: the `data.kind`s it serves, its data module and its evaluation class ("module:Class")."""
+    """A domain: the `data.kind`s it serves, its data module, its evaluation class ("module:Class"), its
+    columns in the shared reports, the scale of its redux score (`unit`: within [0, 1]; `log`), and whether
+    `excolor plot` (and the explorer) draws its runs."""
 
     kinds: tuple[str, ...]
     data: str
     evaluation: str
+    columns: Columns
+    score_scale: str = "log"
+    plots: bool = False
 
+
+COLOR_COLUMNS = Columns(
+    fields=("max", "mean", "error_ratio", "delta_ratio", "hue_grey_ratio", "r2"),
+    selectivity="error_ratio",
+    higher=("*.error_ratio", "*.delta_ratio", "*.hue_grey_ratio", "*.r2", "*.target_delta"),
+    note="KIND/max, KIND/mean: per-colour error under that intervention; error_ratio, delta_ratio: its "
+    "selectivity (on-target over off-target damage); hue_grey_ratio: the smallest Δ among the 12 named hues over "
+    "the largest among the 5 greys (deleting a subspace); r2: R² of its per-colour error against similarity to "
+    "the concept colour (eval.correlation)",
+)
+DIGITS_COLUMNS = Columns(
+    fields=("mean", "target_delta", "ratio_median", "ratio_max"),
+    selectivity="ratio_median",
+    higher=("*.target_delta", "*.ratio_median", "*.ratio_max", "score.delta_*"),
+    note="KIND/mean (digits): mean per-image error under that intervention; target_delta, ratio_median, "
+    "ratio_max: the concept digit's Δ, over the median and the largest Δ of the other digits",
+)
 
 DOMAINS: dict[str, Registered] = {
-    "color": Registered(("hsv", "rgb"), "ex_color.data.color", "ex_color.domains.color:ColorDomain"),
-    "digits": Registered(("digits",), "ex_color.data.digits", "ex_color.domains.digits:DigitsDomain"),
+    "color": Registered(
+        ("hsv", "rgb"),
+        "ex_color.data.color",
+        "ex_color.domains.color:ColorDomain",
+        COLOR_COLUMNS,
+        score_scale="unit",  # R²
+        plots=True,
+    ),
+    "digits": Registered(("digits",), "ex_color.data.digits", "ex_color.domains.digits:DigitsDomain", DIGITS_COLUMNS),
 }
+
+
+def report_fields() -> list[str]:
+    """Every domain's per-intervention fields, each once, in the registry's order."""
+    return list(dict.fromkeys(f for entry in DOMAINS.values() for f in entry.columns.fields))
+
+
+def selectivity_fields() -> list[str]:
+    return list(dict.fromkeys(entry.columns.selectivity for entry in DOMAINS.values()))
+
+
+def higher_is_better(name: str) -> bool:
+    """A run or seed column where higher is better, by any domain's `Columns.higher`."""
+    from fnmatch import fnmatchcase
+
+    dotted = name.replace("/", ".")
+    return any(fnmatchcase(dotted, pattern) for entry in DOMAINS.values() for pattern in entry.columns.higher)
+
+
+def column_notes(columns: Sequence[str]) -> list[str]:
+    """The notes of the domains whose selectivity field some column (`KIND/<field>`) holds."""
+    return [
+        entry.columns.note
+        for entry in DOMAINS.values()
+        if any(c.endswith("/" + entry.columns.selectivity) for c in columns)
+    ]
 
 
 class Domain(Protocol):

@@ -117,8 +117,8 @@ def plot_seed_boxes(
             ax.xaxis.set_minor_formatter(ticker.NullFormatter())
             low, high = data.min(), data.max()
             ax.set_xlim(low / 1.15, high * 1.15)
-        if scale == "unit":
-            ax.set_xlim(0.0, 1.0)
+        if scale == "unit":  # a negative R² (worse than the mean) stays in view
+            ax.set_xlim(min(0.0, float(data.min()) - 0.05), 1.0)
         if best is not None and best in clean:
             ax.scatter(
                 [clean[best]], [1.0], s=42, color=best_colour, edgecolors=th.foreground, linewidths=0.8, zorder=4
@@ -139,7 +139,7 @@ def plot_seed_boxes(
             )
         q1, median, q3 = np.percentile(data, [25, 50, 75])
         text = (
-            f"{metric} ({'log scale' if scale == 'log' else 'from 0 to 1' if scale == 'unit' else 'linear scale'}): "
+            f"{metric} ({'log scale' if scale == 'log' else axis_to_one(data) if scale == 'unit' else 'linear scale'}): "
             f"{data.size} {unit}{'s' if data.size != 1 else ''} from {fmt(data.min())} to {fmt(data.max())}, median {fmt(median)}, quartiles "
             f"{fmt(q1)} and {fmt(q3)}"
         )
@@ -161,3 +161,8 @@ def plot_seed_boxes(
 
 
 __all__ = ["SCALES", "plot_seed_boxes"]
+
+
+def axis_to_one(data: np.ndarray) -> str:
+    low = min(0.0, float(data.min()) - 0.05)
+    return "from 0 to 1" if low == 0.0 else f"linear, from {low:.2g} to 1"

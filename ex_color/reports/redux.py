@@ -341,6 +341,14 @@ def summarise(directory: Path, settings: ReduxSettings = ReduxSettings()) -> Red
     )  # fmt: skip
 
 
+def score_scale(summary: ReduxSummary) -> str:
+    """The scale of the seeds' score, as their domain registers it (colour's R²: `unit`)."""
+    from ex_color.domains import registered
+
+    seeds = summary.across.runs
+    return registered(seeds[0].config.get("data"))[1].score_scale if seeds else "log"
+
+
 def draw_figures(summary: ReduxSummary, theme: str = "light") -> list[Path]:
     """Box plots of the score, each intervention's delta and error ratios and the validation values across
     the seeds, into `figures/`."""
@@ -352,8 +360,7 @@ def draw_figures(summary: ReduxSummary, theme: str = "light") -> list[Path]:
     if not shown:
         return []
     values = {c: {name: row[c] for name, row in summary.rows.items() if c in row} for c in shown}
-    unit = all(0 <= v <= 1 for v in values.get("score", {}).values())  # R² (colour); a digits ratio is not
-    scales = {c: "unit" if c == "score" and unit else "log" for c in shown}
+    scales = {c: score_scale(summary) if c == "score" else "log" for c in shown}
     figure, alt = plot_seed_boxes(
         values, best=summary.best, scales=scales, title=f"{summary.name}: {len(summary.rows)} seeds", theme=theme
     )

@@ -31,15 +31,16 @@ SCORE, PARETO = "score", "pareto"
 
 
 def higher_is_better(name: str, maximise: Sequence[str] = (), minimise: Sequence[str] = ()) -> bool:
-    """The direction of a column: as the Pareto front's settings say, else higher for the score, ratios, the
-    Δ at the target and R², lower for anything else."""
+    """The direction of a column: as the Pareto front's settings say, else higher for the score and for the
+    columns a domain says so of (`ex_color.domains.Columns.higher`: ratios, the Δ at the target, R²), lower
+    for anything else."""
+    from ex_color.domains import higher_is_better as domain_says_higher
+
     if name in maximise:
         return True
     if name in minimise:
         return False
-    return name == SCORE or name.replace("/", ".").endswith(
-        (".error_ratio", ".delta_ratio", ".hue_grey_ratio", ".r2", ".target_delta", ".ratio_median", ".ratio_max")
-    )
+    return name == SCORE or domain_says_higher(name)
 
 
 def parse_rule(value, key: str = "redux.best") -> str:

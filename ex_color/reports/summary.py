@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ex_color import runs
+from ex_color.domains import column_notes
 from ex_color.reports.redux_choice import higher_is_better
 from ex_color.reports.render import TextTable, escape, image, number
 from ex_color.reports.results import FINAL_SHARE, RunResult, Stat
@@ -52,10 +53,14 @@ class Summary:
 
     def key_columns(self, full: bool = False) -> list[str]:
         """The per-run table's metric columns: all of them, or (terminal) the final loss and
-        reconstruction loss, each intervention's error ratio (digits: ratio_median) and the metric that picks the best run."""
+        reconstruction loss, each intervention's selectivity field (`ex_color.domains.Columns.selectivity`) and the
+        metric that picks the best run."""
+        from ex_color.domains import selectivity_fields
+
         if full:
             return list(self.columns)
-        keep = [c for c in self.columns if c in ("loss", "recon") or c.endswith(("/error_ratio", "/ratio_median"))]
+        ratios = tuple(f"/{field}" for field in selectivity_fields())
+        keep = [c for c in self.columns if c in ("loss", "recon") or c.endswith(ratios)]
         if self.best_metric and self.best_metric not in keep:
             keep.append(self.best_metric)
         return keep
@@ -102,20 +107,7 @@ class Summary:
             align=["l", "l", "r", "r", "r", "r"],
             note=(
                 f"Losses: mean of the last {FINAL_SHARE:.0%} of each run's steps"
-                + (
-                    "; KIND/max, KIND/mean: per-colour error under that intervention; error_ratio, delta_ratio: its "
-                    "selectivity (on-target over off-target damage); hue_grey_ratio: the smallest Δ among the 12 "
-                    "named hues over the largest among the 5 greys (deleting a subspace); r2: R² of its per-colour "
-                    "error against similarity to the concept colour (eval.correlation)"
-                    if any(c.endswith("/max") for c in self.columns)
-                    else ""
-                )
-                + (
-                    "; target_delta, ratio_median, ratio_max (digits): the concept digit's Δ, over the median and the "
-                    "largest Δ of the other digits"
-                    if any(c.endswith("/ratio_median") for c in self.columns)
-                    else ""
-                )
+                + "".join(f"; {note}" for note in column_notes(self.columns))
                 + ("; ± sample standard deviation over runs." if n > 1 else ".")
             ),
         )

@@ -48,13 +48,14 @@ class HistoryOptions:
 
 
 def colour_only(run_dir: Path) -> None:
-    """The plots of a run are colour figures: a run of another domain (ex_color.domains) is refused."""
-    from ex_color.domains import domain_of_run
+    """`excolor plot` draws the figures of the domains registered with `plots` (colour); a run of another
+    domain (ex_color.domains) is refused."""
+    from ex_color.domains import registered
 
-    domain = domain_of_run(run_dir)
-    if domain.name != "color":
+    name, entry = registered(runs.load_config(run_dir).get("data"))
+    if not entry.plots:
         raise UserError(
-            f"{run_dir}: excolor plot draws colour figures; a {domain.name} run's figures are drawn by "
+            f"{run_dir}: excolor plot draws colour figures; a {name} run's figures are drawn by "
             "excolor run and excolor intervene (figures/, interventions/<kind>/figures/)"
         )
 

@@ -66,10 +66,13 @@ def find_runs(paths) -> tuple[list[Path], list[Path]]:
 
 
 def resolve_best(best: str | None, columns: list[str]) -> str | None:
-    """The metric column `--best` names; `selectivity`: the repulsion (else suppression, else another
-    intervention's) error ratio (digits: ratio_median). Default: the experiment's score when the runs have one, else selectivity
-    when interventions were evaluated, else `loss`."""
-    ratios = [c for c in columns if c.endswith(("/error_ratio", "/ratio_median"))]
+    """The metric column `--best` names; `selectivity`: the repulsion's (else suppression's, else another
+    intervention's) selectivity field (its domain's `Columns.selectivity`: colour's error ratio, the digits'
+    ratio_median). Default: the experiment's score when the runs have one, else selectivity when interventions
+    were evaluated, else `loss`."""
+    from ex_color.domains import selectivity_fields
+
+    ratios = [c for c in columns if c.endswith(tuple(f"/{field}" for field in selectivity_fields()))]
     if best is None:
         if "score" in columns:
             return "score"
@@ -81,7 +84,11 @@ def resolve_best(best: str | None, columns: list[str]) -> str | None:
             return None
     name = best.removeprefix("train/")
     if name == "selectivity":
-        for choice in ("repulsion/error_ratio", "suppression/error_ratio", *ratios):
+        for choice in (
+            *(c for c in ratios if c.startswith("repulsion/")),
+            *(c for c in ratios if c.startswith("suppression/")),
+            *ratios,
+        ):
             if choice in columns:
                 return choice
         raise UserError("--best selectivity: no run has an intervention evaluated (excolor run, or excolor intervene)")
@@ -92,17 +99,14 @@ def resolve_best(best: str | None, columns: list[str]) -> str | None:
     return name
 
 
-DIGITS_FIELDS = ("target_delta", "ratio_median", "ratio_max")  # ex_color.domains.digits: run_columns
-
-
 def metric_order(columns: list[str]) -> list[str]:
-    """The run's own columns (losses, score, …), then each intervention's, kinds in the usual order."""
+    """The run's own columns (losses, score, …), then each intervention's, kinds in the usual order and
+    fields in the domains' (`ex_color.domains.Columns.fields`)."""
+    from ex_color.domains import report_fields
+
     kinds = kind_order({c.split("/")[0] for c in columns if "/" in c})
     return [c for c in columns if "/" not in c] + [
-        f"{k}/{m}"
-        for k in kinds
-        for m in ("max", "mean", "error_ratio", "delta_ratio", "hue_grey_ratio", "r2", *DIGITS_FIELDS)
-        if f"{k}/{m}" in columns
+        f"{k}/{m}" for k in kinds for m in report_fields() if f"{k}/{m}" in columns
     ]
 
 
