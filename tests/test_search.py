@@ -133,6 +133,24 @@ def test_resume_of_a_directory_that_is_not_a_search_is_refused(smoke_run, tmp_pa
     assert result.returncode == 2 and "--resume nowhere: no such directory" in result.stderr
 
 
+def test_the_recipe_as_configured_is_tried_first_where_the_space_holds_it():
+    cfg = compose("run", ["experiment=smoke"])
+    params, message = spec_of().recipe(cfg)
+    assert params == {"lr": 1.0, "hidden": 16} and "trial 0 is the recipe as configured" in message
+    params, message = spec_of("search.space.hidden.low=4", "search.space.hidden.high=8").recipe(cfg)
+    assert params is None and message.endswith("not tried first: hidden=16 is outside [4, 8]")
+    params, message = spec_of("search.space.lr.low=2.0", "search.space.lr.high=4.0").recipe(cfg)
+    assert params is None and "lr=1 is outside [2, 4]" in message
+    categorical = spec_of(
+        "~search.space.hidden", "+search.space.width={key: model.hidden, type: categorical, choices: [8, 12]}"
+    )
+    assert categorical.recipe(cfg)[0] is None and "width=16 is not among its choices" in categorical.recipe(cfg)[1]
+    params, message = spec_of("+search.recipe_first=false").recipe(cfg)
+    assert params is None and "search.recipe_first is false" in message
+    with pytest.raises(UserError, match="search.recipe_first: expected true or false"):
+        spec_of("+search.recipe_first=maybe")
+
+
 def trial_statistic(trial_dir: Path, column: str, aggregate) -> float:
     seeds = json.loads((trial_dir / "summary.json").read_text())["seeds"]
     return float(aggregate([row[column] for row in seeds.values()]))
@@ -151,6 +169,14 @@ def test_a_search_runs_its_trials_as_reduxes_and_reports_the_best(tmp_path):
     directory = tmp_path / "s"
     data = json.loads((directory / "search.json").read_text())
     assert [t["state"] for t in data["trials"]] == ["COMPLETE"] * 3
+    recipe = data["trials"][0]  # the experiment as configured comes first: the best is never below it
+    assert recipe["recipe"] is True and recipe["params"] == {"lr": 1.0, "hidden": 16}
+    assert not any(t.get("recipe") for t in data["trials"][1:])
+    excolor("run", "--seeds", "0-1", *FAST, "hydra.run.dir=plain", cwd=tmp_path)
+    for column in ("recon", "labels/n_total"):
+        assert trial_statistic(directory / "trial-0", column, np.median) == trial_statistic(
+            tmp_path / "plain", column, np.median
+        )
     for trial in data["trials"]:
         trial_dir = directory / trial["directory"]
         assert sorted(p.name for p in trial_dir.glob("seed-*")) == ["seed-0", "seed-1"]

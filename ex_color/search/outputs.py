@@ -96,7 +96,7 @@ def markdown(data: dict[str, Any], figures: list[Path], directory: Path) -> str:
         values = t["values"] or {}
         rows.append(
             [
-                label + (" ★" if t["number"] in front else ""),
+                label + (" ★" if t["number"] in front else "") + (" (the recipe)" if t.get("recipe") else ""),
                 t["state"].lower() + (" (interrupted)" if t.get("interrupted") else ""),
                 *(number(values.get(n)) for n in names),
                 "–" if t["feasible"] is None else ("yes" if t["feasible"] else "no"),
@@ -109,7 +109,8 @@ def markdown(data: dict[str, Any], figures: list[Path], directory: Path) -> str:
             "Trials",
             ["trial", "state", *[f"`{n}`" for n in names], "feasible", *[f"`{p}`" for p in params], "seconds"],
             rows,
-            note="★: on the Pareto front of the feasible trials (a single objective: the best). Parameters: "
+            note="★: on the Pareto front of the feasible trials (a single objective: the best); the recipe: the "
+            "experiment as configured, tried first. Parameters: "
             + "; ".join(f"`{p}`: {escape(target)}" for p, target in data["space"].items())
             + ".",
         ).markdown("##")

@@ -119,6 +119,24 @@ class Parameter:
     def target(self) -> str:
         return self.key if self.key is not None else f"dopesheet column {self.column} (factor)"
 
+    def as_configured(self, cfg) -> tuple[Any, str | None]:
+        """(this parameter's value in the recipe as configured: the config key's value, or factor 1 for a
+        column; why it cannot be tried, or None)."""
+        from omegaconf import OmegaConf
+
+        value = 1.0 if self.column is not None else OmegaConf.select(cfg, self.key)
+        if self.type == "categorical":
+            return value, None if value in self.choices else f"{self.name}={value!r} is not among its choices"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return value, f"{self.name}={value!r} is not a number"
+        if self.type == "int" and value != int(value):
+            return value, f"{self.name}={value!r} is not an integer"
+        if not self.low <= value <= self.high:
+            return value, f"{self.name}={value:g} is outside [{self.low:g}, {self.high:g}]"
+        if self.step is not None and abs((value - self.low) / self.step - round((value - self.low) / self.step)) > 1e-9:
+            return value, f"{self.name}={value:g} is not on its step {self.step:g} from {self.low:g}"
+        return (int(value) if self.type == "int" else float(value)), None
+
     def suggest(self, trial) -> Any:
         if self.type == "float":
             return trial.suggest_float(self.name, self.low, self.high, log=self.log, step=self.step)
@@ -146,6 +164,7 @@ class SearchSpec:
     constraints: tuple[Constraint, ...]
     space: tuple[Parameter, ...]
     seed: int = 0
+    recipe_first: bool = True  # the first trial is the recipe as configured (when the space holds it)
 
     @property
     def directions(self) -> list[str]:
@@ -156,6 +175,20 @@ class SearchSpec:
         return [
             f"{p.key}={override_value(params[p.name])}" for p in self.space if p.key is not None and p.name in params
         ]
+
+    def recipe(self, cfg) -> tuple[dict[str, Any] | None, str]:
+        """The parameters of the recipe as configured (every factor 1, every key its value), and what to say
+        of it; None where the space cannot hold it (or `search.recipe_first: false`)."""
+        if not self.recipe_first:
+            return None, "search.recipe_first is false: the recipe as configured is not tried first"
+        params, outside = {}, []
+        for parameter in self.space:
+            params[parameter.name], why = parameter.as_configured(cfg)
+            if why is not None:
+                outside.append(why)
+        if outside:
+            return None, f"the recipe as configured is not tried first: {'; '.join(outside)}"
+        return params, "trial 0 is the recipe as configured, so that the search's best is never below it"
 
     def factors(self, params: dict[str, Any]) -> dict[str, float]:
         """A trial's dopesheet column factors, by column."""
@@ -169,7 +202,7 @@ class SearchSpec:
         node = cfg.get("search")
         spec = OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else (node or {})
         spec = _mapping(spec, "search")
-        _known(spec, "search", ("objectives", "constraints", "space", "seed"))
+        _known(spec, "search", ("objectives", "constraints", "space", "seed", "recipe_first"))
         objectives = _entries(spec, "objectives", _objective, cfg)
         if not objectives:
             raise UserError("search.objectives: none given; name at least one summary.json statistic to optimise")
@@ -180,7 +213,10 @@ class SearchSpec:
         seed = spec.get("seed", 0)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise UserError(f"search.seed: expected an integer (got {seed!r})")
-        return cls(objectives, constraints, space, seed)
+        recipe_first = spec.get("recipe_first", True)
+        if not isinstance(recipe_first, bool):
+            raise UserError(f"search.recipe_first: expected true or false (got {recipe_first!r})")
+        return cls(objectives, constraints, space, seed, recipe_first)
 
 
 def _mapping(value: Any, key: str) -> dict[str, Any]:

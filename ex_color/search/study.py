@@ -31,6 +31,7 @@ STUDY_DB = "study.db"
 LOCK = ".study.lock"
 INTERRUPTED = "interrupted"
 RETRY_OF = "retry_of"
+RECIPE = "recipe"  # the trial of the recipe as configured
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,17 @@ def open_study(record: SearchRecord, directory: Path, spec, shared: bool):
         raise UserError(f"storage {record.storage or url}: cannot open the study ({line})") from None
 
 
+def enqueue_recipe(study, record: SearchRecord, directory: Path, spec, cfg) -> None:
+    """A new study's first trial: the recipe as configured (`SearchSpec.recipe`), once, whoever starts first."""
+    params, message = spec.recipe(cfg)
+    with study_lock(record.url(directory), record.study, directory):
+        if study.get_trials(deepcopy=False):
+            return
+        if params is not None:
+            study.enqueue_trial(params, user_attrs={RECIPE: True})
+    log.info("%s", message)
+
+
 def constraint_values(trial) -> list[float]:
     return list(trial.user_attrs.get("constraints", []))
 
@@ -223,7 +235,7 @@ def trial_record(trial, spec) -> dict[str, Any]:
         "statistics": trial.user_attrs.get("statistics"),
         "overrides": trial.user_attrs.get("overrides"),
         "seconds": trial.duration.total_seconds() if trial.duration is not None else None,
-        **{k: trial.user_attrs[k] for k in ("message", INTERRUPTED, RETRY_OF) if k in trial.user_attrs},
+        **{k: trial.user_attrs[k] for k in ("message", INTERRUPTED, RETRY_OF, RECIPE) if k in trial.user_attrs},
     }
 
 

@@ -15,7 +15,15 @@ from typing import Any
 
 from ex_color.errors import RunFailed, UserError
 from ex_color.search.spec import SearchSpec
-from ex_color.search.study import RECORD, SearchRecord, check_storage, open_study, requeue_running, run_trials
+from ex_color.search.study import (
+    RECORD,
+    SearchRecord,
+    check_storage,
+    enqueue_recipe,
+    open_study,
+    requeue_running,
+    run_trials,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +105,8 @@ def search(
         requeued = requeue_running(study)
         if requeued:
             log.info("trials left running by a stopped worker, marked failed and queued again: %s", requeued)
+    else:
+        enqueue_recipe(study, record, directory, spec, cfg)
     return run_search(study, spec, record, directory, sheet)
 
 
