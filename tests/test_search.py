@@ -171,6 +171,7 @@ def test_a_search_runs_its_trials_as_reduxes_and_reports_the_best(tmp_path):
     assert [t["state"] for t in data["trials"]] == ["COMPLETE"] * 3
     recipe = data["trials"][0]  # the experiment as configured comes first: the best is never below it
     assert recipe["recipe"] is True and recipe["params"] == {"lr": 1.0, "hidden": 16}
+    assert "trial 0 is the recipe as configured" in result.stderr
     assert not any(t.get("recipe") for t in data["trials"][1:])
     excolor("run", "--seeds", "0-1", *FAST, "hydra.run.dir=plain", cwd=tmp_path)
     for column in ("recon", "labels/n_total"):

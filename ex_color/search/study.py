@@ -117,6 +117,8 @@ def open_study(record: SearchRecord, directory: Path, spec, shared: bool):
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    # Optuna 5 deprecates constraints_func for Trial.set_constraint, which Optuna 4 (also supported) lacks
+    warnings.filterwarnings("ignore", message=".*constraints_func.*", category=FutureWarning)
     seed = spec.seed + (os.getpid() if shared else 0)
     sampler = optuna.samplers.TPESampler(
         seed=seed, constraints_func=constraint_values if spec.constraints else None, multivariate=True

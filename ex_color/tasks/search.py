@@ -74,6 +74,7 @@ def search(
     a search; returns its directory, how many trials this process ran, and search.json's data."""
     if trials is not None and trials < 1:
         raise UserError(f"--trials {trials}: at least 1")
+    log_to_stderr()
     if resume is not None:
         if overrides or seeds is not None or directory is not None or storage is not None:
             raise UserError("--resume continues a search as it was started; give it alone (or with --trials)")
@@ -108,6 +109,16 @@ def search(
     else:
         enqueue_recipe(study, record, directory, spec, cfg)
     return run_search(study, spec, record, directory, sheet)
+
+
+def log_to_stderr() -> None:
+    """As Hydra's job logging: the search's messages (and its trials') on stderr."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)
 
 
 def claim_directory(directory: Path, record: SearchRecord) -> bool:
@@ -146,13 +157,6 @@ def run_search(study, spec: SearchSpec, record: SearchRecord, directory: Path, s
 
     def run_trial(trial):
         return run_one(trial, spec, record, directory, sheet)
-
-    root = logging.getLogger()
-    if not root.handlers:  # as Hydra's job logging: messages on stderr
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        root.addHandler(handler)
-    root.setLevel(logging.INFO)
 
     try:
         ran = run_trials(study, record, directory, spec, run_trial)
