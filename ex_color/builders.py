@@ -11,10 +11,13 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
+from ex_color.domains import data_part
 from ex_color.errors import UserError
+from ex_color.interventions.kinds import KINDS, BuildContext
 from ex_color.losses import Regularizer
 from ex_color.model_contract import build_checked
 from ex_color.paths import resolve_dopesheet
+from ex_color.schedule import Timeline, load_dopesheet
 from ex_color.settings import check_keys, check_value
 from ex_color.training.routing import RoutingSettings, check_against_model, routing_settings
 
@@ -153,8 +156,6 @@ def load_schedule(cfg, regularizer_names: list[str], warn: bool = True, absent: 
     """(path, Timeline) of the run's dopesheet, validated against its regularizers: a column naming no
     regularizer is an error, or (`dopesheet_unknown_columns: warn`) left out with a warning; the columns of
     regularizers `absent` from this run (`keep_regularizers`) are left out quietly."""
-    from ex_color.schedule import Timeline, load_dopesheet
-
     path = resolve_dopesheet(cfg.dopesheet)
     sheet = load_dopesheet(path)
     if absent:
@@ -209,15 +210,11 @@ def build_routing(cfg_routing: Any, model: torch.nn.Module, label_names: tuple[s
 def any_data_settings(cfg_data: Mapping):
     """`cfg.data` checked by its domain's data part (`ex_color.domains.data_part`: data.color for hsv and rgb,
     data.digits, …); the result has `label_names`."""
-    from ex_color.domains import data_part
-
     return data_part(cfg_data).settings(plain(cfg_data))
 
 
 def build_batches(cfg, seed: int):
     """The batch stream of `seed` (`cfg.data`), from its domain's data part, after it checked the config."""
-    from ex_color.domains import data_part
-
     part = data_part(cfg.data)
     part.check(plain(cfg))
     return part.batches(part.settings(plain(cfg.data)), seed)
@@ -225,16 +222,12 @@ def build_batches(cfg, seed: int):
 
 def build_validation(cfg):
     """The validation set of `cfg.data` (from its domain's data part), or None when it is off."""
-    from ex_color.domains import data_part
-
     part = data_part(cfg.data)
     return part.validation(part.settings(plain(cfg.data)))
 
 
 def intervention_keys() -> dict[str, set[str]]:
     """The config keys each registered intervention kind accepts."""
-    from ex_color.interventions.kinds import KINDS
-
     return {name: {"kind", *cls.keys} for name, cls in KINDS.items()}
 
 
@@ -252,8 +245,6 @@ def check_interventions(configs: Mapping[str, Any], cfg) -> None:
 def build_intervention(cfg_intervention: Mapping, concepts: Mapping, model: torch.nn.Module):
     """The typed intervention (`interventions.kinds`) a config describes, checked against `model`'s layers;
     `.applied_to(model)` then gives the model to evaluate and the hooks to hold."""
-    from ex_color.interventions.kinds import KINDS, BuildContext
-
     spec = plain(cfg_intervention)
     kind = spec.get("kind")
     if kind not in KINDS:

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib
+import math
 from contextlib import contextmanager
+from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from ex_color.errors import UserError
+from ex_color.paths import config_dir
 
 
 @contextmanager
 def _hydra_context():
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
-
-    from ex_color.paths import config_dir
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
@@ -73,7 +76,6 @@ def compose(config_name: str, overrides: list[str] | tuple[str, ...] = ()) -> Di
     """The config Hydra would compose for `excolor <config_name> OVERRIDES` (no run directory)."""
     from hydra import compose as hydra_compose
     from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
 
     try:
         with _hydra_context():
@@ -157,8 +159,6 @@ def compose_intervention(
 ) -> DictConfig:
     """The `intervene` config of intervention `kind`: configs/intervention/<kind>.yaml, then the run's own
     settings (its `concepts` and `intervention_settings.<kind>`, when `run_cfg` is given), then `overrides`."""
-    from omegaconf import OmegaConf
-
     kinds = known_options("intervention")
     if kind not in kinds:
         raise UserError(f"{where} {kind}: unknown intervention; kinds: {', '.join(kinds)}")
@@ -180,14 +180,11 @@ def compose_intervention(
 def _intervene_container(kind: str, overrides: tuple[str, ...]) -> dict:
     """The `intervene` config of `kind` with `overrides`, resolved (composed once per process: the shipped
     configs do not change while it runs; callers copy it)."""
-    from omegaconf import OmegaConf
-
     return OmegaConf.to_container(compose("intervene", [f"intervention={kind}", *overrides]), resolve=True)
 
 
 def run_settings(run_cfg: DictConfig, kind: str) -> dict:
     """A run's own concepts and its settings for intervention `kind`, as an `intervene` config fragment."""
-    from omegaconf import OmegaConf
 
     def plain(node):
         return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
@@ -217,8 +214,6 @@ def changed(base, given):
 
 def known_options(group: str) -> list[str]:
     """The shipped options of a config group (file names in configs/<group>/)."""
-    from ex_color.paths import config_dir
-
     return sorted(p.stem for p in (config_dir() / group).glob("*.yaml"))
 
 
@@ -230,11 +225,8 @@ def output_dir(config_name: str, overrides: list[str], multirun: bool):
 
 def output_layout(config_name: str, arguments: list[str], multirun: bool):
     """(run directory, sweep directory, the sweep's subdir as written, number of sweep jobs) of a command."""
-    import math
-    from pathlib import Path
 
     from hydra import compose as hydra_compose
-    from omegaconf import OmegaConf
 
     choices = sweep_choices(config_overrides(arguments) or [])
     first = [values[0] for values in choices]
@@ -259,7 +251,6 @@ def check_seed(value, key: str = "seed") -> int:
 def check_targets(cfg: DictConfig) -> None:
     """Every `_target_` of a composed config names something importable, checked before any run directory
     exists: `optimizer._target_`, each logger's, each regularizer's loss."""
-    from omegaconf import OmegaConf
 
     def walk(node, path: str):
         if isinstance(node, dict):
@@ -288,8 +279,6 @@ def check_targets(cfg: DictConfig) -> None:
 
 def importable(target: str):
     """The object a dotted path names (the longest importable module, then attributes), as Hydra finds it."""
-    import importlib
-
     parts = target.split(".")
     for cut in range(len(parts), 0, -1):
         try:

@@ -1,5 +1,7 @@
 """The one exception type for user mistakes: the CLI prints it as a single line and exits 2."""
 
+from pathlib import Path
+
 
 class UserError(Exception):
     """A mistake in the user's input (file, config, argument), reported without a traceback."""
@@ -68,8 +70,6 @@ class reading:  # noqa: N801 - used as a context manager: `with reading(path): .
 def whole_text(path) -> str:
     """A text file ex-color wrote (UTF-8, ending with a line end), or DamagedFile naming it: a file cut short
     mid-line is refused here rather than read as a shorter, valid-looking one."""
-    from pathlib import Path
-
     with reading(path):
         data = Path(path).read_bytes()
         text = data.decode("utf-8")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ex_color.errors import UserError
+from ex_color.errors import UserError, reading
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,6 @@ def load_history(run_dir: Path) -> History:
     path = Path(run_dir) / HISTORY
     if not path.exists():
         raise UserError(f"{run_dir}: no latent history ({HISTORY}); {RECORD_HINT}")
-    from ex_color.errors import reading
 
     with reading(path):
         history = History.read(path)
@@ -67,8 +66,6 @@ def load_history(run_dir: Path) -> History:
 
 def read_saved(run_dir: Path) -> History | None:
     """A member's history.npz when resuming, or None when it has none; DamagedFile when it is unreadable."""
-    from ex_color.errors import reading
-
     path = Path(run_dir) / HISTORY
     if not path.exists():
         return None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import nn
+from torch.func import functional_call
 from torch.nn import functional as F
 
 from ex_color.settings import read_settings, setting
@@ -187,10 +189,6 @@ def _vmapped_forward(self: nn.Module, rgb: torch.Tensor) -> torch.Tensor:
     """The members' outputs [S, B, ...] for inputs [S, B, 3]. Inside `torch.vmap` the modules' hooks are held
     back (they would see one member's tensors, which must not leave vmap); the outputs of every hooked
     submodule are returned from vmap instead and given to its forward hooks, stacked."""
-    from collections import OrderedDict
-
-    from torch.func import functional_call
-
     own = type(self).__mro__[1]
     modules = dict(self.named_modules())
     hooked = [name for name, module in modules.items() if name and module._forward_hooks]

@@ -21,6 +21,7 @@ keyword arguments (`ex_color.model.ColorMLP` is one). It must offer:
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -72,8 +73,6 @@ class ModelSpec:
 
 def model_class(target: str, key: str = "model") -> type:
     """The class `target` names (`package.module.Class`), imported; UserError naming `key` otherwise."""
-    import importlib
-
     parts = target.split(".")
     found: Any = None
     for cut in range(len(parts) - 1, 0, -1):

@@ -9,11 +9,14 @@ Layout of a training run (see docs/ARCHITECTURE.md):
 
 from __future__ import annotations
 
+import io
 import os
+import pickle
+import shutil
 import tempfile
 from pathlib import Path
 
-from ex_color.errors import UserError, WriteFailed
+from ex_color.errors import DamagedFile, UserError, WriteFailed, reading, whole_text
 
 LATEST = Path("outputs") / "latest"
 CHECKPOINT = Path("checkpoints") / "last.ckpt"
@@ -109,7 +112,6 @@ def seed_dir(run_dir: Path, seed: int) -> Path:
 def save_checkpoints(checkpoints: list[tuple[dict, Path]], files: list[tuple[Path, bytes]] = ()) -> None:
     """`torch.save` each (checkpoint, path), all or nothing (`atomic_write_many`) with `files` (the latent
     histories): the members of seeds trained together never end at different steps."""
-    import io
 
     import torch
 
@@ -174,8 +176,6 @@ def discard_unfinished(run_dir: Path, keep: frozenset[Path] = frozenset(), log_n
     """Remove what a run that never trained left (Hydra's files, its log, the dopesheet copy, metrics.csv),
     sparing every path in `keep` (what was there before the command: `reuse.snapshot`); keep anything else.
     `log_name`: the job's log file (train.log, run.log); without it, every `*.log` not kept."""
-    import shutil
-
     run_dir = Path(run_dir).absolute()
     if not run_dir.is_dir() or (run_dir / CHECKPOINT).exists():
         return
@@ -244,8 +244,6 @@ def load_config(run_dir: Path):
     """A run's saved config, with `_target_`s of modules that moved since it was saved pointed at their new homes."""
     from omegaconf import OmegaConf
 
-    from ex_color.errors import DamagedFile, reading, whole_text
-
     path = Path(run_dir) / CONFIG
     text = whole_text(path)
     with reading(path):
@@ -260,7 +258,6 @@ def load_config(run_dir: Path):
 
 def load_checkpoint(run_dir: Path) -> dict:
     """A run's checkpoint as plain data, loaded without executing pickled code (`weights_only`)."""
-    import pickle
 
     import torch
 
@@ -331,8 +328,6 @@ def load_model(run_dir: Path):
 def alt_text(png: Path, default: str) -> str:
     """The alt text written beside a figure (`<name>.txt`), or `default` without one; DamagedFile naming it
     when it is not UTF-8 text."""
-    from ex_color.errors import DamagedFile, whole_text
-
     txt = Path(png).with_suffix(".txt")
     if not txt.is_file():
         return default

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ex_color.data.sampling import _generator
+from ex_color.data.validation import ValidationSet
 from ex_color.errors import UserError
 
 PIXELS = 64  # 8×8
@@ -199,8 +200,6 @@ def validation(settings: DigitsSettings):
 
 def validation_set(settings: DigitsSettings):
     """The held-out images with every label exact, or None when validation is off."""
-    from ex_color.data.validation import ValidationSet
-
     if not settings.validation or not settings.validation["every"]:
         return None
     pixels, digits = settings.arrays("validation")

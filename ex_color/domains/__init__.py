@@ -26,9 +26,11 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Protocol
 
+from ex_color import runs
 from ex_color.errors import UserError
 
 
@@ -101,8 +103,6 @@ def selectivity_fields() -> list[str]:
 
 def higher_is_better(name: str) -> bool:
     """A run or seed column where higher is better, by any domain's `Columns.higher`."""
-    from fnmatch import fnmatchcase
-
     dotted = name.replace("/", ".")
     return any(fnmatchcase(dotted, pattern) for entry in DOMAINS.values() for pattern in entry.columns.higher)
 
@@ -185,6 +185,4 @@ def domain_for(data: Any) -> Domain:
 
 def domain_of_run(run_dir: Path) -> Domain:
     """The evaluation part of a trained run's domain, from its saved config."""
-    from ex_color import runs
-
     return domain_for(runs.load_config(run_dir).get("data"))

@@ -16,6 +16,9 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from ex_color import runs
+from ex_color.figures.registry import INTERVENTION_FIGURES, RUN_FIGURES, applicable
+from ex_color.figures.writer import FigureWriter, stacked_top
+from ex_color.training import tracking
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +83,6 @@ class ColorDomain:
         figures come from those predictions. Every intervention is measured before any figure is drawn, so
         the stacked figures' error panels share one y limit across the baseline and the interventions."""
         from ex_color.evaluation.measure import RunEvaluation
-        from ex_color.figures.registry import RUN_FIGURES, applicable
-        from ex_color.figures.writer import FigureWriter, stacked_top
         from ex_color.interventions.kinds import NoIntervention
         from ex_color.reports.results import load_run
         from ex_color.reports.run_report import write_run_report
@@ -154,9 +155,6 @@ def draw(result, run_dir: Path, theme: str = "light", error_top: float | None = 
     """The figures of a measured intervention; `none` has the run's figures. `error_top`: the stacked
     figure's y limit shared with the run's other conditions (default: `figures.stacked_top` of this one, its
     baseline and the interventions saved in the run)."""
-    from ex_color.figures.registry import INTERVENTION_FIGURES, RUN_FIGURES, applicable
-    from ex_color.figures.writer import FigureWriter
-
     writer = FigureWriter(run_dir, theme, error_top=error_top)
     if result.kind == "none":
         return writer.draw(applicable(RUN_FIGURES, result), result)
@@ -166,8 +164,6 @@ def draw(result, run_dir: Path, theme: str = "light", error_top: float | None = 
 def log_to_tracker(run_dir: Path, result) -> bool:
     """Figures, intervention metrics and named-colour tables (`result`: the run's RunResult) into the wandb run
     in progress, if any."""
-    from ex_color.training import tracking
-
     if tracking.active_run() is None:
         return False
     from ex_color.reports.tracker_logging import run_payload

@@ -5,6 +5,7 @@ ex_color.domains.digits_report. docs/digits.md is the user guide."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -12,7 +13,22 @@ from typing import Any
 
 import numpy as np
 
+from ex_color import runs
+from ex_color.data.inputs import check_range
+from ex_color.domains import digits_report
 from ex_color.errors import UserError
+from ex_color.evaluation.digits import (
+    METRICS_FILE,
+    DigitsMetrics,
+    DigitsScore,
+    measure,
+    per_class,
+    per_image_error,
+    score_records,
+)
+from ex_color.evaluation.score import SCORE_FILE, checked_plan, planned_model
+from ex_color.figures.writer import FigureWriter
+from ex_color.training import tracking
 
 log = logging.getLogger(__name__)
 
@@ -32,18 +48,11 @@ class DigitsDomain:
 
     def score_plan(self, cfg) -> Any:
         """(DigitsScore, the plan's intervention configs), checked; None when the experiment has no score."""
-        from ex_color.evaluation.digits import DigitsScore
-        from ex_color.evaluation.score import checked_plan
-
         return checked_plan(DigitsScore.from_config(cfg.get("score"), concept_digit(cfg)), cfg)
 
     def score_runs(self, run_dirs: Sequence[Path], plan: Any) -> None:
-        import json
 
-        from ex_color import runs
-        from ex_color.evaluation.digits import per_class, per_image_error, score_records
         from ex_color.evaluation.predict import predict
-        from ex_color.evaluation.score import SCORE_FILE, planned_model
 
         settings, configs = plan
         log.info("scoring %d run%s: %s", len(run_dirs), "s" if len(run_dirs) != 1 else "", settings.label())
@@ -74,7 +83,6 @@ class DigitsDomain:
     @staticmethod
     def evaluation_set(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
         """(pixels, digits) of the run's held-out images."""
-        from ex_color import runs
         from ex_color.builders import plain
         from ex_color.data.digits import digits_settings
 
@@ -84,9 +92,6 @@ class DigitsDomain:
         """The run's figures, each intervention measured (class-metrics.json, predictions.npz,
         intervention.yaml) and drawn, then report.md; the baseline is predicted once and shared. With
         `log_results`, the figures and each intervention's class selectivity go to the tracker's run."""
-        from ex_color.domains import digits_report
-        from ex_color.figures.writer import FigureWriter
-
         evaluation = DigitsEvaluation(Path(run_dir))
         FigureWriter(evaluation.run_dir).draw(["schedule", "training"])
         digits_report.draw_condition(
@@ -104,7 +109,6 @@ class DigitsDomain:
         return digits_report.write_report(evaluation.run_dir)
 
     def write_report(self, run_dir: Path) -> list[Path]:
-        from ex_color.domains import digits_report
 
         return [digits_report.write_report(Path(run_dir))]
 
@@ -112,8 +116,6 @@ class DigitsDomain:
         """Per evaluated intervention (class-metrics.json): `<kind>/mean`, the mean per-image MSE under it, and
         but for `none`, `<kind>/target_delta` (Δ of the concept digit), `<kind>/ratio_median` and
         `<kind>/ratio_max`."""
-        from ex_color.evaluation.digits import METRICS_FILE, DigitsMetrics
-
         columns: dict[str, float] = {}
         for path in sorted(Path(run_dir).glob(f"interventions/*/{METRICS_FILE}")):
             kind, metrics = path.parent.name, DigitsMetrics.load(path)
@@ -127,8 +129,6 @@ class DigitsDomain:
     def intervene(self, run_dir: Path, icfg) -> tuple[Path, Any]:
         """`excolor intervene` on a digits run (`icfg`: the composed intervene config): one intervention
         measured, saved and drawn, report.md rewritten; returns (its folder, its DigitsMetrics)."""
-        from ex_color.domains import digits_report
-
         evaluation = DigitsEvaluation(Path(run_dir))
         out, metrics = evaluation.measure_and_save(icfg)
         digits_report.write_report(evaluation.run_dir)
@@ -163,7 +163,6 @@ class DigitsDomain:
             )
         if not np.issubdtype(pixels.dtype, np.number):
             raise UserError(f"{path}: expected numbers, got {pixels.dtype}")
-        from ex_color.data.inputs import check_range
 
         pixels = np.asarray(pixels, np.float64)
         check_range(pixels, str(path), column=lambda c: f"column {c + 1}")
@@ -173,8 +172,6 @@ class DigitsDomain:
 def log_to_tracker(run_dir: Path, measured: Mapping[str, Any]) -> bool:
     """The run's figures (and each intervention's) and each intervention's class selectivity into the wandb
     run in progress, if any."""
-    from ex_color.training import tracking
-
     if tracking.active_run() is None:
         return False
     images = {
@@ -193,7 +190,6 @@ class DigitsEvaluation:
     """A digits run's model and held-out images; the baseline predicted once and shared."""
 
     def __init__(self, run_dir: Path):
-        from ex_color import runs
         from ex_color.evaluation.predict import predict
 
         self.run_dir = run_dir
@@ -207,10 +203,7 @@ class DigitsEvaluation:
         and intervention.yaml in RUN/interventions/<kind>/, and its figures (but `none`'s)."""
         from omegaconf import OmegaConf
 
-        from ex_color import runs
         from ex_color.builders import build_intervention
-        from ex_color.domains import digits_report
-        from ex_color.evaluation.digits import METRICS_FILE, measure
         from ex_color.evaluation.predict import predict
 
         intervention = build_intervention(icfg.intervention, icfg.get("concepts") or {}, self.model)

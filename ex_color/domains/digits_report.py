@@ -8,7 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from ex_color import runs
+from ex_color.evaluation.digits import METRICS_FILE, DigitsMetrics, pca_errors
 from ex_color.reports.render import TextTable, escape, image, number
+from ex_color.reports.results import kind_order, load_run
+from ex_color.reports.run_report import config_table, settings_text, training_parts
 
 REPORT = "report.md"
 CONDITION_FIGURES = ("stacked", "reconstructions", "deltas", "latents")
@@ -61,9 +64,6 @@ def _figures(run_dir: Path, folder: Path, names) -> list[str]:
 
 def intervention_tables(run_dir: Path) -> tuple[TextTable | None, list[tuple[str, object]]]:
     """(the overview of every intervention, [(kind, DigitsMetrics)])."""
-    from ex_color.evaluation.digits import METRICS_FILE, DigitsMetrics
-    from ex_color.reports.results import kind_order
-
     found = {p.parent.name: p for p in sorted((run_dir / "interventions").glob(f"*/{METRICS_FILE}"))}
     loaded = [(kind, DigitsMetrics.load(found[kind])) for kind in kind_order(found)]
     if not loaded:
@@ -106,7 +106,6 @@ def intervention_tables(run_dir: Path) -> tuple[TextTable | None, list[tuple[str
 def pca_table(run_dir: Path, cfg: dict, baseline) -> TextTable | None:
     """The baseline's per-class MSE beside PCA of the same latent width (fitted on the training images)."""
     from ex_color.data.digits import digits_settings
-    from ex_color.evaluation.digits import pca_errors
 
     width = (cfg.get("model") or {}).get("bottleneck")
     if baseline is None or not isinstance(width, int):
@@ -134,8 +133,6 @@ def digits_data_text(data: dict) -> str:
 
 
 def report_markdown(run_dir: Path) -> str:
-    from ex_color.reports.results import load_run
-    from ex_color.reports.run_report import config_table, settings_text, training_parts
 
     result = load_run(run_dir)
     cfg = result.config

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ex_color.errors import UserError
+from ex_color.reports.render import TextTable, number
 
 FLOOR = 1e-4
 METRICS_FILE = "class-metrics.json"
@@ -80,8 +81,6 @@ class DigitsMetrics:
 
     def table(self):
         """Per-class MSE, baseline and intervened, and Δ: a TextTable (report.md, `excolor intervene`)."""
-        from ex_color.reports.render import TextTable, number
-
         rows = [
             [str(d), number(b), number(a), number(delta)]
             for d, (b, a, delta) in enumerate(zip(self.baseline, self.intervened, self.delta))

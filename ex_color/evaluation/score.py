@@ -23,11 +23,13 @@ from typing import Any
 
 import numpy as np
 
+from ex_color import runs
 from ex_color.data.colors import named_colors
 from ex_color.data.cubes import ColorCube, rgb_to_hsv
-from ex_color.errors import UserError
-from ex_color.settings import plain_mapping, read_settings, setting
+from ex_color.errors import DamagedFile, UserError, reading
+from ex_color.evaluation.metrics import per_color_error
 from ex_color.evaluation.similarity import HUE_MODES, hsv_similarity, pearson_rows
+from ex_color.settings import plain_mapping, read_settings, setting
 
 SCORE_FILE = "score.json"
 AGAINST = ("similarity", "vibrancy")
@@ -137,7 +139,6 @@ def planned_model(model, settings: ScoreSettings, configs: Mapping[str, Any]):
 def score_models(models: Sequence, settings: ScoreSettings, configs: Mapping[str, Any]) -> list[dict[str, float]]:
     """Each model's score (R²) and r, from one forward pass per model over the grid and one correlation pass
     over all of them."""
-    from ex_color.evaluation.metrics import per_color_error
     from ex_color.evaluation.predict import predict
 
     rgb = ColorCube.rgb_grid(settings.grid).flat_rgb()
@@ -154,8 +155,6 @@ def score_runs(
 ) -> list[Path]:
     """Score each trained run (its model loaded here unless given) and write its `score.json`; returns the
     files written."""
-    from ex_color import runs
-
     if models is None:
         models = [runs.load_model(run_dir) for run_dir in run_dirs]
     written = []
@@ -169,7 +168,6 @@ def read_score(run_dir: Path) -> dict[str, Any] | None:
     path = Path(run_dir) / SCORE_FILE
     if not path.is_file():
         return None
-    from ex_color.errors import DamagedFile, reading
 
     with reading(path):
         record = json.loads(path.read_text(encoding="utf-8"))

@@ -21,7 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from ex_color import runs
+from ex_color.data.colors import hue_name, named_colors, named_hue
+from ex_color.data.cubes import ColorCube
 from ex_color.errors import UserError
+from ex_color.evaluation.metrics import per_color_error, selectivity
 
 SELECTIVITY_FILE = "selectivity.json"
 ERROR_CUBE = (48, 12, 12)  # hues, saturations, values of the error ratio's HSV cube
@@ -81,8 +85,6 @@ class SelectivityProbe:
     above 0.9: the only ones `metrics.most_aligned_hue` looks at, in the HD cube's order, built on their own)."""
 
     def __init__(self, hd: tuple[int, int, int], cube: tuple[int, int, int] = ERROR_CUBE):
-        from ex_color.data.colors import named_colors
-        from ex_color.data.cubes import ColorCube
 
         self.named = named_colors()
         self.hd = hd
@@ -108,8 +110,6 @@ class SelectivityProbe:
 
     def errors(self, outputs: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
         """(named colour -> error, the cube's per-colour errors) from outputs over `inputs` (leading rows)."""
-        from ex_color.evaluation.metrics import per_color_error
-
         n = len(self.named_rgb)
         named = dict(zip(self.named, per_color_error(outputs[:n], self.named_rgb).tolist()))
         return named, per_color_error(outputs[n : n + len(self.cube_rgb)], self.cube_rgb)
@@ -130,8 +130,6 @@ def build_interventions(configs: Mapping[str, Any], model) -> dict[str, tuple[An
 
 def needs_latents(intervention, given) -> bool:
     """Whether the target hue comes from the baseline's latents (`RunEvaluation.target_hue`'s last case)."""
-    from ex_color.data.colors import named_hue
-
     concept = intervention.concept
     return given is None and concept is not None and named_hue(concept[0]) is None
 
@@ -139,9 +137,7 @@ def needs_latents(intervention, given) -> bool:
 def measure_model(model, interventions: Mapping[str, tuple[Any, Any]], probe: SelectivityProbe) -> dict[str, dict]:
     """One model's record per intervention (`build_interventions`): the baseline predicted once, each
     intervention once, on the probe only."""
-    from ex_color.data.colors import hue_name
     from ex_color.evaluation.measure import RunEvaluation
-    from ex_color.evaluation.metrics import selectivity
     from ex_color.evaluation.predict import predict
 
     latents = any(needs_latents(intervention, given) for intervention, given in interventions.values())
@@ -164,8 +160,6 @@ def measure_runs(
 ) -> list[Path]:
     """Every run's selectivity.json (`configs`: the redux's interventions; `hd`: the runs' `eval.hd` cube;
     `models`: the runs' models, each loaded here unless given)."""
-    from ex_color import runs
-
     probe = SelectivityProbe(hd)
     interventions = None
     written = []

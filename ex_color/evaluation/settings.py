@@ -12,9 +12,9 @@ import numpy as np
 from ex_color.data.colors import named_colors
 from ex_color.data.cubes import ColorCube, CubeKeys
 from ex_color.errors import UserError
-from ex_color.evaluation.similarity import HUE_MODES
+from ex_color.evaluation.similarity import HUE_MODES, hsv_similarity, rgb_to_hsv
+from ex_color.paths import config_dir
 from ex_color.settings import read_settings, setting
-
 
 CORRELATION_AGAINST = ("similarity", "vibrancy")
 
@@ -51,8 +51,6 @@ class CorrelationSettings:
 
     def predictor(self, rgb: np.ndarray, anchor_hue: float = 0.0) -> np.ndarray:
         """x of every colour `rgb` [N, 3]: sim(c, (anchor_hue turns, 1, 1))^p, or (S·V)^p."""
-        from ex_color.evaluation.similarity import hsv_similarity, rgb_to_hsv
-
         hsv = rgb_to_hsv(rgb)
         if self.against == "vibrancy":
             base = hsv[..., 1] * hsv[..., 2]
@@ -96,8 +94,6 @@ class EvalSettings:
     def from_config(cls, eval_cfg: Any) -> EvalSettings:
         """From a run's `eval` node (or the shipped default when the run has none)."""
         from omegaconf import OmegaConf
-
-        from ex_color.paths import config_dir
 
         default = OmegaConf.load(config_dir() / "eval" / "default.yaml")
         merged = OmegaConf.to_container(OmegaConf.merge(default, eval_cfg or {}), resolve=True)

@@ -11,7 +11,10 @@ from pathlib import Path
 
 from ex_color import runs
 from ex_color.errors import UserError
+from ex_color.figures.registry import figure_path
+from ex_color.figures.writer import run_timeline
 from ex_color.history import load_history
+from ex_color.reports.results import read_metrics
 
 HISTORY_FIGURES = ("history", "evolution")
 
@@ -45,7 +48,6 @@ def draw_history(
     run_dir: Path, out_dir: Path, theme: str = "light", views: str | None = None, thumbnails: int = 10
 ) -> Path:
     """figures/history.png (+ .txt) of a run with a latent history."""
-    from ex_color.figures.registry import figure_path
     from ex_color.plots import save_figure
     from ex_color.plots.history import HISTORY_VIEWS, THUMBNAIL_VIEW, plot_history
 
@@ -80,10 +82,8 @@ def draw_evolution(
 ) -> tuple[list[Path], str | None]:
     """figures/evolution.gif (+ .txt), and evolution.mp4 where ffmpeg exists: (paths written, why no MP4).
     `progress(total)` returns the callback each rendered frame calls."""
-    from ex_color.figures.writer import run_timeline
     from ex_color.plots.evolution import EVOLUTION_VIEWS, EvolutionAnimation
     from ex_color.plots.video import save_animation
-    from ex_color.reports.results import read_metrics
 
     history = load_history(run_dir)
     chosen = parse_views(views, history.latents.shape[2], EVOLUTION_VIEWS)

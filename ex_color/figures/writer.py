@@ -8,11 +8,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ex_color import runs
-from ex_color.errors import UserError
-
-
+from ex_color.errors import DamagedFile, UserError
 from ex_color.figures.registry import FIGURES, figure_dir, figure_path
 from ex_color.figures.views import figure_views, latent_widths, removed_dims
+from ex_color.paths import resolve_dopesheet
 
 
 def stacked_error(result, which: str = "intervened"):
@@ -242,7 +241,6 @@ class FigureWriter:
 
 def run_timeline(run_dir: Path):
     """The run's schedule (its dopesheet.csv), checked against the length its checkpoint was trained to."""
-    from ex_color.errors import DamagedFile
     from ex_color.schedule import Timeline, load_dopesheet
 
     path = Path(run_dir) / runs.DOPESHEET
@@ -271,7 +269,6 @@ def schedule_figure(timeline, theme: str):
 
 def plot_dopesheet(dopesheet: Path, out_dir: Path, theme: str = "light") -> Path:
     """The schedule figure of a CSV alone, before any training."""
-    from ex_color.paths import resolve_dopesheet
     from ex_color.plots import get_theme, save_figure
     from ex_color.schedule import Timeline, load_dopesheet
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -354,8 +355,6 @@ class AxisSuppressionKind(Intervention):
 def response_curve(fn: Callable[[Tensor], Tensor], concept: Tensor):
     """How a hook transform treats unit vectors, in the plane of the concept and a direction orthogonal
     to it: (alignment in [401], alignment out [401], the lobe traced by unit inputs [721, 2])."""
-    import numpy as np
-
     perp = fallback_direction(concept)
     theta = torch.linspace(-math.pi, math.pi, 721)
     unit = torch.cos(theta)[:, None] * concept + torch.sin(theta)[:, None] * perp

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ex_color.errors import UserError
+from ex_color.model_contract import latent_linears
 
 from .hooks import resolve_layers
 
@@ -31,8 +32,6 @@ def _linear(model: nn.Module, name: str, role: str) -> nn.Linear:
 
 def latent_pair(model: nn.Module, producer: str | None = None, consumer: str | None = None) -> tuple[str, str]:
     """The (producer, consumer) names to use: those given, the model's own for those that are None."""
-    from ex_color.model_contract import latent_linears
-
     if producer is None or consumer is None:
         try:
             own = latent_linears(model)

@@ -21,6 +21,7 @@ The job side is used by the CLI's `sweep_job` through `continue_job` and `requeu
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import os
 import signal
@@ -31,6 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import submitit
+import submitit.slurm.slurm as submitit_slurm
+from submitit.core.job_environment import SignalHandler
+from submitit.core.utils import FailedJobError, UncompletedJobError
 from submitit.slurm.slurm import SlurmInfoWatcher
 
 from ex_color import runs
@@ -196,7 +201,6 @@ def _on_preemption_signal(signum, frame) -> None:
     """USR2 from SLURM (preemption, or the time limit near): stop training at the end of the step, with a
     checkpoint, then let submitit requeue; outside training, submitit's handler at once."""
     global _signalled
-    from submitit.core.job_environment import SignalHandler
 
     term = signal.getsignal(signal.SIGTERM)
     # While training runs, its graceful stop handles SIGTERM (at other times submitit's own handler does).
@@ -210,7 +214,6 @@ def _on_preemption_signal(signum, frame) -> None:
 def install_preemption_handler() -> None:
     """In a submitit SLURM job: route submitit's USR2 handler through the graceful stop."""
     global _submitit_handler
-    from submitit.core.job_environment import SignalHandler
 
     current = signal.getsignal(signal.SIGUSR2)
     if isinstance(getattr(current, "__self__", None), SignalHandler):
@@ -236,7 +239,6 @@ def requeue_if_signalled() -> None:
 
 def before_launch(launcher, jobs: int, first: int) -> None:
     """In the launching process: quiet polling, and no new sweep over job directories that hold runs."""
-    import submitit.slurm.slurm as submitit_slurm
     from omegaconf import OmegaConf
 
     if not isinstance(submitit_slurm.SlurmJob.watcher, QuietSlurmInfoWatcher):
@@ -288,8 +290,6 @@ def sbatch_errors_said_once():
 def launch_failed(launcher, error: Exception) -> None:
     """A sweep SLURM would not take (sbatch refused it: exit 2, a user's setting), or a job that ended
     without a result (cancelled, killed, out of memory: exit 1), in one line instead of a traceback."""
-    from submitit.core.utils import FailedJobError, UncompletedJobError
-
     known = isinstance(error, (FailedJobError, UncompletedJobError))  # (RuntimeErrors themselves)
     if not known and isinstance(error, (RuntimeError, OSError)) and ("srun" in str(error) or "sbatch" in str(error)):
         print(
@@ -320,9 +320,7 @@ def run_on_node(launcher, sweep_overrides, job_dir_key: str, job_num: int, singl
     """The job, on its node: the submitit plugin's own `__call__`, plus a look at the job directory before
     Hydra writes `.hydra/` into it (and no `.hydra/` written over a run it refuses)."""
     global _plan
-    import copy
 
-    import submitit
     from hydra.core.hydra_config import HydraConfig
     from hydra.core.singleton import Singleton
     from hydra.core.utils import run_job, setup_globals

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
+from hydra.types import RunMode
 
 from ex_color.errors import RunFailed
 from ex_color.runs import atomic_write_text
@@ -32,16 +34,11 @@ _sweep_dir: Path | None = None
 
 def in_sweep() -> bool:
     """True inside a job of a Hydra multirun."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def record_failure(message: str, exit_code: int) -> str:
     """Write the current job's failure to its directory; returns the line to print (names the job)."""
-    from hydra.core.hydra_config import HydraConfig
-
     hydra_cfg = HydraConfig.get()
     overrides = [str(o) for o in hydra_cfg.overrides.task]
     line = f"job {hydra_cfg.job.num} ({' '.join(overrides) or 'no overrides'}): {message}"

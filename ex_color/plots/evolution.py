@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from ._common import fmt, new_figure, style_axes, suptitle
 from .history import check_views, depth_order, draw_slice, slice_limit
@@ -66,7 +67,6 @@ class EvolutionAnimation:
         theme: str | Theme = "light",
         dpi: int = 80,
     ):
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         th = get_theme(theme)
         self.steps = np.asarray(steps, dtype=np.int64)

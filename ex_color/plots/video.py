@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from ex_color.errors import WriteFailed
 from ex_color.runs import atomic_write_bytes
@@ -92,8 +93,6 @@ def save_animation(
     present, into `mp4` in the same pass; the alt text goes to `gif`'s `.txt`. One palette for every GIF
     frame (from the first and last frames: no flicker), no dithering. Returns (the paths written, why no
     MP4 was written or None)."""
-    from PIL import Image
-
     first, last = frame(0), frame(count - 1)
     palette = Image.fromarray(np.concatenate([first, last], axis=0)).quantize(
         255, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE

@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from ex_color import runs
+from ex_color.domains import registered
 from ex_color.errors import UserError
-from ex_color.settings import plain_mapping, read_settings, setting
+from ex_color.evaluation.seed_selectivity import check_column, parse_column
+from ex_color.reports import redux_choice, redux_selectivity
 from ex_color.reports.render import TextTable, escape, image, number
 from ex_color.reports.results import FINAL_SHARE, RunResult, Stat, is_run_dir, kind_order, load_run
 from ex_color.reports.summary import Summary, summary_of
-from ex_color.reports import redux_choice, redux_selectivity
+from ex_color.settings import plain_mapping, read_settings, setting
 
 SUMMARY_MD = "summary.md"
 SUMMARY_JSON = "summary.json"
@@ -52,8 +54,6 @@ class ReduxSettings:
     def check(self, kinds: list[str]) -> None:
         """Before training: the selectivity columns named (`selectivity.<kind>.<field>`) exist for `kinds`
         (the experiment's interventions but none)."""
-        from ex_color.evaluation.seed_selectivity import check_column, parse_column
-
         for key in ("minimise", "maximise"):
             for column in getattr(self, key) or ():
                 if parse_column(column) is not None:
@@ -343,8 +343,6 @@ def summarise(directory: Path, settings: ReduxSettings = ReduxSettings()) -> Red
 
 def score_scale(summary: ReduxSummary) -> str:
     """The scale of the seeds' score, as their domain registers it (colour's R²: `unit`)."""
-    from ex_color.domains import registered
-
     seeds = summary.across.runs
     return registered(seeds[0].config.get("data"))[1].score_scale if seeds else "log"
 

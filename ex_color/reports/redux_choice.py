@@ -24,7 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ex_color import runs
+from ex_color.domains import higher_is_better as domain_says_higher
 from ex_color.errors import UserError
+from ex_color.evaluation.seed_selectivity import check_column, parse_column
 
 BEST_FILE = "best.json"
 SCORE, PARETO = "score", "pareto"
@@ -34,8 +37,6 @@ def higher_is_better(name: str, maximise: Sequence[str] = (), minimise: Sequence
     """The direction of a column: as the Pareto front's settings say, else higher for the score and for the
     columns a domain says so of (`ex_color.domains.Columns.higher`: ratios, the Δ at the target, R²), lower
     for anything else."""
-    from ex_color.domains import higher_is_better as domain_says_higher
-
     if name in maximise:
         return True
     if name in minimise:
@@ -145,8 +146,6 @@ def mean_ranks(values: Sequence[float]) -> list[float]:
 def check_rule(rule: str, kinds: Sequence[str], maximise, minimise) -> None:
     """Before training: a `selectivity.…` rule names one of the redux's interventions and fields; pareto has
     columns to rank (null columns default to the score and every val/ column)."""
-    from ex_color.evaluation.seed_selectivity import check_column, parse_column
-
     if parse_column(rule) is not None:
         check_column(rule, kinds, "redux.best")
     if rule == PARETO and maximise == () and minimise == ():
@@ -156,8 +155,6 @@ def check_rule(rule: str, kinds: Sequence[str], maximise, minimise) -> None:
 def mark_best(directory: Path, choice: Choice, seeds: int) -> list[Path]:
     """`best.json` in the chosen seed's folder (none when no seed was chosen); a stale one elsewhere (an earlier
     choice in this redux) is removed. Returns the seeds whose mark was removed (their report.md is stale)."""
-    from ex_color import runs
-
     stale = [p.parent for p in Path(directory).glob(f"seed-*/{BEST_FILE}") if p.parent.name != choice.seed]
     for folder in stale:
         (folder / BEST_FILE).unlink()

@@ -12,8 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from ex_color import runs
+from ex_color.domains import domain_for
 from ex_color.errors import DamagedFile, UserError, reading, whole_text
 from ex_color.evaluation.schema import InterventionMetrics
+from ex_color.evaluation.score import read_score
+from ex_color.evaluation.seed_selectivity import columns_of, read_selectivity
 from ex_color.reports.render import number
 
 # The share of the last steps averaged into a "final" loss.
@@ -178,8 +181,6 @@ class RunResult:
         real intervention, its selectivity (error, delta and hue/grey ratios) and the R² of its error against
         similarity (or vibrancy); the hue/grey ratio and R² are absent from metrics.json written before them.
         A redux's seed also has `selectivity.<kind>.<field>` (evaluation.seed_selectivity) after the score."""
-        from ex_color.evaluation.seed_selectivity import columns_of
-
         out = {name: mean for name, (mean, _, _) in self.losses.items()}
         if self.score is not None:
             out["score"] = self.score
@@ -223,9 +224,6 @@ def load_run(path: Path) -> RunResult:
     if folder.is_dir():
         for metrics_file in sorted(folder.glob("*/metrics.json")):
             interventions[metrics_file.parent.name] = InterventionMetrics.load(metrics_file)
-    from ex_color.domains import domain_for
-    from ex_color.evaluation.score import read_score
-    from ex_color.evaluation.seed_selectivity import read_selectivity
 
     score = read_score(path)
     domain_columns = domain_for(cfg.get("data")).run_columns(path) if folder.is_dir() else {}

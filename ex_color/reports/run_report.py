@@ -8,8 +8,9 @@ from pathlib import Path
 
 from ex_color import runs
 from ex_color.figures.registry import FIGURES, INTERVENTION_FIGURES
-from ex_color.reports.render import TextTable, escape, image, number
+from ex_color.reports.paper_tables import write_named_color_tables
 from ex_color.reports.redux_choice import chosen_text
+from ex_color.reports.render import TextTable, escape, image, number
 from ex_color.reports.results import RunResult, kind_order, load_run
 
 REPORT = Path("report.md")
@@ -335,8 +336,6 @@ def write_run_report_files(run_dir: str | Path | None, result: RunResult | None 
     """Write the run's tables for papers (named-colors.html and .tex, once an intervention was evaluated;
     `paper_tables`), then `report.md`, which links them, from what the run directory holds (`result`: it, read
     already); returns their paths, report.md last."""
-    from ex_color.reports.paper_tables import write_named_color_tables
-
     run_dir = runs.resolve_run(run_dir)
     result = load_run(run_dir) if result is None else result
     written = write_named_color_tables(result)

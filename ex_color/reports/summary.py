@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ex_color import runs
-from ex_color.domains import column_notes
+from ex_color.domains import column_notes, selectivity_fields
 from ex_color.reports.redux_choice import higher_is_better
 from ex_color.reports.render import TextTable, escape, image, number
 from ex_color.reports.results import FINAL_SHARE, RunResult, Stat
@@ -55,8 +55,6 @@ class Summary:
         """The per-run table's metric columns: all of them, or (terminal) the final loss and
         reconstruction loss, each intervention's selectivity field (`ex_color.domains.Columns.selectivity`) and the
         metric that picks the best run."""
-        from ex_color.domains import selectivity_fields
-
         if full:
             return list(self.columns)
         ratios = tuple(f"/{field}" for field in selectivity_fields())

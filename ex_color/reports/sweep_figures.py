@@ -9,13 +9,13 @@ snapshots). To add a figure, append a writer; `write_sweep_figures` calls them i
 from __future__ import annotations
 
 import math
-
-import numpy as np
 from collections.abc import Callable
 from pathlib import Path
 
-from ex_color.reports.summary import Summary
+import numpy as np
 
+from ex_color.history import HISTORY, History
+from ex_color.reports.summary import Summary
 
 FIGURES = Path("figures")
 BOX_PLOTS = "final-metrics"  # not redux's box-plots.png, which a --seeds folder already holds
@@ -90,7 +90,6 @@ def job_title(run) -> str:
 def contact_sheet(summary: Summary, out_dir: Path) -> list[Path]:
     """`contact-sheet.png`: each job's final latents (its history.npz's last snapshot) as one small slice,
     titled with what the job changed. Only when every run recorded a latent history of the same colours."""
-    from ex_color.history import HISTORY, History
     from ex_color.plots.contact_sheet import plot_contact_sheet
     from ex_color.plots.io import save_figure
 

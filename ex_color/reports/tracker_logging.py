@@ -12,10 +12,19 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ex_color.evaluation.seed_selectivity import FIELDS, parse_column
+from ex_color.figures.registry import INTERVENTION_FIGURES, RUN_FIGURES
+from ex_color.reports.redux import FIGURES, SUMMARY_MD
+from ex_color.reports.redux_selectivity import kinds_in, spreads
+from ex_color.reports.results import load_run
+from ex_color.reports.run_report import figures_in
+from ex_color.training.tracking import log_results
 
 RUN_TABLE_HEADERS = ["colour", "baseline", "intervened", "delta"]
 
@@ -24,10 +33,6 @@ def run_payload(run_dir: Path, result=None, prefix: str = ""):
     """(scalars, images, tables) of an evaluated run (`result`: its RunResult, read here unless given):
     intervention metrics, figures (PNG, alt text) and each intervention's named-colour table, keys prefixed by
     `prefix`."""
-    from ex_color.figures.registry import INTERVENTION_FIGURES, RUN_FIGURES
-    from ex_color.reports.results import load_run
-    from ex_color.reports.run_report import figures_in
-
     result = result if result is not None else load_run(run_dir)
     metrics = result.metrics()
     scalars = {f"{prefix}interventions/{key}": value for key, value in metrics.items() if "/" in key}
@@ -50,8 +55,6 @@ def run_payload(run_dir: Path, result=None, prefix: str = ""):
 
 def seed_scalars(summary) -> dict[str, dict[str, float]]:
     """Seed name -> {score, selectivity/<kind>/<field>} (finite values only)."""
-    import math
-
     out = {}
     for name, row in summary.rows.items():
         values = {}
@@ -88,8 +91,6 @@ def seed_table(summary) -> tuple[list[str], list[list[Any]]]:
 
 def summary_images(summary) -> dict[str, tuple[Path, str]]:
     """The summary's figures and the best seed's (evaluated) figures, keyed for the trackers."""
-    from ex_color.reports.redux import FIGURES
-
     images = {}
     for png in sorted((summary.directory / FIGURES).glob("*.png")):
         txt = png.with_suffix(".txt")
@@ -124,9 +125,6 @@ def log_redux(cfg, summary) -> list[str]:
 def log_wandb(cfg, spec, summary) -> None:
     from hydra.utils import instantiate
 
-    from ex_color.reports.redux_selectivity import kinds_in, spreads
-    from ex_color.training.tracking import log_results
-
     directory = summary.directory
     logger = instantiate(spec, save_dir=str(directory), group=directory.name, name=f"{cfg.name}/summary",
                          job_type="redux")  # fmt: skip
@@ -157,11 +155,8 @@ def seed_number(name: str, fallback: int) -> int:
 
 
 def log_tensorboard(spec, summary) -> None:
-    import numpy as np
     from hydra.utils import instantiate
     from matplotlib.image import imread
-
-    from ex_color.reports.redux import SUMMARY_MD
 
     logger = instantiate(spec, save_dir=str(summary.directory))
     writer = logger.experiment

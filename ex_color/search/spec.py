@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ex_color.domains import domain_for
 from ex_color.errors import UserError
 
 AGGREGATES = ("median", "mean", "min", "max", "quantile")
@@ -265,8 +266,6 @@ def check_metric(metric: str, cfg, key: str) -> None:
     """A column that the trials' summary.json will have, given the experiment: its score, recon, a validated
     loss, a label count, or its domain's per-seed columns (colour: each intervention's selectivity; the
     digits: the score's `score/…`)."""
-    from ex_color.domains import domain_for
-
     regularizers = cfg.get("regularizers") or {}
     data = cfg.get("data") or {}
     validating = ((data.get("validation") or {}).get("every") or 0) > 0

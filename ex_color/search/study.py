@@ -16,12 +16,14 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
+import os
 import warnings
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ex_color import runs
 from ex_color.errors import Interrupted, RunFailed, UserError
 
 log = logging.getLogger(__name__)
@@ -51,8 +53,6 @@ class SearchRecord:
 
     def save(self, directory: Path) -> None:
         from omegaconf import OmegaConf
-
-        from ex_color import runs
 
         runs.atomic_write_text(directory / RECORD, OmegaConf.to_yaml(OmegaConf.create(asdict(self))))
 
@@ -111,7 +111,6 @@ def study_lock(url: str, study: str, directory: Path):
 def open_study(record: SearchRecord, directory: Path, spec, shared: bool):
     """The study (created if new), sampled by TPE, constraints included; the sampler's seed is the spec's,
     plus the process id where several workers share the study (so that they do not propose the same points)."""
-    import os
 
     import optuna
 

@@ -12,6 +12,7 @@ import numpy as np
 from ex_color import runs
 from ex_color.builders import build_intervention
 from ex_color.config import compose_intervention
+from ex_color.domains import domain_for
 from ex_color.errors import UserError
 from ex_color.evaluation.metrics import per_color_error
 from ex_color.evaluation.predict import predict
@@ -33,7 +34,6 @@ def infer(
         raise UserError(f"--output {output_file}: expected a .npz file")
     if output_file is not None:
         runs.check_writable(Path(output_file), "--output", file=True)
-    from ex_color.domains import domain_for
 
     run_dir = runs.resolve_run(run_dir)
     run_cfg = runs.load_config(run_dir)

@@ -11,6 +11,7 @@ from typing import Any
 
 from ex_color import runs
 from ex_color.config import compose_intervention
+from ex_color.domains import domain_of_run
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +21,6 @@ def intervene(kind: str, run_dir: str | Path | None = None, overrides: Sequence[
     for it and then `overrides` (Hydra overrides of the `intervene` config); write results beside the run.
     Returns (the intervention's folder, what the domain measured: colour's InterventionResult, or another
     domain's metrics, with a `table()`)."""
-    from ex_color.domains import domain_of_run
-
     run_dir = runs.resolve_run(run_dir)
     runs.check_writable(run_dir / "interventions" / kind, "the run's interventions folder")
     domain = domain_of_run(run_dir)

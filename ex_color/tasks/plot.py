@@ -7,24 +7,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from omegaconf import OmegaConf
 
 from ex_color import runs
 from ex_color.builders import build_intervention
 from ex_color.config import compose_intervention
-from ex_color.errors import UserError
+from ex_color.domains import registered
+from ex_color.errors import DamagedFile, UserError, reading, whole_text
 from ex_color.evaluation.measure import RunEvaluation
-from ex_color.figures.registry import FIGURES, INTERVENTION_FIGURES, RUN_FIGURES, applicable, figure_dir
-from ex_color.figures.writer import FigureWriter, plot_dopesheet
+from ex_color.evaluation.predict import predict
+from ex_color.figures.explorer import Condition, explorer_html, widened
 from ex_color.figures.history import HISTORY_FIGURES, draw_evolution, draw_history
-from ex_color.interventions.kinds import NoIntervention
+from ex_color.figures.registry import FIGURES, INTERVENTION_FIGURES, RUN_FIGURES, applicable, figure_dir
+from ex_color.figures.views import fitted_views
+from ex_color.figures.writer import FigureWriter, plot_dopesheet
+from ex_color.interventions.kinds import KINDS, NoIntervention
 
 
 def intervention_config(run_dir: Path, kind: str):
     """The config `excolor intervene` used for this kind on this run, else the run's settings for it."""
-    from omegaconf import OmegaConf
-
-    from ex_color.errors import DamagedFile, reading, whole_text
-
     saved = run_dir / "interventions" / kind / "intervention.yaml"
     if not saved.exists():
         return compose_intervention(kind, (), runs.load_config(run_dir))
@@ -50,8 +51,6 @@ class HistoryOptions:
 def colour_only(run_dir: Path) -> None:
     """`excolor plot` draws the figures of the domains registered with `plots` (colour); a run of another
     domain (ex_color.domains) is refused."""
-    from ex_color.domains import registered
-
     name, entry = registered(runs.load_config(run_dir).get("data"))
     if not entry.plots:
         raise UserError(
@@ -183,10 +182,6 @@ def explorer(
     from ex_color.plots import get_theme
 
     get_theme(theme)  # an unknown theme: one line
-    from ex_color.evaluation.predict import predict
-    from ex_color.figures.explorer import Condition, explorer_html, widened
-    from ex_color.figures.views import fitted_views
-    from ex_color.interventions.kinds import KINDS
 
     run_dir = runs.resolve_run(run_dir)
     colour_only(run_dir)

@@ -9,16 +9,16 @@ import re
 from pathlib import Path
 
 from ex_color import runs
+from ex_color.domains import domain_of_run, report_fields, selectivity_fields
 from ex_color.errors import UserError
 from ex_color.reports.redux_choice import higher_is_better
 from ex_color.reports.results import is_failed_job, is_run_dir, kind_order, load_run
 from ex_color.reports.summary import Summary, summary_of
+from ex_color.reports.sweep_figures import FIGURES, write_sweep_figures
 
 
 def run_report_files(run_dir: Path) -> list[Path]:
     """report.md (and its tables) of one run, written by its domain."""
-    from ex_color.domains import domain_of_run
-
     return domain_of_run(run_dir).write_report(run_dir)
 
 
@@ -70,8 +70,6 @@ def resolve_best(best: str | None, columns: list[str]) -> str | None:
     intervention's) selectivity field (its domain's `Columns.selectivity`: colour's error ratio, the digits'
     ratio_median). Default: the experiment's score when the runs have one, else selectivity when interventions
     were evaluated, else `loss`."""
-    from ex_color.domains import selectivity_fields
-
     ratios = [c for c in columns if c.endswith(tuple(f"/{field}" for field in selectivity_fields()))]
     if best is None:
         if "score" in columns:
@@ -102,8 +100,6 @@ def resolve_best(best: str | None, columns: list[str]) -> str | None:
 def metric_order(columns: list[str]) -> list[str]:
     """The run's own columns (losses, score, …), then each intervention's, kinds in the usual order and
     fields in the domains' (`ex_color.domains.Columns.fields`)."""
-    from ex_color.domains import report_fields
-
     kinds = kind_order({c.split("/")[0] for c in columns if "/" in c})
     return [c for c in columns if "/" not in c] + [
         f"{k}/{m}" for k in kinds for m in report_fields() if f"{k}/{m}" in columns
@@ -151,8 +147,6 @@ def sweep_folder(paths) -> Path | None:
 def write_figures(summary: Summary, paths) -> list[Path]:
     """The sweep figures (`sweep_figures.SWEEP_FIGURES`) into FOLDER/figures/ when `paths` name one folder
     holding at least two runs; a folder that cannot be written gets a note instead of the figures."""
-    from ex_color.reports.sweep_figures import FIGURES, write_sweep_figures
-
     folder = sweep_folder(paths)
     if folder is None or len(summary.runs) < 2:
         return []

@@ -18,8 +18,18 @@ from typing import Any
 from omegaconf import DictConfig
 
 from ex_color import runs
-from ex_color.builders import check_interventions, plain
+from ex_color.builders import build_model, check_interventions, layer_widths, plain
+from ex_color.config import compose_intervention, known_options
+from ex_color.domains import domain_for, domain_of_run
 from ex_color.errors import Interrupted, UserError
+from ex_color.evaluation.settings import EvalSettings
+from ex_color.figures.views import check_views
+from ex_color.reports import redux
+from ex_color.reports.redux import SUMMARY_MD, ReduxSettings
+from ex_color.reports.redux_choice import PARETO, SCORE, mark_best
+from ex_color.reports.tracker_logging import log_redux
+from ex_color.training.setup import build_loop, trainer_settings
+from ex_color.training.tracking import tracking_scope
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +37,6 @@ logger = logging.getLogger(__name__)
 def intervention_configs(cfg: DictConfig) -> dict[str, DictConfig]:
     """The composed `intervene` config of each intervention in `cfg.interventions`: the kind's config, the
     experiment's `intervention_settings.<kind>`, then `cfg.intervention_overrides.<kind>` (Hydra overrides)."""
-    from ex_color.config import compose_intervention, known_options
-
     kinds = [str(k) for k in plain(cfg.get("interventions") or [])]
     known = known_options("intervention")
     for kind in kinds:
@@ -60,7 +68,6 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> Path:
     every figure, write report.md; returns the run directory (Hydra's output directory unless `run_dir` is
     given)."""
     from ex_color.tasks.train import train
-    from ex_color.training.tracking import tracking_scope
 
     configs = intervention_configs(cfg)
     check_interventions(configs, cfg)
@@ -92,9 +99,7 @@ def resume(run_dir: str | Path) -> Path:
     the config it was started with: training from its checkpoints to the end of the schedule, then the score,
     the evaluation, the figures and report.md (for seeds: each seed's selectivity, the best seed's evaluation
     and the summary). A run already complete is refused, as is anything `run` would refuse."""
-    from ex_color.reports.redux import SUMMARY_MD
     from ex_color.tasks.train import TrainOutcome, continue_training, resume_plan
-    from ex_color.training.tracking import tracking_scope
 
     plan = resume_plan(run_dir)
     together = plan.seeds is not None
@@ -122,8 +127,6 @@ def resume(run_dir: str | Path) -> Path:
 def score_and_evaluate(run_dir: Path, configs: dict[str, DictConfig], score) -> Path:
     """A trained run scored (when the experiment has a score), evaluated in full by its domain and logged to
     the tracker in progress, its checkpoint loaded once; returns report.md's path."""
-    from ex_color.domains import domain_of_run
-
     domain = domain_of_run(run_dir)
     if score is not None:
         domain.score_runs([run_dir], score)
@@ -133,8 +136,6 @@ def score_and_evaluate(run_dir: Path, configs: dict[str, DictConfig], score) -> 
 def score_plan(cfg: DictConfig):
     """What the experiment's score needs, checked by the domain (colour: (settings, the plan's intervention
     configs), each kind built for an untrained model of the configured shape); None without a score."""
-    from ex_color.domains import domain_for
-
     return domain_for(cfg.get("data")).score_plan(cfg)
 
 
@@ -159,13 +160,8 @@ def finish_seeds(cfg: DictConfig, directory: Path, finished: list[Path], configs
     """After seeds trained together: score each, measure each one's selectivity, evaluate the best by
     `redux.best` (or all), write the summary and log it to the trackers `cfg.logger` names; each seed's
     checkpoint is loaded once."""
-    from ex_color.reports import redux
-    from ex_color.reports.redux_choice import mark_best
-    from ex_color.reports.tracker_logging import log_redux
-
     if not finished:
         return
-    from ex_color.domains import domain_for
 
     settings = redux.ReduxSettings.from_config(cfg.get("redux"))
     domain = domain_for(cfg.get("data"))  # one for the whole redux: each checkpoint is loaded once
@@ -191,7 +187,6 @@ def finish_seeds(cfg: DictConfig, directory: Path, finished: list[Path], configs
 def validate(cfg: DictConfig) -> None:
     """Check a composed `run` config completely (training, interventions, the score and the redux settings)
     before any run directory exists."""
-    from ex_color.reports.redux import ReduxSettings
     from ex_color.tasks.train import validate as validate_training
 
     validate_training(cfg)
@@ -204,10 +199,6 @@ def validate(cfg: DictConfig) -> None:
 
 def check_eval(cfg: DictConfig) -> None:
     """The `eval` settings, and the figures' latent views against the configured latent width."""
-    from ex_color.builders import build_model, layer_widths
-    from ex_color.evaluation.settings import EvalSettings
-    from ex_color.figures.views import check_views
-
     settings = EvalSettings.from_config(cfg.get("eval"))
     check_views(settings, layer_widths(build_model(cfg.model))["latent"])  # any model: its `latent`'s width
 
@@ -225,11 +216,6 @@ def check_redux_columns(cfg: DictConfig) -> None:
     have (`redux.seed_columns`: the score, recon, the domain's own (`Domain.seed_columns`: colour's
     selectivity per intervention), the validation values and label counts), known from the config before
     any training."""
-    from ex_color.domains import domain_for
-    from ex_color.reports.redux import ReduxSettings
-    from ex_color.reports.redux_choice import PARETO, SCORE
-    from ex_color.training.setup import build_loop, trainer_settings
-
     settings = ReduxSettings.from_config(cfg.get("redux"))
     named = [(key, c) for key in ("minimise", "maximise") for c in getattr(settings, key) or ()]
     named += [("best", settings.best)] if settings.best not in (SCORE, PARETO) else []
@@ -287,8 +273,6 @@ def continue_job(task: Callable, cfg) -> Any:
 
 def _after_training(task: Callable, cfg, run_dir: Path) -> Path:
     """What the task does after training: nothing more for `train`, evaluation and report for `run`."""
-    from ex_color.training.tracking import tracking_scope
-
     function = task.func if isinstance(task, partial) else task
     if function is run:
         configs = intervention_configs(cfg)

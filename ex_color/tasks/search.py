@@ -13,7 +13,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ex_color.errors import RunFailed, UserError
+from ex_color.errors import Interrupted, RunFailed, UserError
+from ex_color.paths import resolve_dopesheet
+from ex_color.runs import check_writable
+from ex_color.search.outputs import write_outputs
 from ex_color.search.spec import SearchSpec
 from ex_color.search.study import (
     RECORD,
@@ -41,7 +44,6 @@ class SearchResult:
 def prepare(overrides: list[str]):
     """The composed config and its search spec, everything checked; the base dopesheet."""
     from ex_color.config import compose
-    from ex_color.paths import resolve_dopesheet
     from ex_color.search.dopesheet import check_columns
     from ex_color.tasks.run import validate_seeds
 
@@ -123,8 +125,6 @@ def log_to_stderr() -> None:
 
 def claim_directory(directory: Path, record: SearchRecord) -> bool:
     """Make the search directory, or join it (the same search, a shared storage); True if this made it."""
-    from ex_color.runs import check_writable
-
     if (directory / RECORD).is_file():
         if record.storage is None:
             raise UserError(f"{directory}: already a search; continue it with: excolor search --resume {directory}")
@@ -152,8 +152,6 @@ def remove_made(directory: Path) -> None:
 
 
 def run_search(study, spec: SearchSpec, record: SearchRecord, directory: Path, sheet: Path) -> SearchResult:
-    from ex_color.errors import Interrupted
-    from ex_color.search.outputs import write_outputs
 
     def run_trial(trial):
         return run_one(trial, spec, record, directory, sheet)

@@ -15,25 +15,32 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from ex_color import runs
 from ex_color.builders import build_batches, build_parts, build_validation
-from ex_color.errors import Interrupted, RunFailed, UserError, WriteFailed
+from ex_color.config import check_seed, check_targets, one_line
+from ex_color.errors import DamagedFile, Interrupted, RunFailed, UserError, WriteFailed, reading
 from ex_color.history import read_saved
-from ex_color.training.recorder import HistorySettings
 from ex_color.launch.sweeps import ERROR_FILE
 from ex_color.model_contract import check_stacking
+from ex_color.reports.results import read_rows
+from ex_color.reuse import RunDirectoryInUse
 from ex_color.training.member_outputs import MemberOutputs, stopped
+from ex_color.training.optimizers import make_optimizer
+from ex_color.training.recorder import HistorySettings
 from ex_color.training.setup import build_loop, check_members, trainer_settings
+from ex_color.training.signals import stop_on_signals
+from ex_color.training.tracking import tracking_scope
 
 log = logging.getLogger(__name__)
 
 
 def validate(cfg: DictConfig, seeds: Sequence[int] | None = None) -> None:
     """Check a composed training config completely, before any run directory exists."""
-    from ex_color.config import check_seed, check_targets
-
     check_seed(cfg.get("seed"))
     check_targets(cfg)
     check_optimizer(cfg)
@@ -58,12 +65,6 @@ def validate(cfg: DictConfig, seeds: Sequence[int] | None = None) -> None:
 
 def check_optimizer(cfg: DictConfig) -> None:
     """The configured optimizer can be made (its `_target_` and arguments), for a parameter of one value."""
-    import torch
-    from hydra.utils import instantiate
-
-    from ex_color.config import one_line
-    from ex_color.training.optimizers import make_optimizer
-
     try:
         make_optimizer(instantiate(cfg.optimizer), [torch.zeros(1, requires_grad=True)], lr=1e-3)
     except Exception as error:  # noqa: BLE001 - Hydra's and the optimizer's own refusals, in one line
@@ -76,15 +77,12 @@ def validate_seeds(cfg: DictConfig) -> None:
 
 
 def hydra_run_dir() -> Path | None:
-    from hydra.core.hydra_config import HydraConfig
 
     return Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else None
 
 
 def job_overrides() -> list[str]:
     """The command line's overrides, when Hydra composed this config."""
-    from hydra.core.hydra_config import HydraConfig
-
     return [str(o) for o in HydraConfig.get().overrides.task] if HydraConfig.initialized() else []
 
 
@@ -137,8 +135,6 @@ def train(
 
     A wandb run started by `logger=wandb` is finished when this returns or fails, unless a caller holds
     a `tracking_scope` of its own (as `excolor run` does, to log its figures into the same run)."""
-    from ex_color.training.tracking import tracking_scope
-
     with tracking_scope():
         outcome = train_outcome(cfg, run_dir, resume, seeds, command)
         outcome.check()
@@ -155,10 +151,6 @@ def train_outcome(
 ) -> TrainOutcome:
     """`train` without raising for failed seeds nor touching outputs/latest. `command` is what an
     interruption's message tells the user to continue with (`COMMAND --resume DIR`)."""
-    import torch
-
-    from ex_color.training.signals import stop_on_signals
-
     root = Path(run_dir) if run_dir is not None else hydra_run_dir()
     if root is None:
         raise ValueError("train(cfg) outside Hydra needs run_dir")
@@ -242,8 +234,6 @@ def stopped_writing(
 
 def prepare_directories(cfg: DictConfig, root: Path, members: dict[int, Path], together: bool, dopesheet: Path) -> None:
     """Each member's run directory: its resolved config (with its seed), overrides and dopesheet."""
-    from ex_color.reuse import RunDirectoryInUse
-
     existing = [d for d in members.values() if (together and d.exists()) or (d / runs.CHECKPOINT).exists()]
     existing += [d for d in members.values() if (d / runs.METRICS).exists()]
     if existing:  # checked before Hydra started (ex_color.reuse); here too for a sweep's own hydra.sweep.subdir
@@ -317,8 +307,6 @@ def resume_run(run_dir: str | Path, command: str = "excolor train") -> Path:
 def continue_training(plan: ResumePlan, command: str, check: bool) -> TrainOutcome:
     """Train `plan`'s run on from its checkpoints to the end of its schedule (see `train_outcome`); with
     `check`, failed seeds raise RunFailed and outputs/latest points at the run."""
-    from ex_color.training.tracking import tracking_scope
-
     for directory in plan.members:
         check_resumable(directory)
     if plan.cfg.get("dopesheet"):
@@ -339,9 +327,6 @@ def continue_training(plan: ResumePlan, command: str, check: bool) -> TrainOutco
 def check_resumable(directory: Path) -> None:
     """The files a resumed run reads besides its checkpoint and config, read once before anything is written:
     metrics.csv, history.npz and error.json (DamagedFile naming the one that is damaged)."""
-    from ex_color.errors import DamagedFile, reading
-    from ex_color.reports.results import read_rows
-
     if (directory / runs.METRICS).exists():
         try:
             read_rows(directory / runs.METRICS)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from ex_color import runs
@@ -17,6 +18,7 @@ from ex_color.errors import RunFailed
 from ex_color.history import HISTORY
 from ex_color.launch.sweeps import ERROR_FILE
 from ex_color.model_contract import model_spec
+from ex_color.training.rows import non_finite_problem
 
 
 def stopped(directory: Path) -> str:
@@ -53,8 +55,6 @@ class MemberOutputs:
 
     def on_rows(self, first: int, rows) -> None:
         """Metric rows for steps `first`… ([steps, members, metrics]), after the loop computed them."""
-        from ex_color.training.rows import non_finite_problem
-
         loop = self.loop
         for index, seed in enumerate(self.seeds):
             if index in self.failed:
@@ -107,8 +107,6 @@ class MemberOutputs:
 def member_loggers(cfg: DictConfig, directory: Path, seed: int, group: Path | None) -> list[Any]:
     """The configured loggers of one run directory (`cfg.logger`); for seeds trained together, one wandb
     run per seed, grouped by the seeds' directory."""
-    from hydra.utils import instantiate
-
     loggers = []
     for spec in (cfg.get("logger") or {}).values():
         extra: dict[str, Any] = {"save_dir": str(directory)}

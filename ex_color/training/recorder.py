@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ex_color.data.cubes import ColorCube
 from ex_color.errors import UserError
 from ex_color.history import History
 from ex_color.settings import read_settings, setting
@@ -81,8 +82,6 @@ class HistorySettings:
 
     def colours(self) -> np.ndarray:
         """[N, 3] float32: the RGB grid, red slowest, blue fastest."""
-        from ex_color.data.cubes import ColorCube
-
         return ColorCube.rgb_grid(self.rgb_grid).flat_rgb().astype(np.float32)
 
 

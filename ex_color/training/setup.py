@@ -7,13 +7,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import torch
 from omegaconf import DictConfig
 
 from ex_color.builders import build_batches, build_parts, build_validation
 from ex_color.errors import UserError
+from ex_color.losses import RegularizerSet
+from ex_color.model import stack_models
+from ex_color.model_contract import model_spec
 from ex_color.settings import read_settings, setting
+from ex_color.training.loop import TrainLoop
 from ex_color.training.recorder import HistorySettings
-
 
 # Lightning Fabric's precisions that ex-color trains with: *-true trains and saves weights in that dtype;
 # *-mixed keeps float32 weights and runs the forward pass under autocast (16-mixed: with a gradient scaler,
@@ -51,7 +55,6 @@ def check_members(trainer: TrainerSettings, members: int) -> None:
 
 
 def device_for(trainer: TrainerSettings):
-    import torch
 
     accelerator = trainer.accelerator.lower()
     if accelerator == "cpu":
@@ -68,14 +71,9 @@ def device_for(trainer: TrainerSettings):
 def build_loop(cfg: DictConfig, seeds: Sequence[int], trainer: TrainerSettings, warn: bool = True):
     """(TrainLoop over `seeds`, the run's TrainingParts): one member per seed, each with the initial
     weights and batches a run of that seed alone gets."""
-    import torch
     from hydra.utils import instantiate
     from lightning.fabric import Fabric
     from lightning.fabric.plugins.environments import LightningEnvironment
-
-    from ex_color.training.loop import TrainLoop
-    from ex_color.losses import RegularizerSet
-    from ex_color.model import stack_models
 
     check_members(trainer, len(seeds))
     # One process, one device: Lightning's own environment, so that a SLURM job is not taken for a
@@ -86,7 +84,6 @@ def build_loop(cfg: DictConfig, seeds: Sequence[int], trainer: TrainerSettings, 
         precision=trainer.precision,
         plugins=[LightningEnvironment()],
     )
-    from ex_color.model_contract import model_spec
 
     parts = build_parts(cfg, warn=warn)  # the model checked against its contract there, once
     spec = model_spec(cfg.model)
