@@ -8,7 +8,7 @@ import pytest
 
 from ex_color import domains
 from ex_color.domains import Columns, Registered, column_notes
-from ex_color.reports.redux_choice import higher_is_better
+from ex_color.reports.redux_choice import direction, higher_is_better
 from ex_color.tasks.report import metric_order, resolve_best
 
 
@@ -68,3 +68,23 @@ def test_a_new_domain_s_registry_entry_is_all_the_reports_need(monkeypatch):
     assert column_notes(columns) == ["leak: what it leaks"]
     assert domains.registered({"kind": "sounds"}) == ("sounds", entry)
     assert entry.score_scale == "log" and not entry.plots  # the defaults: no `excolor plot`, a log box plot
+
+
+def test_report_keeps_the_run_s_own_namespaced_columns_and_counts_have_no_better():
+    columns = ["ablation/mean", "score/delta_3", "val/recon", "labels/n/three", "loss", "score", "ablation/ratio_max"]
+    assert metric_order(columns) == [
+        "score/delta_3",
+        "val/recon",
+        "labels/n/three",
+        "loss",
+        "score",
+        "ablation/mean",
+        "ablation/ratio_max",
+    ]
+    assert [direction(c) for c in ("score/delta_3", "val/recon", "labels/n/three", "labels/n_total")] == [
+        "higher",
+        "lower",
+        "–",
+        "–",
+    ]
+    assert resolve_best("val/recon", columns) == "val/recon"

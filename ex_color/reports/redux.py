@@ -194,7 +194,7 @@ class ReduxSummary:
             [
                 [
                     f"`{c}`",
-                    "higher" if c in self.maximise else ("lower" if c in self.minimise else "–"),
+                    redux_choice.direction(c, self.maximise, self.minimise),
                     number(s.min),
                     number(s.max),
                     number(s.mean),

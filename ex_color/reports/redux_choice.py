@@ -44,6 +44,13 @@ def higher_is_better(name: str, maximise: Sequence[str] = (), minimise: Sequence
     return name == SCORE or domain_says_higher(name)
 
 
+def direction(name: str, maximise: Sequence[str] = (), minimise: Sequence[str] = ()) -> str:
+    """`higher` or `lower` (`higher_is_better`), or `–` for a label count (`labels/…`), which is neither."""
+    if name.startswith("labels/") and name not in maximise and name not in minimise:
+        return "–"
+    return "higher" if higher_is_better(name, maximise, minimise) else "lower"
+
+
 def parse_rule(value, key: str = "redux.best") -> str:
     """`score`, `pareto` or a column name."""
     if value is None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ex_color import runs
 from ex_color.domains import column_notes, selectivity_fields
-from ex_color.reports.redux_choice import higher_is_better
+from ex_color.reports.redux_choice import direction, higher_is_better
 from ex_color.reports.render import TextTable, escape, image, number
 from ex_color.reports.results import FINAL_SHARE, RunResult, Stat
 from ex_color.reports.run_report import REPORT
@@ -94,7 +94,7 @@ class Summary:
             [
                 [
                     f"`{c}`",
-                    "higher" if higher_is_better(c) else "lower",
+                    direction(c),
                     s.mean_text(),
                     number(s.min),
                     number(s.max),

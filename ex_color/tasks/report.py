@@ -97,13 +97,17 @@ def resolve_best(best: str | None, columns: list[str]) -> str | None:
     return name
 
 
+# A run's own columns that carry a `/`: score.json's (`score/…`) and metrics.csv's last values (`val/…`,
+# `labels/n/…`); any other `KIND/field` is an intervention's.
+RUN_NAMESPACES = ("score", "val", "labels")
+
+
 def metric_order(columns: list[str]) -> list[str]:
-    """The run's own columns (losses, score, …), then each intervention's, kinds in the usual order and
-    fields in the domains' (`ex_color.domains.Columns.fields`)."""
-    kinds = kind_order({c.split("/")[0] for c in columns if "/" in c})
-    return [c for c in columns if "/" not in c] + [
-        f"{k}/{m}" for k in kinds for m in report_fields() if f"{k}/{m}" in columns
-    ]
+    """The run's own columns (losses, score, `score/…`, last `val/…` and `labels/…` values), then each
+    intervention's, kinds in the usual order and fields in the domains' (`ex_color.domains.Columns.fields`)."""
+    own = [c for c in columns if "/" not in c or c.split("/")[0] in RUN_NAMESPACES]
+    kinds = kind_order({c.split("/")[0] for c in columns if c not in own})
+    return own + [f"{k}/{m}" for k in kinds for m in report_fields() if f"{k}/{m}" in columns]
 
 
 def summarise(paths, best: str | None = None) -> Summary:
