@@ -186,6 +186,13 @@ def test_a_digits_config_with_a_colour_model_is_refused_in_one_line(tmp_path):
     assert "model.inputs" in result.stderr
 
 
+@pytest.mark.parametrize("snapshots", ["[0,100]", "abc", "5"])
+def test_a_digits_latent_history_is_refused_in_one_line_whatever_its_value(tmp_path, snapshots):
+    result = excolor("train", "experiment=ex-3.2", f"history.snapshots={snapshots}", cwd=tmp_path, check=False)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "history.snapshots" in result.stderr and not (tmp_path / "outputs").exists()
+
+
 @pytest.mark.parametrize("command", ["run", "search"])
 def test_a_redux_minimising_validation_that_the_schedule_never_reaches_is_refused_first(tmp_path, command):
     extra = ["--trials", "2"] if command == "search" else []

@@ -227,6 +227,7 @@ def test_ctrl_c_keeps_finished_trials_and_resume_completes_the_study(tmp_path):
     args = ["search", "--trials", "3", "--seeds", "0-1", "--dir", "s", *FAST]
     stderr = interrupted_at_checkpoint(args, tmp_path, checkpoint, run_dir=None, wait=600)
     assert "continue with: excolor search --resume s" in stderr.strip().splitlines()[-1]
+    assert "the study's 1 finished trial is kept (1 run here)" in stderr
     data = json.loads((tmp_path / "s" / "search.json").read_text())
     states = [(t["number"], t["state"], t.get("interrupted", False)) for t in data["trials"]]
     assert states[:2] == [(0, "COMPLETE", False), (1, "FAIL", True)]
@@ -239,6 +240,8 @@ def test_ctrl_c_keeps_finished_trials_and_resume_completes_the_study(tmp_path):
     assert states.count("COMPLETE") == 3 and "RUNNING" not in states and "WAITING" not in states
     retry = next(t for t in data["trials"] if t.get("retry_of") == 1)
     assert retry["state"] == "COMPLETE" and retry["params"] == interrupted
+    fresh = [t["params"] for t in data["trials"] if t["number"] > retry["number"]]
+    assert fresh and interrupted not in fresh  # the resumed sampler does not replay the first session's points
     assert (tmp_path / "s" / "trial-1").is_dir()  # the interrupted trial's directory is kept
     assert excolor("search", "--resume", "s", cwd=tmp_path).stdout.startswith("0 trials run here")
 

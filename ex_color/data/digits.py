@@ -183,8 +183,12 @@ def settings(data: Mapping) -> DigitsSettings:
 
 def check(cfg: Mapping) -> None:
     """What the rest of a training config (plain) must be for digits: a 64-wide model, no latent history."""
-    if ((cfg.get("history") or {}).get("snapshots") or 0) > 0:
-        raise UserError("history.snapshots: the latent history records colours; data=digits has none (set 0)")
+    history = cfg.get("history") or {}
+    snapshots = history.get("snapshots", 0) if isinstance(history, Mapping) else history
+    if snapshots is not None and (isinstance(snapshots, bool) or snapshots != 0):  # whatever else it is
+        raise UserError(
+            f"history.snapshots: the latent history records colours; data=digits has none (set 0; got {snapshots!r})"
+        )
     width = (cfg.get("model") or {}).get("inputs", 3)
     if width != PIXELS:
         raise UserError(f"model.inputs: data=digits has {PIXELS} pixels per image (got {width}; model=digits-mlp)")

@@ -110,7 +110,9 @@ def study_lock(url: str, study: str, directory: Path):
 
 def open_study(record: SearchRecord, directory: Path, spec, shared: bool):
     """The study (created if new), sampled by TPE, constraints included; the sampler's seed is the spec's,
-    plus the process id where several workers share the study (so that they do not propose the same points)."""
+    plus the number of trials the study already holds (so that `--resume` does not replay the first session's
+    random start-up points) and the process id where several workers share the study (so that they do not
+    propose the same points)."""
 
     import optuna
 
@@ -118,21 +120,27 @@ def open_study(record: SearchRecord, directory: Path, spec, shared: bool):
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     # Optuna 5 deprecates constraints_func for Trial.set_constraint, which Optuna 4 (also supported) lacks
     warnings.filterwarnings("ignore", message=".*constraints_func.*", category=FutureWarning)
-    seed = spec.seed + (os.getpid() if shared else 0)
-    sampler = optuna.samplers.TPESampler(
-        seed=seed, constraints_func=constraint_values if spec.constraints else None, multivariate=True
-    )
+
+    def sampler(held: int):
+        seed = spec.seed + held + (os.getpid() if shared else 0)
+        constraints = constraint_values if spec.constraints else None
+        return optuna.samplers.TPESampler(seed=seed, constraints_func=constraints, multivariate=True)
+
     url = record.url(directory)
     try:
         with study_lock(url, record.study, directory):  # workers starting together: one makes the tables
             storage = optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
-            return optuna.create_study(
+            study = optuna.create_study(
                 study_name=record.study,
                 storage=storage,
-                sampler=sampler,
+                sampler=sampler(0),
                 directions=spec.directions,
                 load_if_exists=True,
             )
+            held = len(study.get_trials(deepcopy=False))
+            if held:
+                study.sampler = sampler(held)
+            return study
     except ValueError as error:  # directions differ from the stored study's
         raise UserError(f"study {record.study}: {error}") from None
     except Exception as error:  # SQLAlchemy: unreachable server, bad URL, missing driver
@@ -200,9 +208,11 @@ def run_trials(study, record: SearchRecord, directory: Path, spec, run_trial) ->
             study.tell(trial, state=TrialState.FAIL)
             study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number}, skip_if_exists=False)
             code = stop.exit_code if isinstance(stop, Interrupted) else 130
+            kept = sum(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False))
             raise Interrupted(
-                f"interrupted in trial {trial.number} (marked failed, to be run again); the {ran} finished trial"
-                f"{'s are' if ran != 1 else ' is'} kept; continue with: excolor search --resume {directory}",
+                f"interrupted in trial {trial.number} (marked failed, to be run again); the study's {kept} "
+                f"finished trial{'s are' if kept != 1 else ' is'} kept ({ran} run here); "
+                f"continue with: excolor search --resume {directory}",
                 code,
             ) from None
         except (UserError, RunFailed) as error:
