@@ -119,7 +119,13 @@ def test_a_digits_run_end_to_end_then_infer(tmp_path):
     report = (run / "report.md").read_text()
     assert "Per-class MSE" in report and "ratio median" in report and "deltas.png" in report
 
-    again = excolor("intervene", "--run", str(run), "--kind", "ablation", "intervention.dims=[0,1]", cwd=tmp_path)
+    before = (run / "interventions" / "ablation" / "class-metrics.json").read_bytes()
+    args = ["intervene", "--run", str(run), "--kind", "ablation", "intervention.dims=[0,1]"]
+    refused = excolor(*args, cwd=tmp_path, check=False)  # the run's own ablation is not replaced unasked
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "other settings (intervention.dims)" in refused.stderr and "--overwrite" in refused.stderr
+    assert (run / "interventions" / "ablation" / "class-metrics.json").read_bytes() == before
+    again = excolor(*args, "--overwrite", cwd=tmp_path)
     assert "Per-class MSE" in again.stdout
     wider = json.loads((run / "interventions" / "ablation" / "class-metrics.json").read_text())
     assert wider["intervention"]["dims"] == [0, 1] and wider["delta"][3] >= ablation["delta"][3] - 1e-6

@@ -81,7 +81,16 @@ def test_intervene_and_infer_apply_the_runs_settings(run_copy, tmp_path):
     record = json.loads((run_copy / "interventions" / "repulsion" / "metrics.json").read_text())["intervention"]
     assert record["mapper"]["b"] == 0.7 and record["mapper"]["a"] == 0.0
 
-    excolor("intervene", "--kind", "repulsion", "--run", str(run_copy), "intervention.mapper.b=0.8", cwd=tmp_path)
+    excolor(
+        "intervene",
+        "--kind",
+        "repulsion",
+        "--run",
+        str(run_copy),
+        "intervention.mapper.b=0.8",
+        "--overwrite",
+        cwd=tmp_path,
+    )
     record = json.loads((run_copy / "interventions" / "repulsion" / "metrics.json").read_text())["intervention"]
     assert record["mapper"]["b"] == 0.8
 

@@ -134,7 +134,7 @@ def test_intervene_writes_metrics_predictions_and_figures(smoke_run, kind):
 
 
 def test_intervention_overrides_reach_the_result(smoke_run, tmp_path):
-    _, result = intervene("repulsion", smoke_run, ["intervention.mapper.b=0.7"])
+    _, result = intervene("repulsion", smoke_run, ["intervention.mapper.b=0.7"], overwrite=True)
     assert result.metrics.intervention["mapper"]["b"] == 0.7
     arrays = np.load(smoke_run / "interventions" / "repulsion" / "predictions.npz")
     alignment = arrays["latents"] @ np.array([1, 0, 0, 0], dtype=np.float32)

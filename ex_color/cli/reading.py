@@ -64,11 +64,17 @@ def intervene(
         Optional[list[str]],
         typer.Argument(help="Hydra overrides of the intervention, e.g. intervention.mapper.b=0.7"),
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace RUN/interventions/KIND when it holds other settings' result."),
+    ] = False,
 ) -> None:
     """Intervene on a concept and measure what changed.
 
     Evaluates the run's model with and without the intervention (the run's settings for KIND, then the
-    overrides) and writes metrics.json, predictions.npz and figures to RUN/interventions/KIND/.
+    overrides) and writes metrics.json, predictions.npz and figures to RUN/interventions/KIND/. A result
+    there measured with other settings (the run's own, or an earlier intervene's) is replaced only with
+    --overwrite.
     """
     from ex_color.reports.tables import intervention_table, print_table
 
@@ -79,7 +85,7 @@ def intervene(
             from ex_color.errors import UserError
 
             raise UserError("--kind is required (a config in configs/intervention/: none, suppression, repulsion, ...)")
-        return intervene_task(kind, run, list(overrides or []))
+        return intervene_task(kind, run, list(overrides or []), overwrite=overwrite)
 
     out_dir, result = guarded(task)
     if hasattr(result, "table"):  # another domain's metrics (ex_color.domains)
