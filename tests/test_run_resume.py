@@ -108,22 +108,26 @@ def test_a_signal_as_training_ends_is_not_lost(tmp_path, monkeypatch, command):
         assert "continue it with" not in refusal(tmp_path / "run", "run", "hydra.run.dir")
 
 
-def test_ctrl_c_while_evaluating_keeps_the_training_and_says_how_to_finish(tmp_path, monkeypatch):
+@pytest.mark.parametrize("sent,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_while_evaluating_keeps_the_training_and_says_how_to_finish(tmp_path, monkeypatch, sent, code):
     from ex_color.domains.color import ColorDomain
 
     evaluate = ColorDomain.evaluate_run
 
     def interrupted_evaluation(self, run_dir, configs, log_results=False):
-        os.kill(os.getpid(), signal.SIGINT)  # Python's own handler: KeyboardInterrupt at the next instruction
+        os.kill(os.getpid(), sent)  # the handler raises at the next instruction
         return evaluate(self, run_dir, configs, log_results)
 
     monkeypatch.setattr(ColorDomain, "evaluate_run", interrupted_evaluation)
+    handler = signal.getsignal(signal.SIGTERM)
     with pytest.raises(Interrupted) as stop:
         run(compose("run", ["experiment=smoke"]), tmp_path / "run")
     assert str(stop.value) == (
-        f"SIGINT while evaluating: training is complete in {tmp_path / 'run'}; "
+        f"{sent.name} while evaluating: training is complete in {tmp_path / 'run'}; "
         f"continue with: excolor run --resume {tmp_path / 'run'}"
     )
+    assert stop.value.exit_code == code
+    assert signal.getsignal(signal.SIGTERM) is handler  # ours is gone with the evaluation
     monkeypatch.undo()
     resume(tmp_path / "run")
     assert (tmp_path / "run" / "report.md").is_file()

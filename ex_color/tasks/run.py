@@ -29,6 +29,7 @@ from ex_color.reports.redux import SUMMARY_MD, ReduxSettings
 from ex_color.reports.redux_choice import PARETO, SCORE, mark_best
 from ex_color.reports.tracker_logging import log_redux
 from ex_color.training.setup import build_loop, trainer_settings
+from ex_color.training.signals import Terminated, sigterm_raises
 from ex_color.training.tracking import tracking_scope
 
 logger = logging.getLogger(__name__)
@@ -85,12 +86,17 @@ RUN_COMMAND = "excolor run"
 
 @contextmanager
 def stopped_after_training(run_dir: Path):
-    """Ctrl-C while a trained run is evaluated: one line saying that training is kept and how to finish."""
+    """Ctrl-C or SIGTERM while a trained run is evaluated: one line saying that training is kept and how to
+    finish; the exit status is 128 + the signal."""
     try:
-        yield
-    except KeyboardInterrupt:
+        with sigterm_raises():
+            yield
+    except (KeyboardInterrupt, Terminated) as stop:
+        name, code = ("SIGINT", 130) if isinstance(stop, KeyboardInterrupt) else ("SIGTERM", 143)
         raise Interrupted(
-            f"SIGINT while evaluating: training is complete in {run_dir}; continue with: {RUN_COMMAND} --resume {run_dir}"
+            f"{name} while evaluating: training is complete in {run_dir}; "
+            f"continue with: {RUN_COMMAND} --resume {run_dir}",
+            code,
         ) from None
 
 

@@ -27,3 +27,26 @@ def stop_on_signals():
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where `sigterm_raises` holds (a BaseException, like KeyboardInterrupt, so that no
+    `except Exception` swallows it)."""
+
+
+@contextmanager
+def sigterm_raises():
+    """Within: SIGTERM raises Terminated (in the main thread), so that work that is not training (evaluation)
+    can say how to finish, as it does on Ctrl-C; the previous handler is restored on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum, frame):
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
