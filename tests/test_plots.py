@@ -394,6 +394,8 @@ def test_seed_boxes_sixty_seeds_best_marked_and_gaps_dropped(tmp_path):
     labels = [[t.get_text() for t in ax.texts] for ax in fig.axes]
     assert labels[0] == ["seed-7: 0.95"] and labels[1] and labels[1][0].startswith("seed-7: ")
     assert "59 seeds" in alt and "rank 59 of 59" in alt and "log scale" in alt
+    assert fig.axes[1].get_title(loc="left") == "val/recon (1 ≤ 0 not shown)"  # never silently dropped
+    assert "1 seed ≤ 0 left out of the log axis" in alt and fig.axes[2].get_title(loc="left") == "val/anchor"
     check_saved(fig, alt, tmp_path / "seeds.png")
     fig, alt = plot_seed_boxes({"score": {"a": float("nan")}, "x": {"a": 1.0, "b": 2.0}}, best="b", theme="dark")
     assert "score: no values" in alt

@@ -63,17 +63,23 @@ def plot_seed_boxes(
             for seed, v in values[metric].items()
             if v is not None and math.isfinite(float(v)) and (scale != "log" or float(v) > 0)
         }
+        hidden = sum(
+            1
+            for v in values[metric].values()
+            if scale == "log" and v is not None and math.isfinite(float(v)) and float(v) <= 0
+        )
         style_axes(ax, th)
         ax.grid(True, axis="x", color=th.grid, linewidth=0.6)
         ax.grid(False, axis="y")
         ax.set_yticks([])
         ax.set_ylim(0.4, 1.6)
-        ax.set_title(metric, loc="left", fontsize=9, pad=2, color=th.foreground)
+        left_out = f" ({hidden} ≤ 0 not shown)" if hidden else ""
+        ax.set_title(metric + left_out, loc="left", fontsize=9, pad=2, color=th.foreground)
         if scale == "log":
             ax.set_xscale("log")
         if not clean:
             ax.text(0.5, 0.5, "no values", transform=ax.transAxes, ha="center", va="center", color=th.faint)
-            parts.append(f"{metric}: no values.")
+            parts.append(f"{metric}: no values{left_out}.")
             continue
         data = np.array(list(clean.values()))
         box = ax.boxplot(
@@ -117,6 +123,8 @@ def plot_seed_boxes(
             ax.xaxis.set_minor_formatter(ticker.NullFormatter())
             low, high = data.min(), data.max()
             ax.set_xlim(low / 1.15, high * 1.15)
+        elif scale == "log":  # over a decade or more the major labels suffice; minor ones collide in a small panel
+            ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         if scale == "unit":  # a negative R² (worse than the mean) stays in view
             ax.set_xlim(min(0.0, float(data.min()) - 0.05), 1.0)
         if best is not None and best in clean:
@@ -143,6 +151,8 @@ def plot_seed_boxes(
             f"{data.size} {unit}{'s' if data.size != 1 else ''} from {fmt(data.min())} to {fmt(data.max())}, median {fmt(median)}, quartiles "
             f"{fmt(q1)} and {fmt(q3)}"
         )
+        if hidden:
+            text += f"; {hidden} {unit}{'s' if hidden != 1 else ''} ≤ 0 left out of the log axis"
         if best is not None and best in clean:
             rank = int(np.sum(data < clean[best])) + 1
             text += f"; {best} has {fmt(clean[best])} (rank {rank} of {data.size} from the lowest)"
