@@ -52,3 +52,12 @@ def test_a_precision_that_cannot_be_honoured_is_refused_before_anything_is_writt
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert words in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "outputs").exists()
+
+
+@pytest.mark.slow
+def test_16_mixed_on_a_cpu_says_in_one_line_that_it_trains_as_bf16_mixed(tmp_path):
+    result = excolor("train", "experiment=smoke", "trainer.precision=16-mixed", cwd=tmp_path)
+    assert "on this CPU it trains as bf16-mixed" in result.stderr
+    assert "connector.py" not in result.stderr and "Warning" not in result.stderr  # not Lightning's own warning
+    run_dir = tmp_path / result.stdout.strip().splitlines()[-1].removeprefix("run directory: ")
+    assert {value.dtype for value in runs.load_checkpoint(run_dir)["state_dict"].values()} == {torch.float32}

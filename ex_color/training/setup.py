@@ -4,6 +4,7 @@ seed alone gets. Core: the task (`tasks.train`), tests and benchmarks build loop
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from ex_color.model_contract import model_spec
 from ex_color.settings import read_settings, setting
 from ex_color.training.loop import TrainLoop
 from ex_color.training.recorder import HistorySettings
+
+log = logging.getLogger(__name__)
 
 # Lightning Fabric's precisions that ex-color trains with: *-true trains and saves weights in that dtype;
 # *-mixed keeps float32 weights and runs the forward pass under autocast (16-mixed: with a gradient scaler,
@@ -76,12 +79,17 @@ def build_loop(cfg: DictConfig, seeds: Sequence[int], trainer: TrainerSettings, 
     from lightning.fabric.plugins.environments import LightningEnvironment
 
     check_members(trainer, len(seeds))
+    device = device_for(trainer)
+    precision = trainer.precision
+    if precision == "16-mixed" and device.type == "cpu":  # what Fabric would do, said in our words
+        log.info("trainer.precision=16-mixed: float16 autocast needs a GPU; on this CPU it trains as bf16-mixed")
+        precision = "bf16-mixed"
     # One process, one device: Lightning's own environment, so that a SLURM job is not taken for a
     # multi-process launch (sweeps on a cluster run one job per training).
     fabric = Fabric(
-        accelerator=str(device_for(trainer).type),
+        accelerator=str(device.type),
         devices=1,
-        precision=trainer.precision,
+        precision=precision,
         plugins=[LightningEnvironment()],
     )
 
