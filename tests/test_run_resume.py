@@ -48,7 +48,8 @@ def test_an_interrupted_run_says_run_resume_and_finishing_it_equals_the_uninterr
     again = excolor(*args, "hydra.run.dir=interrupted", cwd=tmp_path, check=False)
     one_line_error(again, "already holds a run (at step", "continue it with: excolor run --resume interrupted")
     assert sorted((p, p.stat().st_mtime_ns) for p in (tmp_path / "interrupted").rglob("*")) == before
-    excolor("run", "--resume", "interrupted", cwd=tmp_path)
+    finished = excolor("run", "--resume", "interrupted", cwd=tmp_path)
+    assert "report: " in finished.stderr and "report.md" in finished.stderr.split("report: ")[1]
     excolor(*args, "hydra.run.dir=whole", cwd=tmp_path)
     assert_same_run(tmp_path / "interrupted", tmp_path / "whole")
     _same_evaluation(tmp_path / "interrupted", tmp_path / "whole")

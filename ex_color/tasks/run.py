@@ -120,7 +120,8 @@ def resume(run_dir: str | Path) -> Path:
     with stopped_after_training(plan.run_dir):
         if not together:
             with tracking_scope():
-                score_and_evaluate(plan.run_dir, configs, score)
+                report = score_and_evaluate(plan.run_dir, configs, score)
+            logger.info("report: %s", report)
             runs.update_latest(plan.run_dir)
             return plan.run_dir
         outcome = TrainOutcome.of_seeds(plan.run_dir, plan.seeds)
