@@ -233,6 +233,8 @@ def check_stacking(cfg_model: Mapping | None, key: str = "model") -> None:
             output = stacked(torch.rand(2, 2, width, generator=torch.Generator().manual_seed(0)))
     except Exception as error:
         text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        # PyTorch's advice for errors inside its own internals: here the code at fault is the model's
+        text = text.split(" If error is occurring somewhere inside PyTorch internals")[0]
         raise UserError(f"{key}: {spec.name} cannot train seeds together (stacked under torch.vmap): {text}") from None
     if not isinstance(output, torch.Tensor) or tuple(output.shape) != (2, 2, width):
         raise UserError(f"{key}: {spec.name} stacked maps RGB [2, 2, {width}] to {getattr(output, 'shape', output)}")

@@ -209,7 +209,9 @@ def resolve_run(run: str | os.PathLike | None) -> Path:
         raise UserError(f"--run {run}: not a directory")
     missing = [str(p) for p in (CONFIG, CHECKPOINT) if not (path / p).exists()]
     if missing:
-        raise UserError(f"{path}: not a training run (missing {', '.join(missing)})")
+        seeds = sorted(path.glob("seed-*/" + str(CHECKPOINT)))
+        hint = f"; a --seeds directory: name one of its seeds, e.g. {seeds[0].parent.parent}" if seeds else ""
+        raise UserError(f"{path}: not a training run (missing {', '.join(missing)}){hint}")
     return path
 
 

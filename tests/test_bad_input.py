@@ -144,6 +144,12 @@ def test_run_pointing_at_nothing_or_not_a_run(workdir, tmp_path):
     )
     (tmp_path / "empty").mkdir()
     one_line_error(excolor("infer", "--run", str(tmp_path / "empty"), cwd=workdir, check=False), "not a training run")
+    seeds = tmp_path / "seeds"  # a --seeds directory: the line points at one of its seeds
+    for seed in (0, 1):
+        (seeds / f"seed-{seed}" / "checkpoints").mkdir(parents=True)
+        (seeds / f"seed-{seed}" / "checkpoints" / "last.ckpt").write_bytes(b"")
+    result = excolor("infer", "--run", str(seeds), cwd=workdir, check=False)
+    one_line_error(result, "not a training run", f"a --seeds directory: name one of its seeds, e.g. {seeds / 'seed-0'}")
 
 
 @pytest.mark.parametrize("damage", ["truncated", "corrupt"])

@@ -11,7 +11,7 @@ from ex_color import runs
 from ex_color.config import compose
 from ex_color.errors import UserError
 from ex_color.model import ColorMLP, member_state, stack_models
-from ex_color.model_contract import check_contract, latent_linears, model_spec
+from ex_color.model_contract import check_contract, check_stacking, latent_linears, model_spec
 from ex_color.tasks.train import train
 
 from conftest import assert_same_run, excolor, interrupted_at_checkpoint
@@ -106,6 +106,26 @@ def test_an_own_model_s_keys_are_checked_against_its_constructor(own_model):
         model_spec({"_target_": "torch.optim.Adam"})
     # no _target_, or the old key set: ColorMLP, as runs saved before own models existed
     assert model_spec({"bottleneck": 4, "hidden": 16}).target == "ex_color.model.ColorMLP"
+
+
+class UsesItem(nn.Module):
+    """Reads a value out of a tensor (`.item()`), which torch.vmap cannot stack."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder, self.latent, self.decoder = nn.Linear(3, 4), nn.Identity(), nn.Linear(4, 3)
+
+    def forward(self, rgb):
+        z = self.latent(self.encoder(rgb))
+        return self.decoder(z) * (1.0 if z.abs().max().item() >= 0 else 0.0)
+
+
+def test_a_model_vmap_cannot_stack_is_refused_in_one_line_without_pytorch_s_bug_report_advice():
+    with pytest.raises(UserError) as error:
+        check_stacking({"_target_": f"{__name__}.UsesItem"})
+    text = str(error.value)
+    assert text.startswith("model: UsesItem cannot train seeds together (stacked under torch.vmap): ")
+    assert ".item()" in text and "bug report" not in text and "\n" not in text
 
 
 def test_a_broken_model_is_refused_before_any_directory_exists(tmp_path):
