@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -65,10 +66,15 @@ class TextTable:
         return table
 
 
+PIPED_WIDTH = 240
+
+
 def print_tables(tables: list[TextTable], lines: list[str] = ()) -> None:
     from rich.console import Console
 
     console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(width=PIPED_WIDTH)  # piped or redirected: whole rows rather than rich's 80 columns
     for table in tables:
         console.print(table.rich())
         if table.note:
