@@ -122,13 +122,19 @@ def markdown(data: dict[str, Any], figures: list[Path], directory: Path) -> str:
     return "\n".join(parts)
 
 
-def fitted(axes):
-    """Optuna's figure, wide enough for its long labels, laid out to keep them all on the page."""
+def fitted(axes, trials_on_x: bool = False):
+    """Optuna's figure, wide enough for its long labels, laid out to keep them all on the page, its legend
+    inside the axes; `trials_on_x`: the x axis counts trials, so its ticks are whole numbers."""
+    from matplotlib.ticker import MaxNLocator
+
     figure = axes.figure
     figure.set_size_inches(10, 5)
     legend = axes.get_legend()
     if legend is not None:
+        legend.set_bbox_to_anchor(None)  # Optuna anchors it outside the axes, on the right
         legend.set_loc("best")
+    if trials_on_x:
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     figure.tight_layout()
     return figure
 
@@ -159,7 +165,7 @@ def draw_figures(study, spec, directory: Path) -> list[Path]:
             axes = plots.plot_optimization_history(study, target=target if multi else None, target_name=label)
             written.append(
                 save_figure(
-                    fitted(axes),
+                    fitted(axes, trials_on_x=True),
                     directory / FIGURES / f"optimisation-history{suffix}",
                     f"Optimisation history: {label} of each of {len(complete)} complete trials, and the best so far.",
                 )
