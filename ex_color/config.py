@@ -6,6 +6,7 @@ import copy
 import functools
 import importlib
 import math
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -81,7 +82,28 @@ def compose(config_name: str, overrides: list[str] | tuple[str, ...] = ()) -> Di
         with _hydra_context():
             return hydra_compose(config_name=config_name, overrides=list(overrides), return_hydra_config=False)
     except (HydraException, OmegaConfBaseException) as error:
-        raise UserError(one_line(error)) from None
+        raise UserError(unknown_key_line(error, config_name, overrides) or one_line(error)) from None
+
+
+def unknown_key_line(error: BaseException, config_name: str, overrides) -> str | None:
+    """For an override of a key the config lacks (a typo, mostly), the line ex-color gives its own settings:
+    the key, then the keys its group does have (composed without it), then how a new key is added; Hydra's
+    own line leads with the `+KEY=…` advice, which a typo should not follow. None for any other error."""
+    found = re.search(r"Could not override '([^']+)'", str(error))
+    if not found or "is not in struct" not in f"{error} {error.__cause__}":
+        return None
+    key = found.group(1)
+    parent = key.rpartition(".")[0]
+    rest = [o for o in overrides if o.split("=", 1)[0] != key]
+    try:
+        node = compose(config_name, rest)
+    except UserError:
+        return None
+    node = OmegaConf.select(node, parent) if parent else node
+    if not isinstance(node, DictConfig):
+        return None
+    known = ", ".join(str(k) for k in node.keys())
+    return f"{key}: unknown key; known keys: {known} (a new key is added with +{key}=…)"
 
 
 # Hydra's own flags that take a value (`--cfg job`), may take one (`--info defaults`), or take none.

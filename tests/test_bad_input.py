@@ -64,7 +64,8 @@ def test_missing_dopesheet_file(workdir, smoke_run):
     "override,fragments",
     [
         ("modle.bottleneck=5", ["modle"]),
-        ("model.bottlenek=5", ["bottlenek"]),
+        ("model.bottlenek=5", ["model.bottlenek: unknown key; known keys: _target_, bottleneck, hidden", "+model"]),
+        ("trainer.presision=5", ["trainer.presision: unknown key; known keys: accelerator, precision"]),
         ("model.bottleneck=0", ["model.bottleneck", "positive"]),
         ("model.hidden=-3", ["model.hidden", "positive"]),
         ("model.nonlinear_layers=0", ["model.nonlinear_layers", "positive integer", "got 0"]),
