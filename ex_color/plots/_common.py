@@ -133,6 +133,8 @@ def draw_phases(ax: Axes, spans, theme: Theme, *, label: bool, x0: float) -> Non
                 fontstyle="italic",
                 clip_on=True,
                 zorder=5,
+                # legible where a curve passes under it
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": theme.background, "edgecolor": "none", "alpha": 0.85},
             )
 
 
