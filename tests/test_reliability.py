@@ -123,3 +123,15 @@ def test_artifacts_are_written_through_a_temporary_file(tmp_path, monkeypatch):
     with pytest.raises(WriteFailed, match="cannot write .*x.json: disk full"):
         runs.atomic_write_text(target, "new")
     assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]
+
+
+def test_ctrl_c_outside_training_is_one_line_and_exit_130(capsys):
+    """A KeyboardInterrupt in a command's task (a report, a plot; training has its own message) is said."""
+    from ex_color.cli.common import guarded
+
+    def task():
+        raise KeyboardInterrupt
+
+    with pytest.raises(SystemExit) as stop:
+        guarded(task)
+    assert stop.value.code == 130 and capsys.readouterr().err == "excolor: error: interrupted (SIGINT)\n"

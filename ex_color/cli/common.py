@@ -58,6 +58,8 @@ def guarded(task, *args, **kwargs):
         fail(str(error), 1)
     except Interrupted as error:
         fail(str(error), error.exit_code)
+    except KeyboardInterrupt:  # outside training, which saves and says how to resume: nothing to continue
+        fail("interrupted (SIGINT)", 130)
 
 
 KindOption = Annotated[
