@@ -188,7 +188,10 @@ def compose_intervention(
     given = _intervene_container(kind, tuple(overrides)) if overrides else base
     layers = [copy.deepcopy(base)]
     if run_cfg is not None:
-        layers.append(run_settings(run_cfg, kind))
+        settings = run_settings(run_cfg, kind)
+        if settings.get("concepts"):  # the run's concepts replace the default ones (a digits run has no red)
+            layers[0]["concepts"] = {}
+        layers.append(settings)
     layers.append(changed(base, copy.deepcopy(given)))
     try:
         return OmegaConf.merge(*layers)

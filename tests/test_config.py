@@ -12,6 +12,7 @@ DIGITS_OPTIONS = {
     ("data", "digits"): "ex-3.2",
     ("regularizers", "ex-3.1"): "ex-3.1",
     ("regularizers", "ex-3.2"): "ex-3.2",
+    ("concepts", "digits"): "ex-3.2",
 }
 
 

@@ -90,9 +90,9 @@ def test_each_seed_agrees_with_its_single_run_and_the_ensemble_is_deterministic(
 
 
 def test_a_seed_that_goes_non_finite_fails_alone(tmp_path, monkeypatch):
-    from ex_color import model as model_module
+    from ex_color.training import setup as setup_module
 
-    original = model_module.stack_models
+    original = setup_module.stack_models
 
     def poisoned(models):
         stacked = original(models)
@@ -101,7 +101,7 @@ def test_a_seed_that_goes_non_finite_fails_alone(tmp_path, monkeypatch):
                 stacked.encoder[0].bias[1] = float("nan")  # member 1: seed 5
         return stacked
 
-    monkeypatch.setattr(model_module, "stack_models", poisoned)
+    monkeypatch.setattr(setup_module, "stack_models", poisoned)  # where build_loop looks it up
     with pytest.raises(
         RunFailed, match=r"1 of 3 seeds failed \(seed 5: .* became non-finite at step 0\); the others finished"
     ):
