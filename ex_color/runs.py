@@ -23,6 +23,7 @@ CHECKPOINT = Path("checkpoints") / "last.ckpt"
 CONFIG = Path(".hydra") / "config.yaml"
 DOPESHEET = Path("dopesheet.csv")
 METRICS = Path("metrics.csv")
+INTERVENTION_SETTINGS = "intervention.yaml"  # in interventions/<kind>/: the settings it was measured with
 # What every run's resolved config holds (a config without one of them is damaged, or not a run's).
 CONFIG_KEYS = ("name", "seed", "model")
 
@@ -240,6 +241,22 @@ def _retarget(node) -> None:
             _retarget(child)
         elif key == "_target_" and not child._is_interpolation() and isinstance(child._value(), str):
             node[key] = current_target(child._value())
+
+
+def saved_intervention(folder: Path):
+    """The settings an intervention in `folder` (RUN/interventions/<kind>) was measured with, as a DictConfig,
+    or None when it holds none; DamagedFile naming the file when it is not such settings."""
+    from omegaconf import OmegaConf
+
+    saved = Path(folder) / INTERVENTION_SETTINGS
+    if not saved.exists():
+        return None
+    text = whole_text(saved)
+    with reading(saved):
+        cfg = OmegaConf.create(text)
+    if not OmegaConf.is_dict(cfg) or not OmegaConf.is_dict(cfg.get("intervention")):
+        raise DamagedFile(saved, "no 'intervention' settings")
+    return cfg
 
 
 def load_config(run_dir: Path):

@@ -227,7 +227,7 @@ class DigitsEvaluation:
             baseline_latents=baseline.latents,
         )
         runs.atomic_write_bytes(out / PREDICTIONS, buffer.getvalue())
-        runs.atomic_write_text(out / "intervention.yaml", OmegaConf.to_yaml(icfg, resolve=True))
+        runs.atomic_write_text(out / runs.INTERVENTION_SETTINGS, OmegaConf.to_yaml(icfg, resolve=True))
         runs.atomic_write_text(out / METRICS_FILE, metrics.to_json())
         s = metrics.selectivity
         log.info(

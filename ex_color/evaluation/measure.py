@@ -92,7 +92,7 @@ class InterventionResult:
         buffer = io.BytesIO()
         np.savez(buffer, **self.arrays())
         runs.atomic_write_bytes(out_dir / "predictions.npz", buffer.getvalue())
-        runs.atomic_write_text(out_dir / "intervention.yaml", settings_yaml)
+        runs.atomic_write_text(out_dir / runs.INTERVENTION_SETTINGS, settings_yaml)
         runs.atomic_write_text(out_dir / "metrics.json", self.metrics.to_json())
         return out_dir
 

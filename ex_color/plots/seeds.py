@@ -58,16 +58,11 @@ def plot_seed_boxes(
     parts = []
     for ax, metric in zip(axes, metrics):
         scale = scales.get(metric, "linear")
-        clean = {
-            str(seed): float(v)
-            for seed, v in values[metric].items()
-            if v is not None and math.isfinite(float(v)) and (scale != "log" or float(v) > 0)
+        finite = {
+            str(seed): float(v) for seed, v in values[metric].items() if v is not None and math.isfinite(float(v))
         }
-        hidden = sum(
-            1
-            for v in values[metric].values()
-            if scale == "log" and v is not None and math.isfinite(float(v)) and float(v) <= 0
-        )
+        clean = {seed: v for seed, v in finite.items() if scale != "log" or v > 0}
+        hidden = len(finite) - len(clean)  # values ≤ 0, which a log axis cannot show
         style_axes(ax, th)
         ax.grid(True, axis="x", color=th.grid, linewidth=0.6)
         ax.grid(False, axis="y")

@@ -15,11 +15,9 @@ from ex_color import runs
 from ex_color.builders import build_intervention, build_model
 from ex_color.config import compose_intervention
 from ex_color.domains import domain_of_run
-from ex_color.errors import UserError, reading, whole_text
+from ex_color.errors import UserError
 
 log = logging.getLogger(__name__)
-
-INTERVENTION_YAML = "intervention.yaml"
 
 
 def intervene(
@@ -46,13 +44,10 @@ def intervene(
 def check_not_replacing(folder: Path, icfg, run_cfg) -> None:
     """UserError when `folder` holds a result measured with settings other than `icfg`'s, naming them (after
     a mistake in `icfg` itself, which is named first, as it would be without the result there)."""
-    saved = folder / INTERVENTION_YAML
-    if not saved.is_file():
+    saved = runs.saved_intervention(folder)
+    if saved is None:
         return
-    text = whole_text(saved)
-    with reading(saved):
-        before = OmegaConf.to_container(OmegaConf.create(text), resolve=False)
-    changed = differing_keys(before, OmegaConf.to_container(icfg, resolve=True))
+    changed = differing_keys(OmegaConf.to_container(saved, resolve=False), OmegaConf.to_container(icfg, resolve=True))
     if changed:
         model = build_model(run_cfg.model)
         build_intervention(icfg.intervention, icfg.get("concepts") or {}, model).applied_to(model)

@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from omegaconf import OmegaConf
 
 from ex_color import runs
 from ex_color.builders import build_intervention
 from ex_color.config import compose_intervention
 from ex_color.domains import registered
-from ex_color.errors import DamagedFile, UserError, reading, whole_text
+from ex_color.errors import UserError
 from ex_color.evaluation.measure import RunEvaluation
 from ex_color.evaluation.predict import predict
 from ex_color.figures.explorer import Condition, explorer_html, widened
@@ -26,15 +25,8 @@ from ex_color.interventions.kinds import KINDS, NoIntervention
 
 def intervention_config(run_dir: Path, kind: str):
     """The config `excolor intervene` used for this kind on this run, else the run's settings for it."""
-    saved = run_dir / "interventions" / kind / "intervention.yaml"
-    if not saved.exists():
-        return compose_intervention(kind, (), runs.load_config(run_dir))
-    text = whole_text(saved)
-    with reading(saved):
-        cfg = OmegaConf.create(text)
-    if not OmegaConf.is_dict(cfg) or not OmegaConf.is_dict(cfg.get("intervention")):
-        raise DamagedFile(saved, "no 'intervention' settings")
-    return cfg
+    saved = runs.saved_intervention(run_dir / "interventions" / kind)
+    return compose_intervention(kind, (), runs.load_config(run_dir)) if saved is None else saved
 
 
 @dataclass(frozen=True)
@@ -168,7 +160,7 @@ def evaluated_kinds(run_dir: Path) -> list[str]:
     found = {
         path.name
         for path in (root.iterdir() if root.is_dir() else ())
-        if (path / "intervention.yaml").exists() or (path / "metrics.json").exists()
+        if (path / runs.INTERVENTION_SETTINGS).exists() or (path / "metrics.json").exists()
     }
     listed = [str(k) for k in (runs.load_config(run_dir).get("interventions") or ()) if str(k) in found]
     return listed + sorted(found - set(listed))
